@@ -1,0 +1,271 @@
+"""All physical geometry of a letter and its response coupon, in millimetres from the top-left corner.
+
+The renderer (layouts.render) and the scanner (scanning) both read these numbers, so where a tick box is
+printed and where it is looked for cannot drift apart. Convert to points or pixels only at the edge.
+Sources: shared/reference/domain-standards.md §0-5 (DIN 5008:2020, DIN 680 windows, Deutsche Post zones,
+QR sizing). Coupon coordinates are relative to the coupon's own top-left corner (the perforation line),
+so they hold for a torn-off coupon as well as for a whole page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+MM_PER_INCH = 25.4
+PT_PER_MM = 72.0 / MM_PER_INCH
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in mm; `page` is 1-based within one piece."""
+
+    x_mm: float
+    y_mm: float
+    width_mm: float
+    height_mm: float
+    page: int = 1
+
+    @property
+    def right_mm(self) -> float:
+        return self.x_mm + self.width_mm
+
+    @property
+    def bottom_mm(self) -> float:
+        return self.y_mm + self.height_mm
+
+    def shifted(self, dx_mm: float = 0.0, dy_mm: float = 0.0) -> Box:
+        return Box(self.x_mm + dx_mm, self.y_mm + dy_mm, self.width_mm, self.height_mm, self.page)
+
+    def contains(self, other: Box, margin_mm: float = 0.0) -> bool:
+        return (
+            other.x_mm >= self.x_mm + margin_mm - 1e-9
+            and other.y_mm >= self.y_mm + margin_mm - 1e-9
+            and other.right_mm <= self.right_mm - margin_mm + 1e-9
+            and other.bottom_mm <= self.bottom_mm - margin_mm + 1e-9
+        )
+
+    def intersects(self, other: Box) -> bool:
+        return not (
+            other.x_mm >= self.right_mm
+            or other.right_mm <= self.x_mm
+            or other.y_mm >= self.bottom_mm
+            or other.bottom_mm <= self.y_mm
+        )
+
+    def as_json(self) -> dict[str, float | int]:
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+# ----------------------------------------------------------------------------------------- the sheet
+PAGE_WIDTH_MM = 210.0
+PAGE_HEIGHT_MM = 297.0
+LEFT_MARGIN_MM = 25.0  # Fluchtlinie
+RIGHT_MARGIN_MM = 20.0
+TEXT_WIDTH_MM = PAGE_WIDTH_MM - LEFT_MARGIN_MM - RIGHT_MARGIN_MM  # 165
+LINE_MM = 4.23  # 12 pt grid of DIN 5008
+
+# DIN 5008:2020 forms. Address field 85 x 45 at x 20; its Zusatz- und Vermerkzone (5 lines, filled from the
+# bottom up) is 17.7 mm high, the Anschriftzone (6 lines, top down) 27.3 mm.
+FORM_ADDRESS_TOP_MM = {"A": 27.0, "B": 45.0}
+FORM_INFO_TOP_MM = {"A": 32.0, "B": 50.0}
+FORM_FOLD_MARKS_MM = {"A": (87.0, 192.0), "B": (105.0, 210.0)}
+HOLE_MARK_MM = 148.5
+ADDRESS_FIELD_X_MM = 20.0
+ADDRESS_FIELD_WIDTH_MM = 85.0
+ADDRESS_FIELD_HEIGHT_MM = 45.0
+ADDRESS_TEXT_INDENT_MM = 5.0  # text starts at x 25 inside the field
+VERMERK_ZONE_HEIGHT_MM = 17.7
+ANSCHRIFT_ZONE_HEIGHT_MM = 27.3
+ADDRESS_MAX_LINES = 6
+ADDRESS_FONT_PT = 10.0  # Deutsche Post: 10-12 pt so the capital height is >= 2.3 mm
+RETURN_LINE_FONT_PT = 7.0  # Zusatz- und Vermerkzone: 8 pt recommended, 6 pt minimum
+INFO_BLOCK_X_MM = 125.0
+INFO_BLOCK_WIDTH_MM = 75.0
+INFO_BLOCK_MIN_HEIGHT_MM = 40.0
+FOLD_MARK_X_MM = 3.0
+FOLD_MARK_LENGTH_MM = 5.0
+HOLE_MARK_LENGTH_MM = 8.0
+BODY_FONT_PT = 10.5
+FOOTER_FONT_PT = 7.0
+LETTERHEAD_TOP_MM = 12.0
+
+
+@dataclass(frozen=True)
+class LetterGeometry:
+    """Positions of one DIN 5008 letter page with the coupon at the bottom third."""
+
+    form: str
+    address_field: Box
+    vermerk_zone: Box
+    anschrift_zone: Box
+    info_block: Box
+    subject_y_mm: float  # baseline area top of the Betreff
+    body: Box  # where subject, salutation, body, closing and the objection notice must fit
+    footer: Box
+    fold_marks_y_mm: tuple[float, float]
+    hole_mark_y_mm: float
+
+
+def letter_geometry(form: str = "B") -> LetterGeometry:
+    top = FORM_ADDRESS_TOP_MM[form]
+    field = Box(ADDRESS_FIELD_X_MM, top, ADDRESS_FIELD_WIDTH_MM, ADDRESS_FIELD_HEIGHT_MM)
+    vermerk = Box(ADDRESS_FIELD_X_MM, top, ADDRESS_FIELD_WIDTH_MM, VERMERK_ZONE_HEIGHT_MM)
+    anschrift = Box(ADDRESS_FIELD_X_MM, top + VERMERK_ZONE_HEIGHT_MM, ADDRESS_FIELD_WIDTH_MM, ANSCHRIFT_ZONE_HEIGHT_MM)
+    info = Box(INFO_BLOCK_X_MM, FORM_INFO_TOP_MM[form], INFO_BLOCK_WIDTH_MM, INFO_BLOCK_MIN_HEIGHT_MM)
+    # Betreff two blank lines below whichever ends lower: address field or information block.
+    subject_y = max(field.bottom_mm, info.bottom_mm) + 2 * LINE_MM
+    footer = Box(LEFT_MARGIN_MM, COUPON_TOP_MM - FOOTER_HEIGHT_MM - 2.0, TEXT_WIDTH_MM, FOOTER_HEIGHT_MM)
+    body = Box(LEFT_MARGIN_MM, subject_y, TEXT_WIDTH_MM, footer.y_mm - 2.0 - subject_y)
+    return LetterGeometry(
+        form=form,
+        address_field=field,
+        vermerk_zone=vermerk,
+        anschrift_zone=anschrift,
+        info_block=info,
+        subject_y_mm=subject_y,
+        body=body,
+        footer=footer,
+        fold_marks_y_mm=FORM_FOLD_MARKS_MM[form],
+        hole_mark_y_mm=HOLE_MARK_MM,
+    )
+
+
+# ------------------------------------------------------------------------------- envelope windows
+ADDRESS_WINDOW_CLEARANCE_MM = 3.0  # Deutsche Post: address >= 3 mm from every window edge
+
+
+@dataclass(frozen=True)
+class Envelope:
+    name: str
+    width_mm: float
+    height_mm: float
+    window: Box  # in envelope coordinates, from its top-left corner
+    insert_width_mm: float = 210.0  # A4 Z-folded to 210 x 105
+    insert_height_mm: float = 105.0
+
+    @property
+    def play_x_mm(self) -> float:
+        return self.width_mm - self.insert_width_mm
+
+    @property
+    def play_y_mm(self) -> float:
+        return self.height_mm - self.insert_height_mm
+
+    def window_on_sheet(self, dx_mm: float, dy_mm: float) -> Box:
+        """The window in sheet coordinates when the folded sheet sits at (dx, dy) inside the envelope."""
+        return self.window.shifted(-dx_mm, -dy_mm)
+
+    def slide_positions(self) -> list[tuple[float, float]]:
+        return [(dx, dy) for dx in (0.0, self.play_x_mm) for dy in (0.0, self.play_y_mm)]
+
+    def visible_region(self) -> Box:
+        """Union over all slide positions: anything here may show through the window."""
+        return Box(
+            self.window.x_mm - self.play_x_mm,
+            self.window.y_mm - self.play_y_mm,
+            self.window.width_mm + self.play_x_mm,
+            self.window.height_mm + self.play_y_mm,
+        )
+
+    def always_readable_region(self) -> Box:
+        """Intersection over all slide positions, minus the 3 mm clearance: where the address must lie."""
+        c = ADDRESS_WINDOW_CLEARANCE_MM
+        return Box(
+            self.window.x_mm + c,
+            self.window.y_mm + c,
+            self.window.width_mm - self.play_x_mm - 2 * c,
+            self.window.height_mm - self.play_y_mm - 2 * c,
+        )
+
+
+def _window(env_w: float, env_h: float) -> Box:
+    # DIN 680: 90 x 45 window, 20 mm from the left and 15 mm from the bottom edge.
+    return Box(20.0, env_h - 15.0 - 45.0, 90.0, 45.0)
+
+
+ENVELOPES = {
+    "DL": Envelope("DL", 220.0, 110.0, _window(220.0, 110.0)),
+    "C6/5": Envelope("C6/5", 229.0, 114.0, _window(229.0, 114.0)),
+}
+
+# ------------------------------------------------------------------------------------- the coupon
+COUPON_TOP_MM = 198.0  # perforation: the bottom third of A4
+COUPON_WIDTH_MM = 210.0
+COUPON_HEIGHT_MM = 99.0
+FOOTER_HEIGHT_MM = 7.0
+
+# Registration marks: solid squares on the coupon itself, so it reads after tear-off. Four marks, any three
+# suffice; kept out of the coding zone (bottom 15 mm) and 5 mm in from the torn edges.
+REG_MARK_SIZE_MM = 5.0
+REG_MARK_INSET_MM = 6.0
+REG_MARKS_MM: tuple[tuple[float, float], ...] = (  # top-left corners of the marks, coupon coordinates
+    (REG_MARK_INSET_MM, REG_MARK_INSET_MM),
+    (COUPON_WIDTH_MM - REG_MARK_INSET_MM - REG_MARK_SIZE_MM, REG_MARK_INSET_MM),
+    (REG_MARK_INSET_MM, 77.0),
+    (COUPON_WIDTH_MM - REG_MARK_INSET_MM - REG_MARK_SIZE_MM, 77.0),
+)
+
+# Postal zones on the coupon when it travels as a reply card (Deutsche Post, §3.3/3.4).
+FRANKING_ZONE = Box(COUPON_WIDTH_MM - 74.0, 0.0, 74.0, 40.0)
+CODING_ZONE = Box(COUPON_WIDTH_MM - 150.0, COUPON_HEIGHT_MM - 15.0, 150.0, 15.0)
+
+COUPON_HEADING_Y_MM = 9.0
+CHECKBOX_SIZE_MM = 6.0  # >= 5 mm so a pen tick lands inside
+CHECKBOX_X_MM = 22.0
+CHECKBOX_FIRST_Y_MM = 22.0
+CHECKBOX_PITCH_MM = 10.0
+CHECKBOX_SLOTS = 5  # the coupon holds at most five options
+CHECKBOX_LINE_MM = 0.35  # printed border width
+CHECKBOX_LABEL_X_MM = CHECKBOX_X_MM + CHECKBOX_SIZE_MM + 3.0
+RECIPIENT_NAME_Y_MM = 76.0  # pre-printed name line (nothing to fill in)
+
+# QR code: module 0.8 mm so a standard fax (98 dpi vertical) still gives about 3 px per module; quiet zone
+# 4 modules kept white and framed with a "do not write here" line; never in the window, franking or coding
+# zone. The symbol's top-left corner is fixed; its size follows the QR version.
+QR_MODULE_MM = 0.8
+QR_QUIET_MODULES = 4
+QR_X_MM = 150.0
+QR_Y_MM = 46.0
+QR_KEEP_CLEAR_MARGIN_MM = 2.0  # extra white beyond the quiet zone, inside the keep-clear frame
+CODE_TEXT_PT = 12.0  # human-readable code, monospace, large enough to type from
+
+
+def qr_modules(version: int) -> int:
+    return 17 + 4 * version
+
+
+def qr_box(version: int) -> Box:
+    """The printed QR symbol (without quiet zone) in coupon coordinates."""
+    size = qr_modules(version) * QR_MODULE_MM
+    return Box(QR_X_MM, QR_Y_MM, size, size)
+
+
+def qr_keep_clear_box(version: int) -> Box:
+    """Quiet zone plus margin: the framed area people are asked not to write in."""
+    q = QR_QUIET_MODULES * QR_MODULE_MM + QR_KEEP_CLEAR_MARGIN_MM
+    b = qr_box(version)
+    return Box(b.x_mm - q, b.y_mm - q, b.width_mm + 2 * q, b.height_mm + 2 * q)
+
+
+def checkbox_box(slot: int) -> Box:
+    """Tick box `slot` (0-based) in coupon coordinates."""
+    if not 0 <= slot < CHECKBOX_SLOTS:
+        raise ValueError(f"checkbox slot {slot} outside 0..{CHECKBOX_SLOTS - 1}")
+    return Box(CHECKBOX_X_MM, CHECKBOX_FIRST_Y_MM + slot * CHECKBOX_PITCH_MM, CHECKBOX_SIZE_MM, CHECKBOX_SIZE_MM)
+
+
+def coupon_box(page: int = 1) -> Box:
+    return Box(0.0, COUPON_TOP_MM, COUPON_WIDTH_MM, COUPON_HEIGHT_MM, page)
+
+
+def on_page(coupon_local: Box, page: int = 1) -> Box:
+    """Coupon coordinates → page coordinates."""
+    return Box(coupon_local.x_mm, coupon_local.y_mm + COUPON_TOP_MM, coupon_local.width_mm, coupon_local.height_mm, page)
+
+
+# ------------------------------------------------------------------------------ tick-box thresholds
+# Ink fraction of a box interior (the printed border excluded by TICK_INTERIOR_INSET_MM), from 0 to 1.
+TICK_INTERIOR_INSET_MM = 0.9  # border 0.35 mm + registration error of up to ~0.5 mm
+TICK_EMPTY_MAX = 0.04  # below: empty (scanner noise, dust and JPEG ringing stay under ~2 %)
+TICK_TICKED_MIN = 0.10  # above: ticked (a thin pen tick across a 4 mm interior covers >= 12 %)
+# between the two: doubtful → review queue, with the score kept

@@ -1,0 +1,69 @@
+"""Registering campaign files in the store and loading them back."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from mailing.config import Campaign, example_campaign_path, load_campaign, parse_campaign
+from mailing.errors import MailingError, NotFoundError
+from mailing.store import Store, audit, campaigns
+
+
+def register_campaign(store: Store, path: str | Path) -> tuple[Campaign, bool]:
+    """Validate FILE and store it. Returns (campaign, created). Re-adding updates the stored text."""
+    campaign = load_campaign(path)
+    text = Path(path).read_text(encoding="utf-8")
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    with store.begin() as conn:
+        row = conn.execute(select(campaigns.c.id).where(campaigns.c.name == campaign.name)).first()
+        if row is None:
+            cid = conn.execute(insert(campaigns).values(
+                name=campaign.name, source_file=str(Path(path).absolute()), config_toml=text,
+                config_sha256=digest)).inserted_primary_key[0]
+            audit(conn, "campaign.add", "campaign", cid, str(path))
+            return campaign, True
+        conn.execute(update(campaigns).where(campaigns.c.id == row.id).values(
+            source_file=str(Path(path).absolute()), config_toml=text, config_sha256=digest,
+            updated_at=datetime.now(UTC).replace(tzinfo=None)))
+        audit(conn, "campaign.update", "campaign", row.id, str(path))
+        return campaign, False
+
+
+def campaign_row(conn: Connection, name: str):  # type: ignore[no-untyped-def]
+    row = conn.execute(select(campaigns).where(campaigns.c.name == name)).first()
+    if row is None:
+        known = [r.name for r in conn.execute(select(campaigns.c.name).order_by(campaigns.c.name))]
+        hint = f"; known: {', '.join(known)}" if known else "; register it with `mailing campaign add FILE`"
+        raise NotFoundError(f"no campaign named {name!r}{hint}")
+    return row
+
+
+def load(conn: Connection, name: str) -> tuple[int, Campaign]:
+    """(campaign id, Campaign) from the text stored at registration."""
+    row = campaign_row(conn, name)
+    return row.id, parse_campaign(row.config_toml, row.source_file)
+
+
+def load_by_id(conn: Connection, campaign_id: int) -> Campaign:
+    row = conn.execute(select(campaigns).where(campaigns.c.id == campaign_id)).one()
+    return parse_campaign(row.config_toml, row.source_file)
+
+
+def init_example(folder: str | Path) -> list[Path]:
+    """Write DIR/campaign.toml and DIR/recipients.csv, a working example. Never overwrites."""
+    out = Path(folder)
+    targets = [(example_campaign_path(), out / "campaign.toml"),
+               (example_campaign_path().with_name("recipients.csv"), out / "recipients.csv")]
+    existing = [str(t) for _, t in targets if t.exists()]
+    if existing:
+        raise MailingError(f"{existing[0]} already exists; choose an empty folder or remove it first")
+    out.mkdir(parents=True, exist_ok=True)
+    for src, dst in targets:
+        shutil.copyfile(src, dst)
+    return [t for _, t in targets]

@@ -1,0 +1,428 @@
+"""Campaign files (TOML) → a validated `Campaign`.
+
+Every key is checked: an unknown key or a bad value is reported with its line in the file and what is
+allowed. Merge fields in letter texts are checked here too, so an unknown field fails at `campaign add`
+and never prints blank. `EXAMPLE_TOML` is what `mailing init` writes.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mailing.errors import ConfigError
+
+MAX_OPTIONS = 5  # coupon slots (layouts.geometry.CHECKBOX_SLOTS)
+OPTION_KEY = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+
+# Merge fields a letter text may use: {name} → what it prints.
+MERGE_FIELDS = {
+    "anrede": "the salutation line, e.g. 'Sehr geehrte Frau Dr. Müller,'",
+    "vorname": "first name",
+    "nachname": "last name (with nobility particle)",
+    "titel": "academic title as imported",
+    "firma": "company",
+    "strasse": "street and house number",
+    "plz": "postal code",
+    "ort": "city",
+    "kundennummer": "customer id",
+    "code": "the response code, grouped (7K3M-9QXP-2W4H)",
+    "antwort_url": "the response URL with the code, when the campaign has one",
+}
+
+FORMS = ("A", "B")
+ENVELOPES = ("DL", "C6/5")
+ECC_LEVELS = ("M", "Q", "H")
+DEDUPE_MODES = ("report", "merge")
+RULE_WHEN = ("ticked", "no_response")
+RULE_ACTIONS = ("letter", "call", "suppress")
+IMPORT_TARGETS = (
+    "salutation", "title", "first_name", "last_name", "company", "addition", "street", "house_number",
+    "street_and_number", "postbox", "postal_code", "city", "country", "customer_id", "email", "phone",
+    "address_override", "salutation_override", "ignore",
+)
+
+
+@dataclass(frozen=True)
+class Sender:
+    name: str
+    street: str
+    postal_code: str
+    city: str
+    country: str = "DE"
+    return_line: str = ""
+    contact_name: str = ""
+    phone: str = ""
+    email: str = ""
+    website: str = ""
+    footer: tuple[str, ...] = ()
+
+    @property
+    def return_address_line(self) -> str:
+        return self.return_line or f"{self.name} · {self.street} · {self.postal_code} {self.city}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    form: str = "B"
+    envelope: str = "DL"
+    qr_ecc: str = "M"
+    duplex_back: bool = False
+
+
+@dataclass(frozen=True)
+class Variant:
+    key: str
+    share: float
+    body: str
+    subject: str = ""
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Coupon:
+    heading: str
+    options: tuple[Option, ...]
+    reply_address: tuple[str, ...]
+    response_url: str = ""
+    note: str = "Bitte ankreuzen, abtrennen und im beiliegenden Umschlag zurücksenden."
+
+
+@dataclass(frozen=True)
+class LetterText:
+    """A follow-up letter (info pack cover letter, reminder)."""
+
+    key: str
+    subject: str
+    body: str
+    coupon: bool = True
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    when: str  # ticked | no_response
+    action: str  # letter | call | suppress
+    option: str = ""
+    days: int = 0
+    letter: str = ""
+    min_volume: int = 0
+
+
+@dataclass(frozen=True)
+class Production:
+    batch_size: int = 5000
+    break_at_leitregion: bool = False
+    control_share: float = 0.0  # percent of recipients held back as a control group
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class Costs:
+    print_per_piece: float = 0.0
+    postage_per_piece: float = 0.0
+    inserts_per_piece: float = 0.0
+
+    @property
+    def per_piece(self) -> float:
+        return self.print_per_piece + self.postage_per_piece + self.inserts_per_piece
+
+
+@dataclass(frozen=True)
+class Campaign:
+    name: str
+    title: str
+    sender: Sender
+    layout: Layout
+    subject: str
+    closing: str
+    signature: str
+    signature_title: str
+    variants: tuple[Variant, ...]
+    coupon: Coupon
+    production: Production
+    dedupe_mode: str
+    column_mapping: dict[str, str]
+    rules: tuple[Rule, ...]
+    letters: dict[str, LetterText]
+    costs: Costs | None
+    source_file: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def option_keys(self) -> list[str]:
+        return [o.key for o in self.coupon.options]
+
+
+# --------------------------------------------------------------------------------------- validation
+
+
+class _Reader:
+    """Walks the parsed TOML, reporting every problem with its line in the file."""
+
+    def __init__(self, text: str, file: str) -> None:
+        self.lines = text.splitlines()
+        self.file = file
+
+    def line_of(self, path: tuple[str, ...]) -> int | None:
+        """Best-effort line of a key: the last path element after its table header."""
+        key = path[-1] if path else ""
+        start = 0
+        tables = [p for p in path[:-1] if not p.isdigit()]
+        if tables:
+            header = re.compile(r"^\s*\[\[?\s*" + re.escape(".".join(tables)) + r"\s*\]\]?")
+            occurrence = int(path[-2]) if len(path) > 1 and path[-2].isdigit() else 0
+            seen = -1
+            for i, line in enumerate(self.lines):
+                if header.match(line):
+                    seen += 1
+                    if seen == occurrence:
+                        start = i
+                        break
+        pat = re.compile(r'^\s*"?' + re.escape(key) + r'"?\s*=')
+        for i in range(start, len(self.lines)):
+            if pat.match(self.lines[i]):
+                return i + 1
+        return start + 1 if tables else None
+
+    def fail(self, path: tuple[str, ...], message: str) -> ConfigError:
+        dotted = ".".join(p for p in path if not p.isdigit())
+        return ConfigError(self.file, f"{dotted}: {message}" if dotted else message, self.line_of(path))
+
+    def table(self, data: Any, path: tuple[str, ...], allowed: dict[str, str]) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise self.fail(path, "must be a table")
+        for key in data:
+            if key not in allowed:
+                raise self.fail(path + (key,), f"unknown key; allowed here: {', '.join(allowed)}")
+        return data
+
+    def str_(self, data: dict[str, Any], key: str, path: tuple[str, ...], default: str | None = None,
+             choices: tuple[str, ...] | None = None) -> str:
+        if key not in data:
+            if default is None:
+                raise self.fail(path + (key,), "is required")
+            return default
+        value = data[key]
+        if not isinstance(value, str):
+            raise self.fail(path + (key,), f"must be text, not {value!r}")
+        if choices and value not in choices:
+            raise self.fail(path + (key,), f"{value!r} is not allowed; use one of {', '.join(choices)}")
+        return value
+
+    def num(self, data: dict[str, Any], key: str, path: tuple[str, ...], default: float,
+            lo: float, hi: float, integer: bool = False) -> Any:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
+            raise self.fail(path + (key,), f"must be a{'n integer' if integer else ' number'}, not {value!r}")
+        if not lo <= value <= hi:
+            raise self.fail(path + (key,), f"{value} is out of range; allowed {lo:g} to {hi:g}")
+        return value
+
+    def bool_(self, data: dict[str, Any], key: str, path: tuple[str, ...], default: bool) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(path + (key,), f"must be true or false, not {value!r}")
+        return value
+
+    def lines_(self, data: dict[str, Any], key: str, path: tuple[str, ...], required: bool = False) -> tuple[str, ...]:
+        value = data.get(key)
+        if value is None:
+            if required:
+                raise self.fail(path + (key,), "is required (a list of lines)")
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(path + (key,), "must be a list of text lines")
+        return tuple(value)
+
+    def merge_text(self, text: str, path: tuple[str, ...]) -> str:
+        try:
+            fields = [f for _, f, spec, conv in string.Formatter().parse(text) if f is not None]
+        except ValueError as exc:
+            raise self.fail(path, f"bad braces in text ({exc}); write {{{{ and }}}} for literal braces") from exc
+        for f in fields:
+            if f not in MERGE_FIELDS:
+                raise self.fail(path, f"unknown merge field {{{f}}}; allowed: "
+                                      + ", ".join("{" + k + "}" for k in MERGE_FIELDS))
+        return text
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(p, "file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(p, "not UTF-8 text; save the campaign file as UTF-8") from None
+    return parse_campaign(text, str(p))
+
+
+def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(file, f"not valid TOML: {exc}", int(m.group(1)) if m else None) from None
+    r = _Reader(text, file)
+    top = r.table(data, (), {
+        "name": "", "title": "", "sender": "", "layout": "", "letter": "", "variant": "", "coupon": "",
+        "production": "", "dedupe": "", "import": "", "followup": "", "letters": "", "costs": "",
+    })
+    name = r.str_(top, "name", ())
+    if not name.strip() or len(name) > 100:
+        raise r.fail(("name",), "must be 1 to 100 characters")
+
+    s = r.table(top.get("sender", None) or {}, ("sender",), dict.fromkeys((
+        "name", "street", "postal_code", "city", "country", "return_line", "contact_name", "phone",
+        "email", "website", "footer"), ""))
+    if "sender" not in top:
+        raise r.fail(("sender",), "is required ([sender] with name, street, postal_code, city)")
+    sender = Sender(
+        name=r.str_(s, "name", ("sender",)), street=r.str_(s, "street", ("sender",)),
+        postal_code=r.str_(s, "postal_code", ("sender",)), city=r.str_(s, "city", ("sender",)),
+        country=r.str_(s, "country", ("sender",), "DE"), return_line=r.str_(s, "return_line", ("sender",), ""),
+        contact_name=r.str_(s, "contact_name", ("sender",), ""), phone=r.str_(s, "phone", ("sender",), ""),
+        email=r.str_(s, "email", ("sender",), ""), website=r.str_(s, "website", ("sender",), ""),
+        footer=r.lines_(s, "footer", ("sender",)),
+    )
+
+    lay = r.table(top.get("layout", {}), ("layout",), dict.fromkeys(("form", "envelope", "qr_ecc", "duplex_back"), ""))
+    layout = Layout(
+        form=r.str_(lay, "form", ("layout",), "B", FORMS),
+        envelope=r.str_(lay, "envelope", ("layout",), "DL", ENVELOPES),
+        qr_ecc=r.str_(lay, "qr_ecc", ("layout",), "M", ECC_LEVELS),
+        duplex_back=r.bool_(lay, "duplex_back", ("layout",), False),
+    )
+
+    let = r.table(top.get("letter", {}), ("letter",), dict.fromkeys(("subject", "closing", "signature", "signature_title"), ""))
+    subject = r.merge_text(r.str_(let, "subject", ("letter",)), ("letter", "subject"))
+    closing = r.str_(let, "closing", ("letter",), "Mit freundlichen Grüßen")
+    signature = r.str_(let, "signature", ("letter",), "")
+    signature_title = r.str_(let, "signature_title", ("letter",), "")
+
+    raw_variants = top.get("variant")
+    if not isinstance(raw_variants, list) or not raw_variants:
+        raise r.fail(("variant",), "at least one [[variant]] with key, share and body is required")
+    variants = []
+    for i, v in enumerate(raw_variants):
+        vp = ("variant", str(i))
+        r.table(v, vp, dict.fromkeys(("key", "share", "body", "subject"), ""))
+        key = r.str_(v, "key", vp)
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,20}", key):
+            raise r.fail(vp + ("key",), f"{key!r}: use 1-20 letters, digits, '-' or '_'")
+        if key in {x.key for x in variants}:
+            raise r.fail(vp + ("key",), f"variant {key!r} appears twice")
+        variants.append(Variant(
+            key=key, share=float(r.num(v, "share", vp, 100 if len(raw_variants) == 1 else -1, 0.001, 100)),
+            body=r.merge_text(r.str_(v, "body", vp), vp + ("body",)),
+            subject=r.merge_text(r.str_(v, "subject", vp, ""), vp + ("subject",)),
+        ))
+
+    c = r.table(top.get("coupon", {}), ("coupon",), dict.fromkeys(("heading", "option", "reply_address", "response_url", "note"), ""))
+    if "coupon" not in top:
+        raise r.fail(("coupon",), "is required ([coupon] with heading, reply_address and [[coupon.option]])")
+    raw_options = c.get("option")
+    if not isinstance(raw_options, list) or not raw_options:
+        raise r.fail(("coupon", "option"), "at least one [[coupon.option]] with key and label is required")
+    if len(raw_options) > MAX_OPTIONS:
+        raise r.fail(("coupon", "option"), f"{len(raw_options)} options; the coupon holds at most {MAX_OPTIONS}")
+    options = []
+    for i, o in enumerate(raw_options):
+        op = ("coupon", "option", str(i))
+        r.table(o, op, {"key": "", "label": ""})
+        key = r.str_(o, "key", op)
+        if not OPTION_KEY.match(key):
+            raise r.fail(op + ("key",), f"{key!r}: use lower-case letters, digits and '_', starting with a letter")
+        if key in {x.key for x in options}:
+            raise r.fail(op + ("key",), f"option {key!r} appears twice")
+        options.append(Option(key=key, label=r.str_(o, "label", op)))
+    url = r.str_(c, "response_url", ("coupon",), "")
+    if url and not re.fullmatch(r"(?i)https?://[A-Za-z0-9.\-]+(:\d+)?(/[A-Za-z0-9\-._/]*)?", url):
+        raise r.fail(("coupon", "response_url"), f"{url!r}: use a plain https:// address of letters, digits, "
+                                                  "'.', '-' and '/' (it is printed in upper case in the QR code)")
+    coupon = Coupon(
+        heading=r.str_(c, "heading", ("coupon",)),
+        options=tuple(options),
+        reply_address=r.lines_(c, "reply_address", ("coupon",), required=True),
+        response_url=url,
+        note=r.str_(c, "note", ("coupon",), Coupon.note),
+    )
+
+    pr = r.table(top.get("production", {}), ("production",), dict.fromkeys(("batch_size", "break_at_leitregion", "control_share", "seed"), ""))
+    production = Production(
+        batch_size=int(r.num(pr, "batch_size", ("production",), 5000, 1, 1_000_000, integer=True)),
+        break_at_leitregion=r.bool_(pr, "break_at_leitregion", ("production",), False),
+        control_share=float(r.num(pr, "control_share", ("production",), 0.0, 0.0, 50.0)),
+        seed=int(r.num(pr, "seed", ("production",), 1, 0, 2**31 - 1, integer=True)),
+    )
+
+    dd = r.table(top.get("dedupe", {}), ("dedupe",), {"mode": ""})
+    dedupe_mode = r.str_(dd, "mode", ("dedupe",), "report", DEDUPE_MODES)
+
+    imp = r.table(top.get("import", {}), ("import",), {"columns": ""})
+    cols = r.table(imp.get("columns", {}), ("import", "columns"), {k: "" for k in imp.get("columns", {})})
+    mapping: dict[str, str] = {}
+    for header, target in cols.items():
+        if not isinstance(target, str) or target not in IMPORT_TARGETS:
+            raise r.fail(("import", "columns", header), f"maps to {target!r}; allowed targets: {', '.join(IMPORT_TARGETS)}")
+        mapping[header] = target
+
+    letters: dict[str, LetterText] = {}
+    lt = r.table(top.get("letters", {}), ("letters",), {k: "" for k in top.get("letters", {})})
+    for key, body in lt.items():
+        lp = ("letters", key)
+        r.table(body, lp, dict.fromkeys(("subject", "body", "coupon"), ""))
+        letters[key] = LetterText(
+            key=key, subject=r.merge_text(r.str_(body, "subject", lp), lp + ("subject",)),
+            body=r.merge_text(r.str_(body, "body", lp), lp + ("body",)), coupon=r.bool_(body, "coupon", lp, True),
+        )
+
+    rules = []
+    for i, fr in enumerate(top.get("followup", []) or []):
+        fp = ("followup", str(i))
+        r.table(fr, fp, dict.fromkeys(("id", "when", "option", "days", "action", "letter", "min_volume"), ""))
+        when = r.str_(fr, "when", fp, None, RULE_WHEN)
+        action = r.str_(fr, "action", fp, None, RULE_ACTIONS)
+        option = r.str_(fr, "option", fp, "")
+        if when == "ticked" and option not in {o.key for o in options}:
+            raise r.fail(fp + ("option",), f"{option!r} is not a coupon option; use one of {', '.join(o.key for o in options)}")
+        days = int(r.num(fr, "days", fp, 0, 0, 3650, integer=True))
+        if when == "no_response" and days < 1:
+            raise r.fail(fp + ("days",), "a no_response rule needs days >= 1 (days after the drop date)")
+        letter = r.str_(fr, "letter", fp, "")
+        if action == "letter" and letter not in letters:
+            raise r.fail(fp + ("letter",), f"{letter!r} is not defined; add [letters.{letter or 'name'}] with subject and body")
+        if when == "no_response" and action != "letter":
+            raise r.fail(fp + ("action",), "a no_response rule can only send a letter")
+        rid = r.str_(fr, "id", fp, f"{when}-{option or days}-{action}")
+        if rid in {x.id for x in rules}:
+            raise r.fail(fp + ("id",), f"rule id {rid!r} appears twice")
+        rules.append(Rule(id=rid, when=when, action=action, option=option, days=days, letter=letter,
+                          min_volume=int(r.num(fr, "min_volume", fp, 0, 0, 10_000_000, integer=True))))
+
+    costs = None
+    if "costs" in top:
+        co = r.table(top["costs"], ("costs",), dict.fromkeys(("print_per_piece", "postage_per_piece", "inserts_per_piece"), ""))
+        costs = Costs(*(float(r.num(co, k, ("costs",), 0.0, 0.0, 1000.0))
+                        for k in ("print_per_piece", "postage_per_piece", "inserts_per_piece")))
+
+    return Campaign(
+        name=name, title=r.str_(top, "title", (), name), sender=sender, layout=layout, subject=subject,
+        closing=closing, signature=signature, signature_title=signature_title, variants=tuple(variants),
+        coupon=coupon, production=production, dedupe_mode=dedupe_mode, column_mapping=mapping,
+        rules=tuple(rules), letters=letters, costs=costs, source_file=file,
+    )
+
+
+def example_campaign_path() -> Path:
+    return Path(__file__).with_name("data") / "campaign.toml"

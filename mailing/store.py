@@ -1,0 +1,376 @@
+"""The store: SQLAlchemy Core 2.x tables, connection, transactions and the schema version.
+
+Default: a SQLite file (WAL, foreign keys on, busy timeout). Any SQLAlchemy URL works; nothing here is
+SQLite-only, so PostgreSQL (``postgresql+psycopg://...``) just works. Every command's writes happen in one
+transaction (`Store.begin()`); readers use `Store.connect()`.
+
+Tables (one row per ...):
+- campaigns: registered campaign file (its TOML text is kept, so a wave can be re-rendered identically)
+- imports: one recipient import run; recipients: one address of one campaign
+- suppression: one suppression entry (shared by all campaigns); wave_suppressions: entries a wave applied
+- waves: one mailing wave (initial, reminder, follow-up letter); pieces: one letter with its unique code
+- batches: one print PDF of a wave
+- scans: one coupon (or one page without a coupon) read from scanner output; scan_marks: its tick boxes
+- responses: the one counted response of a piece; response_options: its ticked options
+- review_items: what a person must look at; followups: one follow-up action for one recipient
+- audit_log: who did what, when
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from mailing.errors import StoreError
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = "mailing.db"
+
+metadata = MetaData()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("source_file", Text, nullable=False),
+    Column("config_toml", Text, nullable=False),
+    Column("config_sha256", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False, default=_now),
+    Column("updated_at", DateTime, nullable=False, default=_now),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", ForeignKey("campaigns.id"), nullable=False),
+    Column("source_file", Text, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("imported", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),  # likely/exact duplicates found
+    Column("merged", Integer, nullable=False),  # of which merged away (mode merge-keep-first)
+    Column("created_at", DateTime, nullable=False, default=_now),
+)
+
+recipients = Table(
+    "recipients",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", ForeignKey("campaigns.id"), nullable=False),
+    Column("import_id", ForeignKey("imports.id"), nullable=False),
+    Column("source_row", Integer, nullable=False),  # row as a spreadsheet shows it (header = 1)
+    Column("customer_id", String(100)),
+    Column("salutation", String(20), nullable=False),  # female | male | none | company
+    Column("title", String(100)),  # academic titles as given: "Prof. Dr."
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("company", String(300)),
+    Column("addition", String(300)),  # Zusatz: department, "bei ..."
+    Column("street", String(300)),
+    Column("house_number", String(50)),
+    Column("postbox", String(50)),  # Postfach number, digits only
+    Column("postal_code", String(20), nullable=False),
+    Column("city", String(200), nullable=False),
+    Column("country", String(2), nullable=False),  # ISO 3166-1 alpha-2
+    Column("email", String(300)),
+    Column("phone", String(100)),
+    Column("address_override", Text),  # per-record address block, lines separated by "\n"
+    Column("salutation_override", String(300)),  # per-record greeting line
+    Column("match_key", String(300), nullable=False),  # normalised address + surname, for dedupe
+    Column("duplicate_of", ForeignKey("recipients.id")),  # likely duplicate of an earlier recipient
+    Column("duplicate_kind", String(20)),  # exact | likely
+    Column("active", Boolean, nullable=False, default=True),  # False: merged away, never mailed
+    Column("created_at", DateTime, nullable=False, default=_now),
+    Index("ix_recipients_campaign", "campaign_id"),
+    Index("ix_recipients_match", "campaign_id", "match_key"),
+)
+
+suppression = Table(
+    "suppression",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reason", String(20), nullable=False),  # objection | robinson | undeliverable | deceased
+    Column("customer_id", String(100)),
+    Column("last_name", String(200)),
+    Column("first_name", String(200)),
+    Column("company", String(300)),
+    Column("street", String(300)),
+    Column("house_number", String(50)),
+    Column("postal_code", String(20)),
+    Column("city", String(200)),
+    Column("country", String(2)),
+    Column("match_key", String(300)),  # normalised name + address; None when only a customer id
+    Column("source", String(30), nullable=False),  # import | scan | returned-mail | review | followup
+    Column("source_ref", Text),  # file name, scan id, ...
+    Column("campaign_id", ForeignKey("campaigns.id")),  # the campaign whose response added it
+    Column("created_at", DateTime, nullable=False, default=_now),
+    Column("expires_at", Date),  # None = never (objections never expire)
+    Index("ix_suppression_match", "match_key"),
+    Index("ix_suppression_customer", "customer_id"),
+)
+
+waves = Table(
+    "waves",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", ForeignKey("campaigns.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("kind", String(30), nullable=False),  # initial | reminder | letter:<name>
+    Column("rule", String(100)),  # follow-up rule that created it
+    Column("letter", String(100)),  # letter template key; None = the campaign's main letter
+    Column("status", String(20), nullable=False, default="planned"),  # planned | produced
+    Column("drop_date", Date),
+    Column("seed", Integer, nullable=False),
+    Column("suppression_max_id", Integer, nullable=False, default=0),  # suppression state used
+    Column("suppression_count", Integer, nullable=False, default=0),  # entries in force when planned
+    Column("suppressed", Integer, nullable=False, default=0),  # recipients it left out
+    Column("planned_at", DateTime, nullable=False, default=_now),
+    Column("produced_at", DateTime),
+    UniqueConstraint("campaign_id", "number", name="uq_wave_number"),
+)
+
+wave_suppressions = Table(
+    "wave_suppressions",
+    metadata,
+    Column("wave_id", ForeignKey("waves.id"), primary_key=True),
+    Column("recipient_id", ForeignKey("recipients.id"), primary_key=True),
+    Column("suppression_id", ForeignKey("suppression.id"), nullable=False),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("wave_id", ForeignKey("waves.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("file", String(200), nullable=False),  # no personal data in file names
+    Column("pieces", Integer, nullable=False),
+    Column("pages", Integer),
+    Column("sha256", String(64)),
+    Column("status", String(20), nullable=False, default="pending"),  # pending | done
+    UniqueConstraint("wave_id", "number", name="uq_batch_number"),
+)
+
+pieces = Table(
+    "pieces",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("wave_id", ForeignKey("waves.id"), nullable=False),
+    Column("recipient_id", ForeignKey("recipients.id"), nullable=False),
+    Column("code", String(20), nullable=False, unique=True),  # unique in the whole store
+    Column("variant", String(50), nullable=False),
+    Column("control", Boolean, nullable=False, default=False),  # control group: no letter, counted
+    Column("seq", Integer, nullable=False),  # position in the wave's sort order
+    Column("batch_id", ForeignKey("batches.id")),
+    Column("first_page", Integer),  # first page of the piece within its batch file, 1-based
+    Column("undeliverable", Boolean, nullable=False, default=False),
+    UniqueConstraint("wave_id", "recipient_id", name="uq_piece_recipient"),
+    Index("ix_pieces_wave", "wave_id", "seq"),
+)
+
+scans = Table(
+    "scans",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("image_hash", String(64), nullable=False),  # SHA-256 of the decoded page pixels
+    Column("coupon_index", Integer, nullable=False, default=0),  # several coupons on one page
+    Column("source", Text, nullable=False),
+    Column("page", Integer, nullable=False),
+    Column("status", String(20), nullable=False),  # matched|duplicate|unknown|invalid|unreadable|returned
+    Column("reason", Text),
+    Column("code", String(20)),
+    Column("piece_id", ForeignKey("pieces.id")),
+    Column("returned_mail", Boolean, nullable=False, default=False),
+    Column("decoder", String(40)),  # which decoder/retry read the code
+    Column("snippet", LargeBinary),  # reduced picture (PNG) for review
+    Column("created_at", DateTime, nullable=False, default=_now),
+    UniqueConstraint("image_hash", "coupon_index", name="uq_scan_image"),
+)
+
+scan_marks = Table(
+    "scan_marks",
+    metadata,
+    Column("scan_id", ForeignKey("scans.id"), primary_key=True),
+    Column("key", String(50), primary_key=True),
+    Column("score", Float, nullable=False),  # ink fraction of the box interior, 0..1
+    Column("state", String(10), nullable=False),  # ticked | empty | doubtful
+    Column("snippet", LargeBinary),  # the box crop (PNG), for review and the tuning gallery
+)
+
+responses = Table(
+    "responses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("piece_id", ForeignKey("pieces.id"), nullable=False, unique=True),  # one counted response
+    Column("scan_id", ForeignKey("scans.id")),
+    Column("received_on", Date, nullable=False),
+    Column("source", String(20), nullable=False),  # scan | review
+    Column("created_at", DateTime, nullable=False, default=_now),
+)
+
+response_options = Table(
+    "response_options",
+    metadata,
+    Column("response_id", ForeignKey("responses.id"), primary_key=True),
+    Column("key", String(50), primary_key=True),
+    Column("ticked", Boolean),  # None = doubtful, waiting for review
+)
+
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scan_id", ForeignKey("scans.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # unreadable | invalid | unknown | doubtful
+    Column("status", String(20), nullable=False, default="open"),  # open | resolved | voided
+    Column("note", Text),
+    Column("created_at", DateTime, nullable=False, default=_now),
+    Column("resolved_at", DateTime),
+    UniqueConstraint("scan_id", name="uq_review_scan"),
+)
+
+followups = Table(
+    "followups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", ForeignKey("campaigns.id"), nullable=False),
+    Column("rule", String(100), nullable=False),  # rule id from the campaign file
+    Column("action", String(20), nullable=False),  # letter | call | suppress
+    Column("recipient_id", ForeignKey("recipients.id"), nullable=False),
+    Column("response_id", ForeignKey("responses.id")),
+    Column("wave_id", ForeignKey("waves.id")),  # the wave the letter went into (None while pooled)
+    Column("status", String(20), nullable=False, default="done"),  # pending (pooled) | done | skipped
+    Column("note", Text),
+    Column("created_at", DateTime, nullable=False, default=_now),
+    UniqueConstraint("campaign_id", "rule", "recipient_id", name="uq_followup_once"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False, default=_now),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("entity", String(50), nullable=False),
+    Column("entity_id", Integer),
+    Column("detail", Text),
+)
+
+
+def database_url(db: str | None) -> str:
+    """`--db` value → SQLAlchemy URL. A plain path means a SQLite file."""
+    value = db or os.environ.get("MAILING_DB") or DEFAULT_DB
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().absolute()}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+class Store:
+    """Opens the database, creates or checks the schema, hands out connections and transactions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StoreError(f"cannot open store {url!r}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._ensure_schema()
+
+    @classmethod
+    def open(cls, db: str | None = None) -> Store:
+        return cls(database_url(db))
+
+    def _ensure_schema(self) -> None:
+        try:
+            with self.engine.begin() as conn:
+                metadata.create_all(conn)
+                row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+                if row is None:
+                    conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                elif int(row[0]) > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"store {self.url} has schema version {row[0]}, this program knows "
+                        f"{SCHEMA_VERSION}: upgrade the program"
+                    )
+        except OperationalError as exc:
+            raise StoreError(f"cannot open store {self.url}: {exc.orig}") from exc
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: everything inside is committed together or not at all."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def audit(conn: Connection, action: str, entity: str, entity_id: int | None, detail: str = "",
+          actor: str | None = None) -> None:
+    """Append one line to the audit log (inside the caller's transaction)."""
+    conn.execute(
+        insert(audit_log).values(
+            actor=actor or os.environ.get("USER", "mailing"),
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            detail=detail,
+        )
+    )
