@@ -261,7 +261,7 @@ review_items = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("scan_id", ForeignKey("scans.id"), nullable=False),
-    Column("kind", String(20), nullable=False),  # unreadable | invalid | unknown | doubtful
+    Column("kind", String(20), nullable=False),  # unreadable | invalid | unknown | doubtful | conflict
     Column("status", String(20), nullable=False, default="open"),  # open | resolved | voided
     Column("note", Text),
     Column("created_at", DateTime, nullable=False, default=_now),

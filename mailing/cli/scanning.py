@@ -1,7 +1,125 @@
-"""scanning commands."""
+"""Reading returns: `scan` and the `review` queue."""
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
+from datetime import date
+
 import click
 
-COMMANDS: list[click.Command] = []
+from mailing import review as review_lib
+from mailing.cli.common import default_jobs, echo_json, jobs_option, json_option, open_store
+from mailing.scanrun import scan
+
+
+@click.command("scan")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--returned-mail", is_flag=True, help="These are returned undeliverable letters: flag and suppress.")
+@click.option("--received-on", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Date the post arrived (default: today).")
+@json_option
+@jobs_option
+@click.pass_context
+def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, received_on, as_json: bool,
+             jobs: int | None) -> None:
+    """Read returned coupons from PDF, TIFF, JPEG and PNG files or folders."""
+    store = open_store(ctx)
+    day: date | None = received_on.date() if received_on else None
+    counts: Counter[str] = Counter()
+    review = 0
+    outcomes = scan(store, paths, returned_mail=returned_mail, jobs=default_jobs(jobs), received_on=day)
+    show_progress = not as_json and sys.stderr.isatty()
+    if show_progress:
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+            task = bar.add_task("scanning", total=None)
+            for o in outcomes:
+                counts[o.status] += 1
+                review += o.needs_review
+                bar.update(task, description=f"scanning {o.source} page {o.page}")
+    else:
+        for o in outcomes:
+            counts[o.status] += 1
+            review += o.needs_review
+            if as_json:
+                echo_json(o.as_json())
+    if not as_json:
+        _summary(counts, review)
+
+
+def _summary(counts: Counter[str], review: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="scan outcomes")
+    table.add_column("outcome")
+    table.add_column("count", justify="right")
+    for status in ("matched", "duplicate", "returned", "unknown", "invalid", "unreadable"):
+        if counts[status]:
+            table.add_row(status, str(counts[status]))
+    table.add_row("total", str(sum(counts.values())))
+    Console().print(table)
+    if review:
+        click.echo(f"{review} item(s) need review: run `mailing review`")
+
+
+@click.group("review", invoke_without_command=True)
+@click.option("--campaign", default=None, help="Only this campaign's items.")
+@click.option("--pictures", type=click.Path(file_okay=False), default="review-pictures", show_default=True,
+              help="Folder where each item's picture is written.")
+@json_option
+@click.pass_context
+def review_group(ctx: click.Context, campaign: str | None, pictures: str, as_json: bool) -> None:
+    """List open review items (unreadable, invalid, unknown, doubtful boxes) with their pictures."""
+    if ctx.invoked_subcommand is not None:
+        return
+    items = review_lib.open_items(open_store(ctx), campaign, pictures)
+    if as_json:
+        for item in items:
+            echo_json(item.as_json())
+        return
+    if not items:
+        click.echo("no open review items")
+        return
+    for item in items:
+        opts = " ".join(f"{k}={'?' if v is None else ('x' if v else '-')}" for k, v in item.options.items())
+        click.echo(f"#{item.id:<5} {item.kind:<10} {item.source} p.{item.page}  {item.code or '-':<13} "
+                   f"{item.note or ''}  {opts}  {item.picture or ''}")
+    click.echo("resolve: mailing review resolve ID --code CODE [KEY=yes|no ...] | mailing review set ID KEY=yes|no ... "
+               "| mailing review void ID")
+
+
+@review_group.command("resolve")
+@click.argument("item_id", type=int)
+@click.option("--code", "typed", required=True, help="The code printed under the QR code (hyphens optional).")
+@click.argument("boxes", nargs=-1)
+@click.pass_context
+def review_resolve(ctx: click.Context, item_id: int, typed: str, boxes: tuple[str, ...]) -> None:
+    """Resolve an unreadable/invalid/unknown item by the code read off the coupon."""
+    status = review_lib.resolve_code(open_store(ctx), item_id, typed, review_lib.parse_assignments(list(boxes)))
+    click.echo(f"review item {item_id}: {status}")
+
+
+@review_group.command("set")
+@click.argument("item_id", type=int)
+@click.argument("boxes", nargs=-1, required=True)
+@click.pass_context
+def review_set(ctx: click.Context, item_id: int, boxes: tuple[str, ...]) -> None:
+    """Set doubtful boxes: mailing review set 12 info=yes optout=no."""
+    after = review_lib.set_boxes(open_store(ctx), item_id, review_lib.parse_assignments(list(boxes)))
+    click.echo(f"review item {item_id}: " + " ".join(f"{k}={v}" for k, v in after.items()))
+
+
+@review_group.command("void")
+@click.argument("item_id", type=int)
+@click.option("--note", default="", help="Why (kept in the audit log).")
+@click.pass_context
+def review_void(ctx: click.Context, item_id: int, note: str) -> None:
+    """Close an item without a response."""
+    review_lib.void(open_store(ctx), item_id, note)
+    click.echo(f"review item {item_id}: voided")
+
+
+COMMANDS: list[click.Command] = [scan_cmd, review_group]

@@ -1,7 +1,33 @@
-"""status commands."""
+"""`status`: a campaign's counts."""
 
 from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from mailing.cli.common import echo_json, json_option, open_store
+from mailing.status import campaign_status
+
+
+@click.command("status")
+@click.argument("campaign")
+@json_option
+@click.pass_context
+def status_cmd(ctx: click.Context, campaign: str, as_json: bool) -> None:
+    """Recipients, pieces, responses, review items and waves of CAMPAIGN."""
+    st = campaign_status(open_store(ctx), campaign)
+    if as_json:
+        echo_json(st)
+        return
+    click.echo(f"campaign {st['campaign']}: {st['recipients']} recipients, {st['suppressed']} suppressed")
+    for w in st["waves"]:
+        click.echo(f"  wave {w['wave']} ({w['kind']}, {w['status']}, drop {w['drop_date'] or '-'}): "
+                   f"{w['pieces']} pieces" + (f", {w['control']} control" if w["control"] else ""))
+    click.echo(f"responses {st['responses']} of {st['pieces']} pieces ({st['response_rate']:.1%}), "
+               f"duplicates {st['duplicates']}, undeliverable {st['undeliverable']}, review open {st['review_open']}")
+    click.echo("options: " + ", ".join(f"{k} {v}" for k, v in st["options"].items()))
+    if st["followups_waiting"]:
+        click.echo("follow-ups waiting for minimum volume: "
+                   + ", ".join(f"{k} {v}" for k, v in st["followups_waiting"].items()))
+    dup = st["import_duplicates"]
+    if dup["found"]:
+        click.echo(f"likely duplicates at import: {dup['found']} found, {dup['merged']} merged")

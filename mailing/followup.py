@@ -1,0 +1,243 @@
+"""Follow-up rules: responses → suppression entries, call lists and new letter waves.
+
+Rules run in a fixed order so that one run is consistent: ``suppress`` first (an opt-out read today keeps
+that person out of today's reminder), then ``call``, then letter rules. Every action is recorded in the
+``followups`` table with a unique (campaign, rule, recipient), so running the rules twice creates nothing
+new and nobody gets the same follow-up twice. Letter rules create a wave through `mailing.waves.plan_wave`,
+which applies the suppression list again and leaves out undeliverable addresses. A rule's ``min_volume``
+pools pieces (status ``pending``) until enough are waiting. Doubtful ticks (None) are not acted upon until a
+person resolves them in the review queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy.engine import Connection
+
+from mailing.campaigns import load
+from mailing.config import Campaign, Rule
+from mailing.log import get_logger
+from mailing.store import Store, audit, followups, pieces, recipients, response_options, responses, waves
+
+log = get_logger(__name__)
+
+_ORDER = {"suppress": 0, "call": 1, "letter": 2}
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction to roll a dry run back."""
+
+
+@dataclass
+class RuleResult:
+    rule: str
+    action: str
+    recipients: list[str] = field(default_factory=list)  # display names (for --dry-run listings)
+    count: int = 0
+    wave: int | None = None  # the wave a letter rule created
+    pending: int = 0  # pooled, waiting for min_volume
+    skipped: int = 0  # suppressed or undeliverable since the response
+    files: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "action": self.action, "count": self.count, "wave": self.wave,
+                "pending": self.pending, "skipped": self.skipped, "files": self.files,
+                "recipients": self.recipients}
+
+
+@dataclass
+class FollowupResult:
+    campaign: str
+    as_of: date
+    dry_run: bool
+    rules: list[RuleResult]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"campaign": self.campaign, "as_of": self.as_of.isoformat(), "dry_run": self.dry_run,
+                "rules": [r.as_json() for r in self.rules]}
+
+
+def run_followups(store: Store, campaign_name: str, *, as_of: date | None = None, dry_run: bool = False,
+                  out_dir: str | Path | None = None) -> FollowupResult:
+    """Run the campaign's rules as of a day. With dry_run nothing is written (store or files)."""
+    day = as_of or date.today()
+    out = Path(out_dir) if out_dir else Path(f"followup-{campaign_name}")
+    results: list[RuleResult] = []
+    try:
+        with store.begin() as conn:
+            cid, campaign = load(conn, campaign_name)
+            for rule in sorted(campaign.rules, key=lambda r: _ORDER[r.action]):
+                runner = _Run(conn, cid, campaign, rule, day, dry_run, out)
+                results.append(runner.run())
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return FollowupResult(campaign_name, day, dry_run, results)
+
+
+class _Run:
+    def __init__(self, conn: Connection, cid: int, campaign: Campaign, rule: Rule, day: date, dry_run: bool,
+                 out: Path) -> None:
+        self.conn, self.cid, self.campaign, self.rule, self.day = conn, cid, campaign, rule, day
+        self.dry_run, self.out = dry_run, out
+        self.result = RuleResult(rule.id, rule.action)
+
+    def run(self) -> RuleResult:
+        candidates = self._ticked() if self.rule.when == "ticked" else self._no_response()
+        if self.rule.action == "suppress":
+            self._suppress(candidates)
+        elif self.rule.action == "call":
+            self._call(candidates)
+        else:
+            self._letter(candidates)
+        return self.result
+
+    # ----------------------------------------------------------------------------- candidates
+    def _already(self):  # type: ignore[no-untyped-def]
+        return exists().where(followups.c.campaign_id == self.cid, followups.c.rule == self.rule.id,
+                              followups.c.recipient_id == recipients.c.id)
+
+    def _ticked(self) -> list[Any]:
+        """Responses of this campaign with the rule's option ticked, whose recipient has not had this rule."""
+        stmt = (
+            select(recipients, responses.c.id.label("response_id"), responses.c.received_on)
+            .select_from(responses.join(pieces, pieces.c.id == responses.c.piece_id)
+                         .join(waves, waves.c.id == pieces.c.wave_id)
+                         .join(recipients, recipients.c.id == pieces.c.recipient_id)
+                         .join(response_options, and_(response_options.c.response_id == responses.c.id,
+                                                      response_options.c.key == self.rule.option)))
+            .where(waves.c.campaign_id == self.cid, response_options.c.ticked.is_(True), ~self._already())
+            .order_by(responses.c.received_on, responses.c.id)
+        )
+        seen: set[int] = set()
+        rows = []
+        for row in self.conn.execute(stmt):
+            if row.id not in seen:  # one follow-up per person even with responses to several waves
+                seen.add(row.id)
+                rows.append(row)
+        return rows
+
+    def _no_response(self) -> list[Any]:
+        """Pieces of the campaign's main waves dropped at least `days` ago with no response."""
+        cutoff = self.day - timedelta(days=self.rule.days)
+        stmt = (
+            select(recipients, pieces.c.id.label("piece_id"))
+            .select_from(pieces.join(waves, waves.c.id == pieces.c.wave_id)
+                         .join(recipients, recipients.c.id == pieces.c.recipient_id))
+            .where(waves.c.campaign_id == self.cid, waves.c.kind == "initial", waves.c.status == "produced",
+                   waves.c.drop_date.is_not(None), waves.c.drop_date <= cutoff,
+                   pieces.c.control.is_(False), pieces.c.undeliverable.is_(False),
+                   ~exists().where(responses.c.piece_id == pieces.c.id), ~self._already())
+            .order_by(recipients.c.id)
+        )
+        seen: set[int] = set()
+        return [r for r in self.conn.execute(stmt) if not (r.id in seen or seen.add(r.id))]  # type: ignore[func-returns-value]
+
+    # -------------------------------------------------------------------------------- actions
+    def _record(self, row: Any, status: str, wave_id: int | None = None, note: str | None = None) -> None:
+        self.conn.execute(insert(followups).values(
+            campaign_id=self.cid, rule=self.rule.id, action=self.rule.action, recipient_id=row.id,
+            response_id=getattr(row, "response_id", None), wave_id=wave_id, status=status, note=note))
+
+    def _name(self, row: Any) -> str:
+        from mailing.addressing import display_name
+
+        return display_name(row._mapping)
+
+    def _suppress(self, rows: list[Any]) -> None:
+        from mailing.suppression import add_entry
+
+        for row in rows:
+            add_entry(self.conn, "objection", "scan", f"response {row.response_id}", recipient_row=row._mapping,
+                      campaign_id=self.cid)
+            self._record(row, "done")
+            self.result.recipients.append(self._name(row))
+        self.result.count = len(rows)
+        if rows:
+            audit(self.conn, "followup.suppress", "campaign", self.cid, f"{self.rule.id}: {len(rows)} objection(s)")
+
+    def _call(self, rows: list[Any]) -> None:
+        if not rows:
+            return
+        from reports.calllist import CallListRow, write_call_list
+
+        labels = {o.key: o.label for o in self.campaign.coupon.options}
+        ticked = self._ticked_options([r.response_id for r in rows])
+        entries = [CallListRow(
+            name=self._name(r), customer_id=r.customer_id or "", phone=r.phone or "", email=r.email or "",
+            options=", ".join(labels[k] for k in self.campaign.option_keys if k in ticked.get(r.response_id, ())),
+            responded_on=r.received_on, postal_code=r.postal_code, city=r.city,
+        ) for r in rows]
+        for r in rows:
+            self._record(r, "done")
+            self.result.recipients.append(self._name(r))
+        self.result.count = len(rows)
+        if not self.dry_run:
+            stem = self.out / f"anrufliste-{self.campaign.name}-{self.day.isoformat()}"
+            self.out.mkdir(parents=True, exist_ok=True)
+            xlsx, csv = _unique(stem.with_suffix(".xlsx")), _unique(stem.with_suffix(".csv"))
+            write_call_list(entries, xlsx, csv)
+            self.result.files = [str(xlsx), str(csv)]
+        audit(self.conn, "followup.call", "campaign", self.cid, f"{self.rule.id}: {len(rows)} to call")
+
+    def _ticked_options(self, response_ids: list[int]) -> dict[int, set[str]]:
+        out: dict[int, set[str]] = {}
+        for chunk in _chunks(response_ids, 500):
+            for r in self.conn.execute(select(response_options.c.response_id, response_options.c.key).where(
+                    response_options.c.response_id.in_(chunk), response_options.c.ticked.is_(True))):
+                out.setdefault(r.response_id, set()).add(r.key)
+        return out
+
+    def _letter(self, rows: list[Any]) -> None:
+        from mailing.waves import plan_wave
+
+        pending = self.conn.execute(select(followups.c.id, followups.c.recipient_id).where(
+            followups.c.campaign_id == self.cid, followups.c.rule == self.rule.id,
+            followups.c.status == "pending")).all()
+        for row in rows:
+            self._record(row, "pending")
+            self.result.recipients.append(self._name(row))
+        waiting = len(pending) + len(rows)
+        if waiting == 0:
+            return
+        if waiting < max(self.rule.min_volume, 1):
+            self.result.pending = waiting
+            self.result.count = 0
+            return
+        ids = [p.recipient_id for p in pending] + [r.id for r in rows]
+        kind = "reminder" if self.rule.when == "no_response" else f"letter:{self.rule.letter}"
+        wave_id = plan_wave(self.conn, self.cid, self.campaign, kind=kind, recipient_ids=ids,
+                            letter=self.rule.letter, rule=self.rule.id)
+        in_wave = {r.recipient_id for r in self.conn.execute(
+            select(pieces.c.recipient_id).where(pieces.c.wave_id == wave_id))}
+        number = self.conn.execute(select(waves.c.number).where(waves.c.id == wave_id)).scalar_one()
+        for rid in ids:
+            included = rid in in_wave
+            self.conn.execute(update(followups).where(
+                followups.c.campaign_id == self.cid, followups.c.rule == self.rule.id,
+                followups.c.recipient_id == rid).values(
+                status="done" if included else "skipped", wave_id=wave_id if included else None,
+                note=None if included else "suppressed or undeliverable when the wave was planned"))
+        self.result.wave = int(number)
+        self.result.count = len(in_wave)
+        self.result.skipped = len(ids) - len(in_wave)
+        audit(self.conn, "followup.letter", "wave", wave_id, f"{self.rule.id}: {len(in_wave)} piece(s)")
+
+
+def _unique(path: Path) -> Path:
+    """Never overwrite an earlier call list of the same day."""
+    n, candidate = 2, path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]

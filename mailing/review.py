@@ -1,0 +1,203 @@
+"""The review queue: what the machine could not read or was not sure about.
+
+Kinds: ``unreadable`` (no code found), ``invalid`` (check symbol wrong), ``unknown`` (no such code),
+``doubtful`` (a tick box between empty and ticked) and ``conflict`` (a second copy of an answered coupon
+ticks something the first did not). A person resolves an item by typing the human-readable code (check
+symbol validated), by setting boxes, or by voiding it. Resolving records the response as if it had been
+read; every resolution goes to the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from mailing import codes
+from mailing.errors import MailingError, NotFoundError
+from mailing.matching import Matcher, record_response
+from mailing.store import Store, audit, response_options, responses, review_items, scan_marks, scans
+
+KINDS = ("unreadable", "invalid", "unknown", "doubtful", "conflict")
+
+
+@dataclass
+class ReviewItem:
+    id: int
+    kind: str
+    note: str | None
+    source: str
+    page: int
+    code: str | None
+    campaign: str | None
+    options: dict[str, bool | None] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    picture: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {"id": self.id, "kind": self.kind, "note": self.note, "source": self.source, "page": self.page,
+                "code": self.code, "campaign": self.campaign, "options": self.options, "scores": self.scores,
+                "picture": self.picture}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def open_items(store: Store, campaign: str | None = None, pictures: str | Path | None = None) -> list[ReviewItem]:
+    """Open items, oldest first; with `pictures`, each item's saved picture is written there as PNG."""
+    matcher = Matcher()
+    out: list[ReviewItem] = []
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(review_items, scans.c.source, scans.c.page, scans.c.code, scans.c.snippet, scans.c.id.label("sid"))
+            .join(scans, scans.c.id == review_items.c.scan_id)
+            .where(review_items.c.status == "open").order_by(review_items.c.id)
+        ).all()
+        for r in rows:
+            item = ReviewItem(r.id, r.kind, r.note, r.source, r.page, r.code, None)
+            info = matcher._piece(conn, r.code) if r.code else None
+            if info is not None:
+                item.campaign = info.campaign_name
+                marks = {m.key: m for m in conn.execute(select(scan_marks).where(scan_marks.c.scan_id == r.sid))}
+                resp = _response_options(conn, info.piece_id)
+                item.options = {k: resp.get(k) for k in info.campaign.option_keys}
+                item.scores = {k: round(m.score, 3) for k, m in marks.items()}
+            if campaign and item.campaign != campaign:
+                continue
+            if pictures and r.snippet:
+                folder = Path(pictures)
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"review-{r.id}.png"
+                path.write_bytes(r.snippet)
+                item.picture = str(path)
+            out.append(item)
+    return out
+
+
+def _response_options(conn: Connection, piece_id: int) -> dict[str, bool | None]:
+    resp = conn.execute(select(responses.c.id).where(responses.c.piece_id == piece_id)).first()
+    if resp is None:
+        return {}
+    return {o.key: o.ticked for o in conn.execute(
+        select(response_options).where(response_options.c.response_id == resp.id))}
+
+
+def _item(conn: Connection, item_id: int):  # type: ignore[no-untyped-def]
+    row = conn.execute(
+        select(review_items, scans.c.code, scans.c.returned_mail, scans.c.id.label("sid"))
+        .join(scans, scans.c.id == review_items.c.scan_id).where(review_items.c.id == item_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no review item {item_id}; `mailing review` lists the open ones")
+    if row.status != "open":
+        raise MailingError(f"review item {item_id} is already {row.status}")
+    return row
+
+
+def _close(conn: Connection, item_id: int, status: str, note: str) -> None:
+    conn.execute(update(review_items).where(review_items.c.id == item_id)
+                 .values(status=status, resolved_at=_now(), note=note))
+
+
+def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bool] | None = None,
+                 received_on: date | None = None) -> str:
+    """Resolve an unreadable/invalid/unknown item by the code a person read off the coupon.
+
+    Returns the new outcome (matched, duplicate or returned). Boxes not given and not measured stay
+    doubtful: the item then becomes a `doubtful` item and stays open.
+    """
+    try:
+        code = codes.parse(typed)
+    except codes.CodeError as exc:
+        raise MailingError(f"review item {item_id}: {exc}; type the code printed under the QR code") from None
+    values = dict(values or {})
+    with store.begin() as conn:
+        row = _item(conn, item_id)
+        if row.kind not in ("unreadable", "invalid", "unknown"):
+            raise MailingError(f"review item {item_id} is {row.kind}: set its boxes with `mailing review set`")
+        matcher = Matcher(returned_mail=bool(row.returned_mail), received_on=received_on)
+        info = matcher._piece(conn, code)
+        if info is None:
+            raise MailingError(f"review item {item_id}: no piece has code {codes.format_code(code)}; check the "
+                               "code, or void the item")
+        _check_keys(values, info.campaign.option_keys, item_id)
+        marks = {m.key: m.state for m in conn.execute(select(scan_marks).where(scan_marks.c.scan_id == row.sid))}
+        state_value = {"ticked": True, "empty": False}
+        options = {k: values[k] if k in values else state_value.get(marks.get(k, ""))
+                   for k in info.campaign.option_keys}
+        if row.returned_mail:
+            status = "returned"
+            matcher.mark_returned(conn, info, row.sid)
+        elif conn.execute(select(responses.c.id).where(responses.c.piece_id == info.piece_id)).first():
+            status = "duplicate"
+        else:
+            status = "matched"
+            record_response(conn, info.piece_id, options, row.sid, matcher.received_on, "review")
+        conn.execute(update(scans).where(scans.c.id == row.sid).values(
+            status=status, code=code, piece_id=info.piece_id, reason=None))
+        audit(conn, "review.resolve", "review_item", item_id, f"code {code} → {status}")
+        if status == "matched" and any(v is None for v in options.values()):
+            conn.execute(update(review_items).where(review_items.c.id == item_id).values(
+                kind="doubtful", note="code typed; boxes still to set: " +
+                ", ".join(k for k, v in options.items() if v is None)))
+        else:
+            _close(conn, item_id, "resolved", f"code {code} typed → {status}")
+        return status
+
+
+def set_boxes(store: Store, item_id: int, values: Mapping[str, bool]) -> dict[str, bool | None]:
+    """Resolve a doubtful or conflict item by setting boxes; returns the response's options afterwards."""
+    with store.begin() as conn:
+        row = _item(conn, item_id)
+        if row.kind not in ("doubtful", "conflict"):
+            raise MailingError(f"review item {item_id} is {row.kind}: resolve it with --code first")
+        piece_id = conn.execute(select(scans.c.piece_id).where(scans.c.id == row.sid)).scalar_one()
+        resp = conn.execute(select(responses.c.id).where(responses.c.piece_id == piece_id)).one()
+        keys = Matcher()._piece(conn, row.code).campaign.option_keys  # type: ignore[union-attr]
+        _check_keys(values, keys, item_id)
+        for k, v in values.items():
+            conn.execute(update(response_options).where(response_options.c.response_id == resp.id,
+                                                         response_options.c.key == k).values(ticked=v))
+        after = _response_options(conn, piece_id)
+        audit(conn, "review.set", "review_item", item_id, " ".join(f"{k}={v}" for k, v in values.items()))
+        missing = [k for k in keys if after.get(k) is None]
+        if missing:
+            conn.execute(update(review_items).where(review_items.c.id == item_id)
+                         .values(note="boxes still to set: " + ", ".join(missing)))
+        else:
+            _close(conn, item_id, "resolved", "boxes set: " + " ".join(f"{k}={v}" for k, v in values.items()))
+        return {k: after.get(k) for k in keys}
+
+
+def void(store: Store, item_id: int, note: str = "") -> None:
+    """Close an item without a response (not a coupon, illegible, …). The page stays recorded."""
+    with store.begin() as conn:
+        _item(conn, item_id)
+        _close(conn, item_id, "voided", note or "voided")
+        audit(conn, "review.void", "review_item", item_id, note)
+
+
+def _check_keys(values: Mapping[str, bool], keys: list[str], item_id: int) -> None:
+    unknown = [k for k in values if k not in keys]
+    if unknown:
+        raise MailingError(f"review item {item_id}: unknown option {unknown[0]!r}; the campaign's options are "
+                           + ", ".join(keys))
+
+
+def parse_assignments(items: list[str]) -> dict[str, bool]:
+    """["info=yes", "call=0"] → {"info": True, "call": False}."""
+    truth = {"1": True, "yes": True, "ja": True, "true": True, "x": True,
+             "0": False, "no": False, "nein": False, "false": False, "-": False}
+    out: dict[str, bool] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if not key or value.lower() not in truth:
+            raise MailingError(f"{item!r}: write KEY=yes or KEY=no, e.g. info=yes")
+        out[key.strip()] = truth[value.lower()]
+    return out
+
