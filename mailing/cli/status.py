@@ -31,3 +31,6 @@ def status_cmd(ctx: click.Context, campaign: str, as_json: bool) -> None:
     dup = st["import_duplicates"]
     if dup["found"]:
         click.echo(f"likely duplicates at import: {dup['found']} found, {dup['merged']} merged")
+
+
+COMMANDS: list[click.Command] = [status_cmd]
