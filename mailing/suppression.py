@@ -1,0 +1,207 @@
+"""The suppression list (GDPR Art. 21, UWG § 7): one list across all campaigns.
+
+Entries come from imported files (`import_file`: opt-out lists, Robinson matches, returned mail, deceased),
+from the opt-out tick on a coupon and from returned letters (`add_entry`, called by scanning/follow-ups).
+An entry matches a recipient by customer id or by normalised name + address (`normalise.match_key`; when
+both sides carry a first name they must agree too, so one spouse's objection does not silence the other).
+
+Expiry: an objection never expires (GDPR Art. 21(3); a later address purchase does not cancel it), nor do
+undeliverable and deceased entries. Robinson entries expire after 5 years: the DDV Robinsonliste deletes
+registrations after five years, so a match older than that no longer stands for a current wish.
+
+`suppressed_recipients(conn, campaign_id, as_of)` is what wave planning applies before codes are assigned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy.engine import Connection
+
+from mailing.errors import MailingError
+from mailing.log import get_logger
+from mailing.normalise import fold, match_key
+from mailing.store import Store, audit, recipients, suppression
+
+log = get_logger(__name__)
+
+REASONS = ("objection", "robinson", "undeliverable", "deceased")
+ROBINSON_YEARS = 5  # DDV Robinsonliste: registrations expire after 5 years
+
+
+def expiry_for(reason: str, created: date) -> date | None:
+    """None = never. Only Robinson entries expire (5 years, DDV rule); an objection never does."""
+    if reason != "robinson":
+        return None
+    try:
+        return created.replace(year=created.year + ROBINSON_YEARS)
+    except ValueError:  # 29 February
+        return created.replace(year=created.year + ROBINSON_YEARS, day=28)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def _first_names_agree(a: str | None, b: str | None) -> bool:
+    """Empty, equal, or one is the other's initial ("A." / "Anna")."""
+    fa, fb = fold(a), fold(b)
+    if not fa or not fb or fa == fb:
+        return True
+    return (len(fa) == 1 and fb.startswith(fa)) or (len(fb) == 1 and fa.startswith(fb))
+
+
+def add_entry(
+    conn: Connection,
+    reason: str,
+    source: str,
+    source_ref: str | None,
+    recipient_row: Mapping[str, Any] | None = None,
+    campaign_id: int | None = None,
+    *,
+    customer_id: str | None = None,
+    last_name: str | None = None,
+    first_name: str | None = None,
+    company: str | None = None,
+    street: str | None = None,
+    house_number: str | None = None,
+    postbox: str | None = None,
+    postal_code: str | None = None,
+    city: str | None = None,
+    country: str | None = None,
+    as_of: date | None = None,
+) -> int:
+    """Suppress a person/address (inside the caller's transaction); returns the entry id.
+
+    With `recipient_row` (a recipients-table mapping) its name, address and customer id are used; else
+    the keyword fields. An identical entry still in force (same reason, customer id, name and address) is
+    reused, so importing the same file twice or scanning the same opt-out twice adds nothing.
+    """
+    if reason not in REASONS:
+        raise MailingError(f"unknown suppression reason {reason!r}; allowed: {', '.join(REASONS)}")
+    if recipient_row is not None:
+        r = recipient_row
+        customer_id, last_name, first_name, company = (r.get("customer_id"), r.get("last_name"),
+                                                       r.get("first_name"), r.get("company"))
+        street, house_number, postbox = r.get("street"), r.get("house_number"), r.get("postbox")
+        postal_code, city, country = r.get("postal_code"), r.get("city"), r.get("country")
+    customer_id, last_name, first_name, company = map(_clean, (customer_id, last_name, first_name, company))
+    street, house_number, postbox, postal_code, city = map(_clean, (street, house_number, postbox, postal_code, city))
+    country = (_clean(country) or "DE").upper()
+    key = None
+    if (last_name or company) and (street or postbox) and postal_code:
+        key = match_key(last_name, company, street, house_number, postbox, postal_code, country)
+    if key is None and customer_id is None:
+        raise MailingError("a suppression entry needs a customer id or a name with a full address")
+    today = as_of or _today()
+    s = suppression.c
+    existing = conn.execute(
+        select(s.id, s.first_name).where(
+            s.reason == reason,
+            s.customer_id.is_(None) if customer_id is None else s.customer_id == customer_id,
+            s.match_key.is_(None) if key is None else s.match_key == key,
+            or_(s.expires_at.is_(None), s.expires_at > today),
+        )
+    ).all()
+    for row in existing:
+        if fold(row.first_name) == fold(first_name):
+            return int(row.id)
+    inserted = conn.execute(insert(suppression).values(
+        reason=reason, customer_id=customer_id, last_name=last_name, first_name=first_name, company=company,
+        street=f"Postfach {postbox}" if postbox and not street else street, house_number=house_number,
+        postal_code=postal_code, city=city, country=country, match_key=key, source=source,
+        source_ref=source_ref, campaign_id=campaign_id, expires_at=expiry_for(reason, today),
+    )).inserted_primary_key
+    assert inserted is not None  # noqa: S101 - an INSERT always has a primary key
+    entry_id = int(inserted[0])
+    log.info("suppressed (%s) from %s %s: entry %d", reason, source, source_ref or "", entry_id)
+    return entry_id
+
+
+def suppressed_recipients(conn: Connection, campaign_id: int, as_of: date | None = None) -> dict[int, int]:
+    """recipient id → suppression entry id, for every active recipient of the campaign matched by an entry
+    in force on `as_of` (default today): by customer id, or by name + address (match_key, first names
+    agreeing). The lowest (oldest) matching entry id is reported."""
+    today = as_of or _today()
+    r, s = recipients.c, suppression.c
+    in_force = or_(s.expires_at.is_(None), s.expires_at > today)
+    mine = and_(r.campaign_id == campaign_id, r.active.is_(True))
+    result: dict[int, int] = {}
+    by_customer = (
+        select(r.id, func.min(s.id))
+        .select_from(recipients.join(suppression, s.customer_id == r.customer_id))
+        .where(mine, r.customer_id.is_not(None), in_force)
+        .group_by(r.id)
+    )
+    for rid, sid in conn.execute(by_customer):
+        result[int(rid)] = int(sid)
+    by_address = (
+        select(r.id, r.first_name, s.id.label("sid"), s.first_name.label("s_first"))
+        .select_from(recipients.join(suppression, s.match_key == r.match_key))
+        .where(mine, in_force)
+        .order_by(s.id)
+    )
+    for row in conn.execute(by_address):
+        if _first_names_agree(row.first_name, row.s_first):
+            rid = int(row.id)
+            result[rid] = min(result.get(rid, row.sid), int(row.sid))
+    return result
+
+
+@dataclass(frozen=True)
+class SuppressionImport:
+    source_file: str
+    rows: int
+    added: int
+    already: int  # identical entries already in force (re-imported file)
+
+
+def import_file(store: Store, path: str | Path, reason: str, sheet: str | None = None,
+                as_of: date | None = None) -> SuppressionImport:
+    """Read a CSV/XLSX of customer ids and/or names + addresses and add every row (one transaction).
+
+    Any bad row refuses the whole file (nothing written), named by file, row and column.
+    """
+    from mailing.recipients import read_suppression_rows
+
+    if reason not in REASONS:
+        raise MailingError(f"unknown suppression reason {reason!r}; allowed: {', '.join(REASONS)}")
+    p = Path(path)
+    records = read_suppression_rows(p, sheet)
+    added = already = 0
+    with store.begin() as conn:
+        before = conn.execute(select(func.max(suppression.c.id))).scalar() or 0
+        seen: set[int] = set()
+        for rec in records:
+            entry_id = add_entry(conn, reason, "import", p.name, as_of=as_of, **rec)
+            if entry_id > before and entry_id not in seen:
+                added += 1
+            else:
+                already += 1
+            seen.add(entry_id)
+        audit(conn, "suppression.import", "suppression", None,
+              f"{p.name}: reason {reason}, {len(records)} rows, {added} added, {already} already listed")
+    return SuppressionImport(str(p), len(records), added, already)
+
+
+def list_entries(conn: Connection, as_of: date | None = None) -> list[dict[str, Any]]:
+    """Every entry, oldest first, with `in_force` for the given day (default today)."""
+    today = as_of or _today()
+    out = []
+    for row in conn.execute(select(suppression).order_by(suppression.c.id)):
+        m = dict(row._mapping)
+        m["in_force"] = m["expires_at"] is None or m["expires_at"] > today
+        out.append(m)
+    return out
