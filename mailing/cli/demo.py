@@ -1,7 +1,31 @@
-"""demo commands."""
+"""`demo`: the whole cycle on bundled sample data."""
 
 from __future__ import annotations
 
+import json
+
 import click
 
-COMMANDS: list[click.Command] = []
+from mailing.demo import run_demo
+
+
+@click.command("demo")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo-output", show_default=True,
+              help="Folder for everything the demo writes (replaced if it exists).")
+@click.pass_context
+def demo_cmd(ctx: click.Context, out_dir: str) -> None:
+    """Run the whole cycle on sample data: produce, simulated returns, scan, review, follow-up, report."""
+    db = ctx.find_root().obj.get("db")
+    result = run_demo(out_dir, db=db, say=click.echo)
+    st = result.status
+    click.echo("")
+    click.echo(f"Summary (the same as `mailing --db {result.db} status {result.campaign} --json`):")
+    click.echo(f"  recipients {st['recipients']}, suppressed {st['suppressed']}, pieces {st['pieces']}, "
+               f"responses {st['responses']}, duplicates {st['duplicates']}, undeliverable {st['undeliverable']}, "
+               f"review open {st['review_open']}")
+    click.echo("  options: " + ", ".join(f"{k} {v}" for k, v in st["options"].items()))
+    click.echo("  waves: " + "; ".join(f"{w['wave']} {w['kind']} {w['pieces']}" for w in st["waves"]))
+    click.echo(json.dumps(st, ensure_ascii=False))
+
+
+COMMANDS: list[click.Command] = [demo_cmd]
