@@ -138,17 +138,6 @@ def _manifest(folder: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def _render_page(pdf: Path, page: int, dpi: int = DPI) -> np.ndarray:
-    import pypdfium2 as pdfium
-
-    doc = pdfium.PdfDocument(str(pdf))
-    try:
-        bitmap = doc[page - 1].render(scale=dpi / 72, grayscale=True)
-        return np.array(bitmap.to_pil().convert("L"))
-    finally:
-        doc.close()
-
-
 def _simulate_returns(print_dir: Path, scans: Path, options: list[str],
                       rng: random.Random) -> dict[tuple[str, int], Truth]:
     """Write the simulated post; returns the truth for each (file name, page) written."""
@@ -162,7 +151,7 @@ def _simulate_returns(print_dir: Path, scans: Path, options: list[str],
     coupons: list[tuple[Truth, np.ndarray]] = []
     top = sim.mm_to_px(g.COUPON_TOP_MM, DPI)
     for i, row in enumerate(responders):
-        page = _render_page(print_dir / row["file"], int(row["page"]))
+        page = sim.render_pdf_page(print_dir / row["file"], int(row["page"]), DPI)
         ticks = dict.fromkeys(options, False)
         if "optout" in ticks and rng.random() < 0.12:
             ticks["optout"] = True
@@ -195,7 +184,7 @@ def _simulate_returns(print_dir: Path, scans: Path, options: list[str],
         Image.fromarray(coupons[i][1]).save(scans / name, dpi=(DPI, DPI), **({} if n % 2 else {"quality": 40}))
         where[(name, 1)] = coupons[i][0]
     Image.new("L", (1654, 780), 255).save(scans / "post-3-leer.png", dpi=(DPI, DPI))  # a blank sheet
-    pages = [sim.scanner(_render_page(print_dir / r["file"], int(r["page"])), rng, "skew")[0] for r in returned]
+    pages = [sim.scanner(sim.render_pdf_page(print_dir / r["file"], int(r["page"])), rng, "skew")[0] for r in returned]
     _save_pdf(pages, scans / "unzustellbar.pdf")
     where.update({("unzustellbar.pdf", n + 1): Truth(r["code"], {}, "returned") for n, r in enumerate(returned)})
     return where

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -24,6 +25,18 @@ def box_px(box: g.Box, dpi: float, origin_y_mm: float = 0.0) -> tuple[int, int, 
     """(x0, y0, x1, y1) in pixels of a box in mm; origin_y_mm shifts page coordinates to a crop."""
     return (mm_to_px(box.x_mm, dpi), mm_to_px(box.y_mm - origin_y_mm, dpi),
             mm_to_px(box.right_mm, dpi), mm_to_px(box.bottom_mm - origin_y_mm, dpi))
+
+
+def render_pdf_page(pdf: str | Path, page: int, dpi: float = 200) -> np.ndarray:
+    """Rasterise one page (1-based) of a PDF to greyscale, as a scanner would see the printed sheet."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(pdf))
+    try:
+        bitmap = doc[page - 1].render(scale=dpi / 72, grayscale=True)
+        return np.array(bitmap.to_pil().convert("L"))
+    finally:
+        doc.close()
 
 
 # ------------------------------------------------------------------------------------ pen marks
