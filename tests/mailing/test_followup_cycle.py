@@ -2,79 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
 import pytest
-from PIL import Image
+from cycle import DROP, coupon_scan, recipient_of, run, scan_json, setup_campaign, wave_members
 from sqlalchemy import select
 
-from layouts import geometry as g
-from mailing.cli import main
-from mailing.store import Store, followups, pieces, recipients, suppression, waves
-from scanning import simulate as sim
+from mailing.store import Store, followups, recipients, suppression
 
 pytestmark = pytest.mark.slow
-
-DROP = date(2026, 3, 2)
-DPI = 200
-
-
-def run(capsys, db: Path, *args: object) -> str:
-    capsys.readouterr()
-    code = main(["--db", str(db), *map(str, args)])
-    out = capsys.readouterr()
-    assert code == 0, out.err
-    return out.out
-
-
-def setup_campaign(tmp: Path, capsys, min_volume: int = 0) -> tuple[Path, str, list[dict[str, str]]]:
-    db = tmp / "m.db"
-    run(capsys, db, "init", tmp / "c")
-    toml = tmp / "c" / "campaign.toml"
-    if min_volume:
-        text = toml.read_text(encoding="utf-8")
-        text = text.replace('letter = "infopack"\n', f'letter = "infopack"\nmin_volume = {min_volume}\n', 1)
-        toml.write_text(text, encoding="utf-8")
-    run(capsys, db, "campaign", "add", toml)
-    name = "fruehjahr-2026"
-    run(capsys, db, "import", name, tmp / "c" / "recipients.csv")
-    run(capsys, db, "produce", name, "--out", tmp / "print", "--jobs", "1", "--drop-date", DROP.isoformat())
-    manifest = next((tmp / "print").rglob("*manifest*.csv"))
-    with manifest.open(encoding="utf-8-sig") as fh:
-        rows = list(csv.DictReader(fh))
-    return db, name, rows
-
-
-def coupon_scan(print_dir: Path, row: dict[str, str], ticks: list[int], out: Path, rng: random.Random,
-                whole_page: bool = False) -> Path:
-    page = sim.render_pdf_page(print_dir / row["file"], int(row["page"]), DPI)
-    for slot in ticks:
-        sim.tick(page, sim.box_px(g.on_page(g.checkbox_box(slot)), DPI), rng, "cross")
-    img = page if whole_page else page[sim.mm_to_px(g.COUPON_TOP_MM, DPI):]
-    img = sim.rotate(img, rng.uniform(-3, 3))
-    Image.fromarray(img).save(out, dpi=(DPI, DPI))
-    return out
-
-
-def scan_json(capsys, db: Path, *args: object) -> list[dict]:
-    return [json.loads(line) for line in run(capsys, db, "scan", *args, "--json").splitlines() if line.strip()]
-
-
-def wave_members(store: Store, number: int) -> set[str]:
-    with store.connect() as conn:
-        return {r.code for r in conn.execute(
-            select(pieces.c.code).join(waves, waves.c.id == pieces.c.wave_id).where(waves.c.number == number))}
-
-
-def recipient_of(store: Store, code: str) -> int:
-    with store.connect() as conn:
-        return conn.execute(select(pieces.c.recipient_id).where(pieces.c.code == code)).scalar_one()
-
 
 def test_followups_from_real_scans(tmp_path: Path, capsys) -> None:
     db, name, rows = setup_campaign(tmp_path, capsys)
