@@ -1,0 +1,454 @@
+"""Recipient import: a CSV or XLSX list → validated rows in the store (one transaction).
+
+Stages: `read_table` (file → header + rows of strings, streamed; CSV in UTF-8 with or without BOM or
+Windows-1252, `,`/`;`/tab; XLSX read-only) → `resolve_columns` (German/English headers and the campaign's
+`[import.columns]` → target fields) → `parse_row` (one row → a recipients record, or the reasons it is bad)
+→ chunked inserts → `dedupe.apply` → one `imports` row and an audit entry.
+
+All-or-nothing by default: any bad row rolls the whole import back; every bad row is logged as a warning
+(file, row, column, reason) and the first one is raised as an InputError. With `skip_invalid` the good rows
+are imported and the bad ones written to `<stem>.rejected.csv` beside the input with their reasons.
+Values starting with `=`, `+`, `-`, `@` are stored exactly as given (never evaluated).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.engine import Connection
+
+from mailing import dedupe
+from mailing.campaigns import load
+from mailing.errors import InputError
+from mailing.log import get_logger
+from mailing.normalise import (
+    country_code,
+    fold,
+    match_key,
+    parse_postbox,
+    postal_code,
+    salutation_value,
+    split_street,
+)
+from mailing.store import Store, audit, imports, recipients
+
+log = get_logger(__name__)
+
+CHUNK_ROWS = 1000  # rows per INSERT: bounded memory, few round trips
+MAX_WARNINGS = 200  # bad rows named one by one in the log; beyond that only counted
+FIX_HINT = "fix the row or use --skip-invalid"
+
+# Folded header (see normalise.fold) → target field. The campaign's [import.columns] comes first.
+HEADER_ALIASES: dict[str, str] = {}
+for _target, _names in {
+    "salutation": ("anrede", "salutation", "gender", "geschlecht", "sex", "anredeform"),
+    "title": ("titel", "title", "akadtitel", "akademischertitel", "akadgrad", "grad"),
+    "first_name": ("vorname", "vornamen", "firstname", "first", "givenname", "forename"),
+    "last_name": ("nachname", "name", "lastname", "last", "surname", "familienname", "zuname", "name1"),
+    "company": ("firma", "company", "unternehmen", "firmenname", "organisation", "organization", "companyname",
+                "firmierung"),
+    "addition": ("zusatz", "adresszusatz", "anschriftzusatz", "addition", "addressaddition", "address2",
+                 "addressline2", "abteilung", "department", "co", "bei"),
+    "street": ("strasse", "str", "street", "strassenname", "streetname"),
+    "house_number": ("hausnummer", "hausnr", "nr", "housenumber", "houseno", "number", "hnr", "streetnumber"),
+    "street_and_number": ("strasseundhausnummer", "strassehausnummer", "strassenr", "strasseundnr", "anschrift",
+                          "adresse", "address", "addressline1", "streetaddress", "streetandnumber"),
+    "postbox": ("postfach", "postbox", "pobox", "pf"),
+    "postal_code": ("plz", "postleitzahl", "postalcode", "zip", "zipcode", "postcode"),
+    "city": ("ort", "stadt", "city", "wohnort", "town", "place", "ortsname"),
+    "country": ("land", "country", "staat", "countrycode", "laenderkennzeichen", "lkz", "laendercode"),
+    "customer_id": ("kundennummer", "kundennr", "kdnr", "kundenid", "customerid", "customerno",
+                    "customernumber", "id"),
+    "email": ("email", "mail", "emailadresse", "emailaddress", "mailadresse"),
+    "phone": ("telefon", "tel", "phone", "telefonnummer", "telephone", "phonenumber", "festnetz", "mobil"),
+    "address_override": ("addressoverride", "anschriftmanuell", "adressblock", "anschriftsblock"),
+    "salutation_override": ("salutationoverride", "briefanrede", "anredezeile", "greeting", "anredemanuell"),
+}.items():
+    for _name in _names:
+        HEADER_ALIASES[_name] = _target
+
+# Stored column → max length (from the schema), so PostgreSQL never rejects what SQLite accepted.
+_MAX_LEN: dict[str, int] = {
+    c.name: int(getattr(c.type, "length")) for c in recipients.columns if getattr(c.type, "length", None)  # noqa: B009
+}
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    source_file: str
+    rows: int  # data rows read (blank rows not counted)
+    imported: int
+    rejected: int
+    duplicates: int
+    merged: int
+    import_id: int | None
+    rejects_file: str | None
+
+
+# ----------------------------------------------------------------------------------------- reading
+def _detect_encoding(path: Path) -> str:
+    """utf-8-sig when the whole file decodes as UTF-8 (streamed check), else cp1252."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    with path.open("rb") as fh:
+        try:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_csv(path: Path) -> Iterator[list[str]]:
+    encoding = _detect_encoding(path)
+    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
+        first = fh.readline()
+        counts = {d: first.count(d) for d in (";", ",", "\t")}
+        delimiter = max(counts, key=lambda d: counts[d])
+        fh.seek(0)
+        try:
+            yield from csv.reader(fh, delimiter=delimiter)
+        except csv.Error as exc:
+            raise InputError(path, f"not a readable CSV file ({exc}); export it again as CSV or XLSX") from exc
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> Iterator[list[str]]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise InputError(path, f"cannot read this workbook ({exc.__class__.__name__}); "
+                               "save it again as .xlsx or export it as CSV") from exc
+    try:
+        if sheet is not None and sheet not in wb.sheetnames:
+            raise InputError(path, f"no sheet named {sheet!r}; the workbook has: {', '.join(wb.sheetnames)}")
+        ws = wb[sheet] if sheet is not None else wb.worksheets[0]
+        for values in ws.iter_rows(values_only=True):
+            yield [_cell(v) for v in values]
+    finally:
+        wb.close()
+
+
+def read_table(path: str | Path, sheet: str | None = None) -> Iterator[list[str]]:
+    """The file's rows as lists of strings (first = header), streamed. CSV or XLSX by extension."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, "no such file")
+    suffix = p.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(p, sheet)
+    if suffix == ".xls":
+        raise InputError(p, "old Excel .xls files are not read; save it as .xlsx or CSV")
+    if sheet is not None:
+        raise InputError(p, "--sheet applies to XLSX workbooks only")
+    return _read_csv(p)
+
+
+def resolve_columns(path: Path, header: list[str], mapping: Mapping[str, str] | None = None) -> dict[str, int]:
+    """target field → column index. Unknown headers are ignored (logged); a target twice is an error."""
+    explicit = {fold(k): v for k, v in (mapping or {}).items()}
+    columns: dict[str, int] = {}
+    for i, name in enumerate(header):
+        key = fold(name)
+        if not key:
+            continue
+        target = explicit.get(key) or HEADER_ALIASES.get(key)
+        if target is None:
+            log.debug("%s: column %r is not used", path, name)
+            continue
+        if target == "ignore":
+            continue
+        if target in columns:
+            raise InputError(path, f"columns {header[columns[target]]!r} and {name!r} both mean {target}; "
+                                   "rename one or map it in the campaign's [import.columns]", row=1)
+        columns[target] = i
+    return columns
+
+
+def _require(path: Path, header: list[str], columns: dict[str, int], groups: list[tuple[str, ...]]) -> None:
+    missing = [" or ".join(g) for g in groups if not any(t in columns for t in g)]
+    if missing:
+        found = ", ".join(h for h in header if h.strip()) or "nothing"
+        raise InputError(path, f"missing required column(s): {'; '.join(missing)} (found: {found}); rename "
+                               "the headers or map them in the campaign's [import.columns]", row=1)
+
+
+_REQUIRED = [("last_name", "company"), ("street", "street_and_number", "postbox"), ("postal_code",), ("city",)]
+_LABELS = {"last_name": "Nachname", "company": "Firma", "street": "Straße", "street_and_number": "Straße",
+           "postbox": "Postfach", "postal_code": "PLZ", "city": "Ort", "country": "Land",
+           "salutation": "Anrede", "house_number": "Hausnummer", "address_override": "address_override"}
+
+
+# ----------------------------------------------------------------------------------------- one row
+_NORMALISED = frozenset(("salutation", "country", "postal_code", "postbox"))  # length checked after parsing
+
+class RowProblem(Exception):
+    """A bad value in one row (internal; becomes an InputError or a reject line)."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(reason)
+        self.target, self.reason = target, reason
+
+
+def _values(row: list[str], columns: dict[str, int]) -> dict[str, str]:
+    out = {}
+    for target, i in columns.items():
+        value = row[i] if i < len(row) else ""
+        out[target] = value.strip()
+    return out
+
+
+def _address(v: dict[str, str]) -> dict[str, str | None]:
+    """street / house_number / postbox from the separate, joined or Postfach forms."""
+    street, number = v.get("street", ""), v.get("house_number", "")
+    joined = v.get("street_and_number", "")
+    postbox_raw = v.get("postbox", "")
+    postbox = None
+    if postbox_raw:
+        postbox = parse_postbox(postbox_raw) or (postbox_raw.replace(" ", "") if postbox_raw.replace(" ", "")
+                                                  .isdigit() else None)
+        if postbox is None:
+            raise RowProblem("postbox", f"{postbox_raw!r} is not a Postfach number (digits, e.g. 12 34 56)")
+    for candidate in (street, joined):
+        box = parse_postbox(candidate)
+        if box:
+            postbox, street, joined = box, "", ""
+    if joined and not street:
+        street, split_number = split_street(joined)
+        number = number or split_number
+    elif street and not number:
+        street, number = split_street(street)
+    if postbox:
+        return {"street": None, "house_number": None, "postbox": postbox}
+    if not street:
+        raise RowProblem("street", "street is empty (give a street and house number or a Postfach)")
+    return {"street": street, "house_number": number or None, "postbox": None}
+
+
+def parse_row(v: dict[str, str]) -> dict[str, Any]:
+    """Raw strings by target → a recipients record (without campaign/import ids). Raises RowProblem."""
+    for target, value in v.items():
+        limit = None if target in _NORMALISED else _MAX_LEN.get(target)
+        if limit and len(value) > limit:
+            raise RowProblem(target, f"value is longer than {limit} characters")
+    first, last, company = v.get("first_name", ""), v.get("last_name", ""), v.get("company", "")
+    if not last and not company:
+        raise RowProblem("last_name", "neither a surname nor a company is given")
+    raw_salutation = v.get("salutation", "")
+    salutation = salutation_value(raw_salutation)
+    if salutation is None:
+        raise RowProblem("salutation", f"unknown salutation {raw_salutation!r} (allowed: Frau, Herr, divers, "
+                                       "Firma, empty; or female, male, none, company)")
+    if not last and not first:
+        salutation = "company"
+    elif salutation == "company" and not company:
+        salutation = "none"
+    country = country_code(v.get("country"))
+    if country is None:
+        raise RowProblem("country", f"unknown country {v.get('country')!r}; write a country name or an ISO "
+                                    "code such as DE, AT, CH, NL")
+    address = _address(v)
+    plz, reason = postal_code(v.get("postal_code"), country)
+    if plz is None:
+        if country == "DE" and v.get("postal_code", "").isdigit() and len(v.get("postal_code", "")) == 4:
+            reason += "; a leading zero lost in Excel? write e.g. 01067"
+        raise RowProblem("postal_code", reason)
+    city = v.get("city", "")
+    if not city:
+        raise RowProblem("city", "city is empty")
+    override = v.get("address_override", "").replace("\\n", "\n")
+    if override and len([line for line in override.splitlines() if line.strip()]) > 6:
+        raise RowProblem("address_override", "an address block has at most 6 lines")
+    rec: dict[str, Any] = {
+        "salutation": salutation, "title": v.get("title") or None, "first_name": first or None,
+        "last_name": last or None, "company": company or None, "addition": v.get("addition") or None,
+        **address, "postal_code": plz, "city": city, "country": country,
+        "customer_id": v.get("customer_id") or None, "email": v.get("email") or None,
+        "phone": v.get("phone") or None, "address_override": override or None,
+        "salutation_override": v.get("salutation_override") or None,
+    }
+    rec["match_key"] = match_key(last, company, rec["street"], rec["house_number"], rec["postbox"], plz, country)
+    return rec
+
+
+# ----------------------------------------------------------------------------------------- rejects
+def _safe_cell(value: str) -> str:
+    """Rejects file is opened in Excel: neutralise formula starters (OWASP: prefix with ')."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+class _Rejects:
+    def __init__(self, path: Path, header: list[str]) -> None:
+        self.path, self.header, self.count = path, header, 0
+        self._fh: Any = None
+        self._writer: Any = None
+
+    def add(self, row_number: int, column: str, reason: str, row: list[str]) -> None:
+        if self._writer is None:
+            self._fh = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._fh, delimiter=";")
+            self._writer.writerow(["row", "column", "reason", *self.header])
+        self._writer.writerow([row_number, column, reason, *(_safe_cell(c) for c in row)])
+        self.count += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+
+# ----------------------------------------------------------------------------------------- import
+def _label(header: list[str], columns: dict[str, int], target: str) -> str:
+    if target in columns:
+        return header[columns[target]]
+    for alt in ("street_and_number", "street", "postbox", "company"):
+        if target in ("street", "last_name") and alt in columns:
+            return header[columns[alt]]
+    return _LABELS.get(target, target)
+
+
+def _rows(path: Path, sheet: str | None, mapping: Mapping[str, str] | None,
+          required: list[tuple[str, ...]]) -> tuple[list[str], dict[str, int], Iterator[tuple[int, list[str]]]]:
+    table = read_table(path, sheet)
+    header: list[str] | None = None
+    for header_row in table:
+        if any(c.strip() for c in header_row):
+            header = header_row
+            break
+    if header is None:
+        raise InputError(path, "the file is empty; expected a header row and at least one data row")
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    columns = resolve_columns(path, header, mapping)
+    _require(path, header, columns, required)
+
+    def numbered() -> Iterator[tuple[int, list[str]]]:
+        for n, row in enumerate(table, start=2):  # header = row 1
+            if any(c.strip() for c in row):
+                yield n, row
+
+    return header, columns, numbered()
+
+
+def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet: str | None = None,
+                      skip_invalid: bool = False) -> ImportSummary:
+    """Import a recipient list into the campaign (one transaction), deduplicate, record the run."""
+    p = Path(path)
+    with store.begin() as conn:
+        campaign_id, campaign = load(conn, campaign_name)
+        header, columns, rows = _rows(p, sheet, campaign.column_mapping, _REQUIRED)
+        import_id = int(conn.execute(insert(imports).values(
+            campaign_id=campaign_id, source_file=str(p), rows=0, imported=0, rejected=0, duplicates=0,
+            merged=0)).inserted_primary_key[0])  # type: ignore[index]
+        rejects = _Rejects(p.with_name(p.stem + ".rejected.csv"), header) if skip_invalid else None
+        try:
+            n_rows, imported, bad, first_error = _load_rows(conn, p, header, columns, rows, campaign_id,
+                                                            import_id, rejects)
+        finally:
+            if rejects is not None:
+                rejects.close()
+        if first_error is not None and not skip_invalid:
+            more = f" ({bad} bad rows in all, each named in the warnings; nothing was imported)" if bad > 1 \
+                else " (nothing was imported)"
+            raise InputError(first_error.file, first_error.reason + more, row=first_error.row,
+                             column=first_error.column)
+        if n_rows == 0:
+            raise InputError(p, "the file has a header but no data rows")
+        duplicates, merged = dedupe.apply(conn, campaign_id, import_id, campaign.dedupe_mode)
+        conn.execute(update(imports).where(imports.c.id == import_id).values(
+            rows=n_rows, imported=imported, rejected=bad, duplicates=duplicates, merged=merged))
+        audit(conn, "recipients.import", "import", import_id,
+              f"{p.name}: {n_rows} rows, {imported} imported, {bad} rejected, {duplicates} duplicates, "
+              f"{merged} merged")
+    return ImportSummary(str(p), n_rows, imported, bad, duplicates, merged, import_id,
+                         str(rejects.path) if rejects is not None and rejects.count else None)
+
+
+def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, int],
+               rows: Iterator[tuple[int, list[str]]], campaign_id: int, import_id: int,
+               rejects: _Rejects | None) -> tuple[int, int, int, InputError | None]:
+    n_rows = imported = bad = 0
+    first_error: InputError | None = None
+    chunk: list[dict[str, Any]] = []
+    for n, row in rows:
+        n_rows += 1
+        try:
+            rec = parse_row(_values(row, columns))
+        except RowProblem as problem:
+            bad += 1
+            label = _label(header, columns, problem.target)
+            error = InputError(p, f"{problem.reason}; {FIX_HINT}", row=n, column=label)
+            first_error = first_error or error
+            if bad <= MAX_WARNINGS:
+                log.warning("%s", error)
+            elif bad == MAX_WARNINGS + 1:
+                log.warning("%s: more bad rows; only the first %d are named", p, MAX_WARNINGS)
+            if rejects is not None:
+                rejects.add(n, label, problem.reason, row)
+            continue
+        if first_error is not None and rejects is None:
+            continue  # the import will be refused; keep reading only to name every bad row
+        rec.update(campaign_id=campaign_id, import_id=import_id, source_row=n, active=True)
+        chunk.append(rec)
+        if len(chunk) >= CHUNK_ROWS:
+            conn.execute(insert(recipients), chunk)
+            imported += len(chunk)
+            chunk = []
+            log.info("%s: %d rows imported", p.name, imported)
+    if chunk and (first_error is None or rejects is not None):
+        conn.execute(insert(recipients), chunk)
+        imported += len(chunk)
+    return n_rows, imported, bad, first_error
+
+
+def read_suppression_rows(path: Path, sheet: str | None = None) -> list[dict[str, Any]]:
+    """A suppression file → keyword arguments for `suppression.add_entry` (customer id and/or name +
+    address). Any bad row refuses the file: InputError naming the first, every one logged."""
+    header, columns, rows = _rows(path, sheet, None, [])
+    if "customer_id" not in columns and not (("last_name" in columns or "company" in columns)
+                                             and "postal_code" in columns):
+        _require(path, header, columns, [("customer_id", "last_name", "company"), ("postal_code",)])
+    out: list[dict[str, Any]] = []
+    first_error: InputError | None = None
+    bad = 0
+    for n, row in rows:
+        v = _values(row, columns)
+        try:
+            entry: dict[str, Any] = {"customer_id": v.get("customer_id") or None}
+            if v.get("last_name") or v.get("company") or not entry["customer_id"]:
+                rec = parse_row(v)
+                entry.update({k: rec[k] for k in ("last_name", "first_name", "company", "street", "house_number",
+                                                  "postbox", "postal_code", "city", "country")})
+            out.append(entry)
+        except RowProblem as problem:
+            bad += 1
+            error = InputError(path, f"{problem.reason}; fix the row and import the file again", row=n,
+                               column=_label(header, columns, problem.target))
+            first_error = first_error or error
+            log.warning("%s", error)
+    if first_error is not None:
+        raise InputError(first_error.file, first_error.reason + (f" ({bad} bad rows in all)" if bad > 1 else ""),
+                         row=first_error.row, column=first_error.column)
+    if not out:
+        raise InputError(path, "the file has a header but no data rows")
+    return out
