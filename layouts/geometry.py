@@ -269,3 +269,12 @@ TICK_INTERIOR_INSET_MM = 0.9  # border 0.35 mm + registration error of up to ~0.
 TICK_EMPTY_MAX = 0.04  # below: empty (scanner noise, dust and JPEG ringing stay under ~2 %)
 TICK_TICKED_MIN = 0.10  # above: ticked (a thin pen tick across a 4 mm interior covers >= 12 %)
 # between the two: doubtful → review queue, with the score kept
+# How the scanner finds ink in a box (scanning/ticks.py). The box is resampled at 10 px/mm; its printed border
+# is searched within ±TICK_ALIGN_SEARCH_MM of where the coupon's mapping puts it (crumpled paper and a QR-only
+# registration are off by up to ~1 mm at the boxes, 125 mm from the QR). A pixel is ink when it is darker
+# than the paper around the box by TICK_INK_LEVEL of the paper-to-border contrast (half-way: pen ink is at
+# least as dark as the printed border in every scan we simulate); the contrast is at least TICK_MIN_CONTRAST
+# grey levels so a faint border on a dark fax does not turn paper texture into ink.
+TICK_ALIGN_SEARCH_MM = 1.5
+TICK_INK_LEVEL = 0.5
+TICK_MIN_CONTRAST = 60.0

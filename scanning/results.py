@@ -31,6 +31,8 @@ class CouponReading:
     boxes: tuple[BoxReading, ...]  # one per slot that could be measured (all CHECKBOX_SLOTS when registered)
     registered: bool  # the coupon's homography was found, so box readings are meaningful
     snippet_png: bytes = b""  # reduced picture of the coupon for review
+    marks_found: int = 0  # registration marks that agreed with the QR (0-4); 0 = mapped from the QR alone
+    residual_mm: float = 0.0  # RMS disagreement of QR corners and marks with the fitted mapping
 
 
 @dataclass(frozen=True)
@@ -44,4 +46,5 @@ class PageReading:
     reason: str | None = None  # when no coupon: "blank page", "no code found", "corrupt file", ...
     snippet_png: bytes = b""  # reduced picture of the page for review
     seconds: float = 0.0
+    dpi: float = 0.0  # resolution of the page image as read (square pixels, after intake resampling)
     extra: dict[str, str] = field(default_factory=dict)

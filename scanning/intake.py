@@ -1,0 +1,337 @@
+"""Image intake: files and folders → page images (grey numpy arrays with square pixels) or an error reason.
+
+Scanner PDFs carry one image per page; that image is taken out with pypdf without re-rendering (JPEG, Flate,
+CCITT G3/G4, ...). Pages that are not a single full-page image (vector letters, JBIG2 without a decoder,
+anything pypdf cannot decode) are rasterised with pypdfium2. TIFF (multi-page, CCITT G4), JPEG and PNG go
+through Pillow with their EXIF orientation applied. Non-square resolutions (standard fax 204 x 98 dpi) are
+resampled to square pixels; scans above `MAX_WORK_DPI` are reduced to it.
+
+Nothing here raises for bad input: a file or page that cannot be read yields an `IntakePage` whose
+`image` is None and whose `error` says why ("corrupt file", "unsupported format", "image too large", ...),
+and the iteration goes on with the rest of the stack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from mailing.log import get_logger
+
+log = get_logger(__name__)
+
+RASTER_DPI = 200.0  # vector PDF pages: 0.8 mm QR modules get 6.3 px, 6 mm tick boxes 47 px
+DEFAULT_DPI = 200.0  # an image without resolution information: the common office-scanner setting
+MAX_WORK_DPI = 300.0  # finer scans are reduced: 300 dpi gives 9 px per module, more only costs time
+MAX_PIXELS = 120_000_000  # ~A3 at 600 dpi; anything larger is refused as a possible decompression bomb
+MAX_PAGES = 2000  # per file: a stack larger than this is more likely a broken or hostile file
+MIN_SIDE_PX = 32  # smaller images cannot carry a readable coupon
+
+IMAGE_SUFFIXES = {".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
+
+
+@dataclass(frozen=True)
+class IntakePage:
+    """One page of one input file: its grey image (white = 255) or why there is none."""
+
+    source: str
+    page: int  # 1-based
+    image: np.ndarray | None
+    dpi: float
+    error: str | None = None
+
+    def __iter__(self) -> Iterator[object]:  # (source, page, image, dpi, error), as the pipeline unpacks it
+        return iter((self.source, self.page, self.image, self.dpi, self.error))
+
+
+def image_hash(image: np.ndarray) -> str:
+    """SHA-256 over the decoded pixels and the shape: the same image scanned again gives the same hash."""
+    h = hashlib.sha256(f"{image.shape[0]}x{image.shape[1]}:".encode())
+    h.update(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
+    return h.hexdigest()
+
+
+def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Files as given; folders expanded to their image files (recursively, sorted, hidden files skipped)."""
+    out: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found = [
+                f for f in path.rglob("*")
+                if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+                and not any(part.startswith(".") for part in f.relative_to(path).parts)
+            ]
+            out.extend(str(f) for f in sorted(found))
+        else:
+            out.append(str(p))
+    return out
+
+
+def iter_pages(paths: Iterable[str | os.PathLike[str]]) -> Iterator[IntakePage]:
+    """Every page of every file (folders expanded), in order; never raises for bad input."""
+    for source in expand_paths(paths):
+        yield from iter_file(source)
+
+
+def count_pages(source: str) -> int:
+    """Pages in one file without decoding them (1 for a file that cannot be opened: its error item)."""
+    try:
+        kind = _sniff(source)
+        if kind == "pdf":
+            import pypdf
+
+            return max(1, min(MAX_PAGES, len(pypdf.PdfReader(source).pages)))
+        if kind == "image":
+            with Image.open(source) as im:
+                return max(1, min(MAX_PAGES, getattr(im, "n_frames", 1)))
+    except Exception:  # noqa: BLE001 - a broken file is one error item
+        return 1
+    return 1
+
+
+def iter_file(source: str, pages: Iterable[int] | None = None) -> Iterator[IntakePage]:
+    """The pages of one file (all, or the 1-based numbers given); errors become error items."""
+    try:
+        kind = _sniff(source)
+    except FileNotFoundError:
+        yield IntakePage(source, 1, None, 0.0, "file not found")
+        return
+    except OSError as exc:
+        yield IntakePage(source, 1, None, 0.0, f"cannot open file ({exc.strerror or exc})")
+        return
+    wanted = set(pages) if pages is not None else None
+    try:
+        if kind == "pdf":
+            yield from _pdf_pages(source, wanted)
+        elif kind == "image":
+            yield from _image_pages(source, wanted)
+        else:
+            yield IntakePage(source, 1, None, 0.0, "unsupported format")
+    except Exception as exc:  # noqa: BLE001 - whatever a broken file throws, the stack goes on
+        log.warning("%s: corrupt file (%s)", source, exc)
+        yield IntakePage(source, min(wanted) if wanted else 1, None, 0.0, "corrupt file")
+
+
+def _sniff(source: str) -> str:
+    with open(source, "rb") as f:
+        head = f.read(16)
+    if head.startswith(b"%PDF") or b"%PDF" in head:
+        return "pdf"
+    magic = (b"II*\x00", b"MM\x00*", b"\xff\xd8\xff", b"\x89PNG", b"BM", b"GIF8", b"RIFF")
+    if head.startswith(magic):
+        return "image"
+    if not head:
+        return "empty"
+    return "unknown"
+
+
+# --------------------------------------------------------------------------------------------- images
+def _image_pages(source: str, wanted: set[int] | None) -> Iterator[IntakePage]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(source)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            yield IntakePage(source, 1, None, 0.0, "image too large")
+            return
+        except UnidentifiedImageError:
+            yield IntakePage(source, 1, None, 0.0, "unsupported format")
+            return
+        with im:
+            n = 0
+            for n, frame in enumerate(ImageSequence.Iterator(im), start=1):
+                if n > MAX_PAGES:
+                    break
+                if wanted is not None and n not in wanted:
+                    continue
+                yield _from_pil(source, n, frame)
+            if n == 0:
+                yield IntakePage(source, 1, None, 0.0, "corrupt file")
+
+
+def _from_pil(source: str, page: int, frame: Image.Image) -> IntakePage:
+    w, h = frame.size
+    if w * h > MAX_PIXELS:
+        return IntakePage(source, page, None, 0.0, "image too large")
+    try:
+        frame.load()
+        dpi_x, dpi_y = _pil_dpi(frame)
+        frame = ImageOps.exif_transpose(frame) or frame
+        grey = _to_grey(frame)
+    except (OSError, ValueError, SyntaxError) as exc:
+        log.warning("%s, page %d: corrupt page (%s)", source, page, exc)
+        return IntakePage(source, page, None, 0.0, "corrupt page")
+    return _finish(source, page, grey, dpi_x, dpi_y)
+
+
+def _pil_dpi(frame: Image.Image) -> tuple[float, float]:
+    dpi = frame.info.get("dpi")
+    if not dpi:
+        # TIFF: resolution tags; fax TIFFs carry 204 x 98 (or 196) with unit inch
+        x = frame.info.get("resolution") if hasattr(frame, "info") else None
+        dpi = x if isinstance(x, tuple) else None
+    try:
+        dx, dy = (float(dpi[0]), float(dpi[1])) if dpi else (DEFAULT_DPI, DEFAULT_DPI)
+    except (TypeError, ValueError, IndexError):
+        dx, dy = DEFAULT_DPI, DEFAULT_DPI
+    if not (20 <= dx <= 4800) or not (20 <= dy <= 4800):
+        dx = dy = DEFAULT_DPI
+    # an EXIF orientation of 5..8 turns the image by 90 degrees: the resolutions swap with the axes
+    try:
+        orientation = frame.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - broken EXIF is ignored, the pixels may still be fine
+        orientation = 1
+    if orientation in (5, 6, 7, 8):
+        dx, dy = dy, dx
+    return dx, dy
+
+
+def _to_grey(im: Image.Image) -> np.ndarray:
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        im = im.convert("RGBA")
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(bg, im)
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = max(1.0, float(arr.max()))
+        return np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8)
+    if im.mode == "CMYK":
+        im = im.convert("RGB")
+    return np.asarray(im.convert("L"), dtype=np.uint8)
+
+
+def _finish(source: str, page: int, grey: np.ndarray, dpi_x: float, dpi_y: float) -> IntakePage:
+    """Square pixels, at most MAX_WORK_DPI, C-contiguous uint8."""
+    h, w = grey.shape[:2]
+    if min(h, w) < MIN_SIDE_PX:
+        return IntakePage(source, page, None, 0.0, "image too small")
+    dpi = max(dpi_x, dpi_y)
+    target = min(dpi, MAX_WORK_DPI)
+    fx, fy = target / dpi_x, target / dpi_y
+    if abs(fx - 1) > 0.01 or abs(fy - 1) > 0.01:
+        nw, nh = max(1, round(w * fx)), max(1, round(h * fy))
+        interp = cv2.INTER_AREA if fx <= 1 and fy <= 1 else cv2.INTER_LINEAR
+        if fx <= 1 < fy or fy <= 1 < fx:
+            interp = cv2.INTER_LINEAR
+        grey = cv2.resize(grey, (nw, nh), interpolation=interp)
+    else:
+        target = dpi_x
+    return IntakePage(source, page, np.ascontiguousarray(grey, dtype=np.uint8), float(target))
+
+
+# ------------------------------------------------------------------------------------------------ PDF
+def _pdf_pages(source: str, wanted: set[int] | None) -> Iterator[IntakePage]:
+    import pypdf
+
+    reader = pypdf.PdfReader(source)
+    if reader.is_encrypted:
+        try:
+            reader.decrypt("")
+        except Exception:  # noqa: BLE001
+            yield IntakePage(source, 1, None, 0.0, "encrypted PDF")
+            return
+    n = len(reader.pages)
+    if n == 0:
+        yield IntakePage(source, 1, None, 0.0, "corrupt file")
+        return
+    for i in range(min(n, MAX_PAGES)):
+        if wanted is not None and i + 1 not in wanted:
+            continue
+        try:
+            item = _pdf_page_image(source, reader, i)
+        except Exception as exc:  # noqa: BLE001 - a broken page is one error item, the file goes on
+            log.warning("%s, page %d: corrupt page (%s)", source, i + 1, exc)
+            item = IntakePage(source, i + 1, None, 0.0, "corrupt page")
+        yield item
+
+
+def _pdf_page_image(source: str, reader: object, index: int) -> IntakePage:
+    page = reader.pages[index]  # type: ignore[attr-defined]
+    box = page.mediabox
+    width_in, height_in = float(box.width) / 72.0, float(box.height) / 72.0
+    rotate = int(page.get("/Rotate", 0) or 0) % 360
+    size = _single_image_size(page)
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        return IntakePage(source, index + 1, None, 0.0, "image too large")
+    img = _single_scanner_image(page) if size is not None else None
+    if img is not None:
+        try:
+            grey = _to_grey(img)
+        except (OSError, ValueError) as exc:
+            log.debug("%s, page %d: embedded image not decodable (%s), rasterising", source, index + 1, exc)
+        else:
+            pw, ph = (height_in, width_in) if rotate in (90, 270) else (width_in, height_in)
+            if rotate:
+                grey = np.ascontiguousarray(np.rot90(grey, k=-(rotate // 90)))
+            gh, gw = grey.shape
+            return _finish(source, index + 1, grey, gw / pw if pw else DEFAULT_DPI, gh / ph if ph else DEFAULT_DPI)
+    return _rasterise(source, index, width_in, height_in)
+
+
+def _single_image_size(page: object) -> tuple[int, int] | None:
+    """(width, height) of the page's only image XObject, read from its dictionary (nothing decoded)."""
+    try:
+        resources = page["/Resources"]  # type: ignore[index]
+        xobjects = resources.get("/XObject") if resources is not None else None
+        if xobjects is None:
+            return None
+        xobjects = xobjects.get_object()
+        subtypes = [xobjects[k].get_object().get("/Subtype") for k in xobjects]
+        if subtypes.count("/Image") != 1 or "/Form" in subtypes:
+            return None
+        obj = next(xobjects[k].get_object() for k in xobjects if xobjects[k].get_object().get("/Subtype") == "/Image")
+        w, h = int(obj.get("/Width", 0)), int(obj.get("/Height", 0))
+        return (w, h) if w > 0 and h > 0 else None
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return None
+
+
+def _single_scanner_image(page: object) -> Image.Image | None:
+    """The page's only image when nothing else is drawn (a scanner PDF); None for anything else."""
+    try:
+        content = page.get_contents()  # type: ignore[attr-defined]
+        text = content.get_data() if content is not None else b""
+        if b"BT" in text.split():  # text drawn on top: not a pure scanner page
+            return None
+        imgs = page.images  # type: ignore[attr-defined]
+        pil = imgs[0].image
+        return pil if pil is not None else None
+    except (KeyError, AttributeError):
+        return None
+    except Exception as exc:  # noqa: BLE001 - pypdf cannot decode this filter (e.g. JBIG2): rasterise
+        log.debug("embedded image not extractable (%s), rasterising", exc)
+        return None
+
+
+
+def _rasterise(source: str, index: int, width_in: float, height_in: float) -> IntakePage:
+    import pypdfium2 as pdfium
+
+    if width_in * height_in * RASTER_DPI * RASTER_DPI > MAX_PIXELS:
+        return IntakePage(source, index + 1, None, 0.0, "image too large")
+    doc = pdfium.PdfDocument(source)
+    try:
+        bitmap = doc[index].render(scale=RASTER_DPI / 72.0, grayscale=True)
+        grey = np.asarray(bitmap.to_pil().convert("L"), dtype=np.uint8)
+    finally:
+        doc.close()
+    return _finish(source, index + 1, grey, RASTER_DPI, RASTER_DPI)
+
+
+def load_bytes(data: bytes, name: str = "<bytes>") -> IntakePage:
+    """One image from memory (tests, the review UI); the first page only."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return _from_pil(name, 1, im)
+    except (UnidentifiedImageError, OSError):
+        return IntakePage(name, 1, None, 0.0, "unsupported format")

@@ -1,0 +1,119 @@
+"""The scanning pipeline: files → page images → symbols → registered coupons → tick boxes → PageReading.
+
+`read_page` is a pure function of one page image; `read_files` runs it over a stack of files and folders,
+in input order, in worker processes when jobs > 1. Every page yields exactly one PageReading: with its
+coupons, or with the reason none was found ("blank page", "no code found", "corrupt file", ...).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+import cv2
+import numpy as np
+
+from mailing.codes import CodeError, code_from_payload, normalise, parse
+from mailing.log import get_logger
+from scanning import intake
+from scanning.decode import Symbol, find_symbols, is_blank
+from scanning.register import register
+from scanning.results import CouponReading, PageReading
+from scanning.snippets import coupon_snippet, page_snippet
+from scanning.ticks import read_boxes
+
+log = get_logger(__name__)
+
+CHUNK_PAGES = 8  # pages per worker task: enough to amortise pickling, small enough to keep order cheap
+
+
+def _coupon(image: np.ndarray, symbol: Symbol) -> CouponReading:
+    code = normalise(code_from_payload(symbol.text))
+    try:
+        parse(code)
+        check_ok = True
+    except CodeError:
+        check_ok = False
+    reg = register(image, symbol)
+    if reg is None:
+        log.debug("symbol %r read but not registered", symbol.text)
+        return CouponReading(payload=symbol.text, code=code, check_ok=check_ok, decoder=symbol.decoder,
+                             boxes=(), registered=False)
+    return CouponReading(
+        payload=symbol.text, code=code, check_ok=check_ok, decoder=symbol.decoder,
+        boxes=read_boxes(image, reg), registered=True,
+        snippet_png=coupon_snippet(image, reg.homography),
+        marks_found=reg.marks_found, residual_mm=round(reg.residual_mm, 3),
+    )
+
+
+def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
+              error: str | None = None) -> PageReading:
+    """Read one page image (grey, white = 255, square pixels). Pure; never raises for a bad image."""
+    start = time.perf_counter()
+    if image is None:
+        return PageReading(source=source, page=page, image_hash="", reason=error or "unreadable image",
+                           seconds=time.perf_counter() - start)
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    digest = intake.image_hash(image)
+    try:
+        symbols = find_symbols(image, dpi)
+        coupons = tuple(_coupon(image, s) for s in symbols)
+    except cv2.error as exc:  # an OpenCV failure on a strange image is that page's problem only
+        log.warning("%s, page %d: decoding failed (%s)", source, page, exc)
+        symbols, coupons = [], ()
+    reason = None
+    if not coupons:
+        reason = "blank page" if is_blank(image) else "no code found"
+    return PageReading(source=source, page=page, image_hash=digest, coupons=coupons, reason=reason,
+                       snippet_png=page_snippet(image), seconds=round(time.perf_counter() - start, 4),
+                       dpi=dpi)
+
+
+def _read_chunk(source: str, pages: list[int] | None) -> list[PageReading]:
+    """Worker task: pages of one file (all when None), read in order."""
+    cv2.setNumThreads(1)
+    out = []
+    for item in intake.iter_file(source, pages):
+        out.append(read_page(item.source, item.page, item.image, item.dpi, item.error))
+    return out
+
+
+def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = None) -> Iterator[PageReading]:
+    """PageReadings for every page of every file (folders expanded, sorted), in input order.
+
+    With jobs > 1 (or an executor given) pages are read in worker processes, a few pages per task.
+    """
+    files = intake.expand_paths(paths)
+    if jobs <= 1 and executor is None:
+        cv2.setNumThreads(1)
+        for source in files:
+            yield from _read_chunk(source, None)
+        return
+    tasks: list[tuple[str, list[int] | None]] = []
+    for source in files:
+        n = intake.count_pages(source)
+        if n <= CHUNK_PAGES:
+            tasks.append((source, None))
+        else:
+            tasks.extend((source, list(range(a, min(n, a + CHUNK_PAGES - 1) + 1)))
+                         for a in range(1, n + 1, CHUNK_PAGES))
+    own = executor is None
+    pool: Executor = executor or ProcessPoolExecutor(max_workers=max(1, jobs))
+    try:
+        window = max(2, 2 * (jobs if jobs > 1 else (os.cpu_count() or 2)))
+        pending = deque(pool.submit(_read_chunk, s, p) for s, p in tasks[:window])
+        nxt = len(pending)
+        while pending:
+            done = pending.popleft().result()
+            if nxt < len(tasks):
+                s, p = tasks[nxt]
+                pending.append(pool.submit(_read_chunk, s, p))
+                nxt += 1
+            yield from done
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)

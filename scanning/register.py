@@ -1,0 +1,222 @@
+"""Registration: a decoded QR symbol → the coupon's mapping from coupon millimetres to image pixels.
+
+1. The symbol's corner order (which corner is its top-left) and its version are found by sampling the
+   module grid for every corner order and version and scoring the finder, separator and timing patterns;
+   this also checks corners from decoders that do not report an orientation (WeChat, zbar).
+2. An affine map from the four QR corners predicts where the four registration marks lie.
+3. Each mark is looked for near its prediction (a dark solid square of the right size, closest wins);
+   a missing, torn-off or stained mark is simply not found, and a mark that disagrees with the others by
+   more than `MARK_OUTLIER_MM` is dropped.
+4. With three or more marks the final mapping is a homography over QR corners and marks (perspective of
+   a phone photo or an open lid); with fewer, an affine map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from layouts import geometry as g
+from mailing.log import get_logger
+from scanning.decode import Symbol
+
+log = get_logger(__name__)
+
+MAX_VERSION = 10  # our payloads (12-symbol code, or a response URL) need version 1-4
+MIN_PATTERN_SCORE = 0.80  # fraction of finder/separator/timing modules that agree; wrong orders score ~0.5
+MARK_SEARCH_MM = 7.0  # the QR-only prediction is off by up to ~2-3 mm at the far marks (measured on skew/warp)
+MARK_OUTLIER_MM = 1.2  # a mark further than this from the fit of the others is a stain or a scribble
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Coupon mm → image px for one coupon."""
+
+    homography: np.ndarray  # 3x3
+    marks_found: int  # registration marks that agreed with the fit (0-4)
+    px_per_mm: float
+    residual_mm: float  # RMS disagreement of the points used for the fit
+    version: int
+    corners: np.ndarray  # the QR symbol's corners, TL TR BR BL, image px
+
+    def to_px(self, pts_mm: np.ndarray) -> np.ndarray:
+        pts = np.asarray(pts_mm, np.float64).reshape(-1, 1, 2)
+        return cv2.perspectiveTransform(pts, self.homography).reshape(-1, 2)
+
+
+# --------------------------------------------------------------------------------- symbol orientation
+def _pattern(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Module centres (col, row) of finders, separators and timing of an n-module symbol, and dark flags."""
+    pts: list[tuple[float, float]] = []
+    dark: list[bool] = []
+    for r0, c0 in ((0, 0), (0, n - 7), (n - 7, 0)):
+        for dr in range(7):
+            for dc in range(7):
+                ring = max(abs(dr - 3), abs(dc - 3))
+                pts.append((c0 + dc + 0.5, r0 + dr + 0.5))
+                dark.append(ring != 2)
+    for i in range(8):  # separators
+        for c, r in ((i, 7), (7, i), (n - 1 - i, 7), (n - 8, i), (i, n - 8), (7, n - 1 - i)):
+            pts.append((c + 0.5, r + 0.5))
+            dark.append(False)
+    for i in range(8, n - 8):  # timing patterns
+        pts.append((i + 0.5, 6.5))
+        dark.append(i % 2 == 0)
+        pts.append((6.5, i + 0.5))
+        dark.append(i % 2 == 0)
+    return np.array(pts, np.float32), np.array(dark, bool)
+
+
+_PATTERNS = {v: _pattern(g.qr_modules(v)) for v in range(1, MAX_VERSION + 1)}
+
+
+def _orders(corners: np.ndarray, oriented: bool) -> list[np.ndarray]:
+    if oriented:
+        return [corners]
+    out = []
+    for seq in (corners, corners[::-1]):
+        for k in range(4):
+            out.append(np.roll(seq, -k, axis=0))
+    return out
+
+
+def orient(image: np.ndarray, symbol: Symbol) -> tuple[np.ndarray, int, float] | None:
+    """(corners TL TR BR BL, version, pattern score) of a decoded symbol, or None when no order fits."""
+    if symbol.corners is None:
+        return None
+    corners = symbol.corners.astype(np.float32)
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int) - 4
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int) + 4
+    h, w = image.shape
+    crop = image[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+    if crop.size == 0:
+        return None
+    ox, oy = max(0, x0), max(0, y0)
+    crop = cv2.GaussianBlur(crop, (3, 3), 0)
+    versions = [symbol.version] if symbol.version else list(range(1, MAX_VERSION + 1))
+    best: tuple[float, np.ndarray, int] | None = None
+    # try the reported order first; other orders only when it does not fit (WeChat/zbar or a bad corner)
+    for pass_oriented in ((True, False) if symbol.oriented else (False,)):
+        for quad in _orders(corners, pass_oriented):
+            for v in versions:
+                n = g.qr_modules(v)
+                pts, dark = _PATTERNS[v]
+                src = np.array([[0, 0], [n, 0], [n, n], [0, n]], np.float32)
+                m = cv2.getPerspectiveTransform(src, quad - np.array([ox, oy], np.float32))
+                px = cv2.perspectiveTransform(pts.reshape(-1, 1, 2), m).reshape(-1, 2)
+                xi = np.clip(np.round(px[:, 0]).astype(int), 0, crop.shape[1] - 1)
+                yi = np.clip(np.round(px[:, 1]).astype(int), 0, crop.shape[0] - 1)
+                vals = crop[yi, xi].astype(np.float32)
+                lo, hi = np.percentile(vals, 10), np.percentile(vals, 90)
+                if hi - lo < 20:
+                    continue
+                score = float(np.mean((vals < (lo + hi) / 2) == dark))
+                if best is None or score > best[0]:
+                    best = (score, quad, v)
+        if best is not None and best[0] >= MIN_PATTERN_SCORE:
+            break
+    if best is None or best[0] < MIN_PATTERN_SCORE:
+        return None
+    return best[1], best[2], best[0]
+
+
+# ----------------------------------------------------------------------------------------- the coupon
+def _qr_mm(version: int) -> np.ndarray:
+    b = g.qr_box(version)
+    return np.array([[b.x_mm, b.y_mm], [b.right_mm, b.y_mm], [b.right_mm, b.bottom_mm], [b.x_mm, b.bottom_mm]], np.float64)
+
+
+def _mark_centres_mm() -> np.ndarray:
+    s = g.REG_MARK_SIZE_MM / 2
+    return np.array([[x + s, y + s] for x, y in g.REG_MARKS_MM], np.float64)
+
+
+def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    a = np.hstack([src, np.ones((len(src), 1))])
+    sol, *_ = np.linalg.lstsq(a, dst, rcond=None)
+    return np.vstack([sol.T, [0.0, 0.0, 1.0]])
+
+
+def _apply(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return cv2.perspectiveTransform(np.asarray(pts, np.float64).reshape(-1, 1, 2), h).reshape(-1, 2)
+
+
+def _find_mark(image: np.ndarray, centre: np.ndarray, ppm: float) -> np.ndarray | None:
+    """Centre (px) of the dark solid square nearest `centre` within MARK_SEARCH_MM, or None."""
+    r = int(MARK_SEARCH_MM * ppm + g.REG_MARK_SIZE_MM * ppm)
+    cx, cy = int(round(centre[0])), int(round(centre[1]))
+    h, w = image.shape
+    x0, y0, x1, y1 = max(0, cx - r), max(0, cy - r), min(w, cx + r), min(h, cy + r)
+    if x1 - x0 < ppm * g.REG_MARK_SIZE_MM or y1 - y0 < ppm * g.REG_MARK_SIZE_MM:
+        return None
+    win = cv2.medianBlur(image[y0:y1, x0:x1], 3)
+    paper = float(np.percentile(win, 90))
+    darkest = float(np.percentile(win, 1))
+    if paper - darkest < 40:
+        return None
+    thr = paper - 0.5 * (paper - darkest)
+    mask = (win < thr).astype(np.uint8)
+    n, _, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    side = g.REG_MARK_SIZE_MM * ppm
+    best, best_d = None, float("inf")
+    for i in range(1, n):
+        area = stats[i, cv2.CC_STAT_AREA]
+        if not 0.5 * side * side <= area <= 1.6 * side * side:
+            continue
+        bw, bh = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]
+        if max(bw, bh) > 1.6 * side or min(bw, bh) < 0.6 * side:  # 45° rotated square: 1.41 x side
+            continue
+        if area < 0.45 * bw * bh:
+            continue
+        c = cents[i] + np.array([x0, y0], np.float64)
+        d = float(np.linalg.norm(c - centre))
+        if d < best_d and d <= MARK_SEARCH_MM * ppm:
+            best, best_d = c, d
+    return best
+
+
+def register(image: np.ndarray, symbol: Symbol) -> Registration | None:
+    """The coupon around a decoded symbol, or None when the symbol's corners make no sense."""
+    found = orient(image, symbol)
+    if found is None:
+        return None
+    corners, version, _ = found
+    qr_mm = _qr_mm(version)
+    qr_px = corners.astype(np.float64)
+    h_qr = _affine(qr_mm, qr_px)
+    ppm = float(np.sqrt(abs(np.linalg.det(h_qr[:2, :2]))))
+    if ppm <= 0.5:
+        return None
+    predicted = _apply(h_qr, _mark_centres_mm())
+    marks_mm: list[np.ndarray] = []
+    marks_px: list[np.ndarray] = []
+    for mm, guess in zip(_mark_centres_mm(), predicted, strict=True):
+        c = _find_mark(image, guess, ppm)
+        if c is not None:
+            marks_mm.append(mm)
+            marks_px.append(c)
+    # drop marks that disagree with the rest (a stain or scribble that happens to look like a square)
+    while True:
+        src = np.vstack([qr_mm, *marks_mm]) if marks_mm else qr_mm
+        dst = np.vstack([qr_px, *marks_px]) if marks_px else qr_px
+        hom = _fit(src, dst, len(marks_mm))
+        if not marks_mm:
+            break
+        err = np.linalg.norm(_apply(hom, np.array(marks_mm)) - np.array(marks_px), axis=1) / ppm
+        worst = int(np.argmax(err))
+        if err[worst] <= MARK_OUTLIER_MM:
+            break
+        log.debug("registration mark at %s dropped (%.2f mm off)", marks_mm[worst], err[worst])
+        del marks_mm[worst], marks_px[worst]
+    res = np.linalg.norm(_apply(hom, src) - dst, axis=1) / ppm
+    return Registration(hom, len(marks_mm), ppm, float(np.sqrt(np.mean(res ** 2))), version, corners)
+
+
+def _fit(src: np.ndarray, dst: np.ndarray, marks: int) -> np.ndarray:
+    if marks >= 3:
+        hom, _ = cv2.findHomography(src, dst, 0)
+        if hom is not None:
+            return np.asarray(hom, np.float64)
+    return _affine(src, dst)

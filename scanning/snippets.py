@@ -1,0 +1,39 @@
+"""Small pictures for review: a reduced page, a coupon straightened through its mapping, box crops (PNG)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from layouts import geometry as g
+
+PAGE_SNIPPET_MAX_SIDE_PX = 1000  # a whole page, enough to read the printed code by eye
+COUPON_SNIPPET_PX_PER_MM = 3.5  # ~90 dpi: the printed code (12 pt) stays legible, ~30-60 kB per coupon
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    return buf.tobytes() if ok else b""
+
+
+def page_snippet(image: np.ndarray, max_side_px: int = PAGE_SNIPPET_MAX_SIDE_PX) -> bytes:
+    """The page reduced so its longer side is at most `max_side_px`."""
+    h, w = image.shape[:2]
+    f = min(1.0, max_side_px / max(h, w))
+    small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else image
+    return png_bytes(small)
+
+
+def coupon_snippet(image: np.ndarray, homography: np.ndarray, px_per_mm: float = COUPON_SNIPPET_PX_PER_MM) -> bytes:
+    """The coupon straightened (coupon mm → image px mapping given), white beyond the image edge."""
+    k = px_per_mm
+    to_mm = np.array([[1 / k, 0, 0], [0, 1 / k, 0], [0, 0, 1]], np.float64)
+    size = (int(round(g.COUPON_WIDTH_MM * k)), int(round(g.COUPON_HEIGHT_MM * k)))
+    src, m = image, homography @ to_mm
+    scale = float(np.sqrt(abs(np.linalg.det(homography[:2, :2]))))
+    if scale > 2 * k:  # reduce first so the straightened picture is not aliased
+        f = 1.5 * k / scale
+        src = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        m = np.diag([f, f, 1.0]) @ m
+    out = cv2.warpPerspective(src, m, size, flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP, borderValue=255)
+    return png_bytes(out)
