@@ -1,0 +1,686 @@
+"""The Excel response report of one campaign: store → aggregated figures → a German workbook.
+
+`write_response_report(store, campaign_name, out_path)` writes the sheets Übersicht, Wellen, Varianten,
+Regionen, Verlauf, Optionen, Antworten, Prüfung and Sperrliste, and returns a `ReportSummary`.
+
+How it stays fast and small for a million pieces: every figure is a GROUP BY in SQL (portable SQLAlchemy
+Core, SQLite and PostgreSQL); only grouped rows (waves × variants, postal codes, days, options) reach
+Python. The per-row sheets (Antworten, Prüfung, Sperrliste) are streamed from a server-side cursor into a
+write-only workbook, so memory does not grow with the campaign.
+
+Counting rules (where the design leaves room):
+- "versendet" (sent) = pieces that are not in the control group; control-group pieces get no letter and are
+  shown separately ("Kontrollgruppe").
+- "Antworten" = counted responses (one per piece) to sent pieces; a duplicate coupon is not counted again.
+  Responses to control-group pieces appear only in the Varianten sheet.
+- Rücklaufquote = Antworten / versendet; a second rate relative to delivered pieces (versendet − unzustellbar)
+  is given alongside. Rates are per piece: a reminder wave's pieces count as sent pieces of their own.
+- Kosten = versendet × (print + postage + inserts per piece) from the campaign file; undeliverable letters
+  were paid for, control-group pieces were not.
+- Variants are compared within each wave: against the control group when the wave has one, else the
+  second variant against the first (more than two variants: each against the first).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from openpyxl.chart import LineChart, Reference
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.engine import Connection
+
+from mailing.campaigns import load
+from mailing.config import Campaign
+from mailing.log import get_logger
+from mailing.store import (
+    Store,
+    pieces,
+    recipients,
+    response_options,
+    responses,
+    review_items,
+    scans,
+    suppression,
+    waves,
+)
+from reports.stats import two_proportion_test, wilson_interval
+from reports.xlsx import (
+    BOLD,
+    FMT_DATE,
+    FMT_EURO,
+    FMT_INT,
+    FMT_PERCENT,
+    FMT_PERCENT_2,
+    NOTE_FONT,
+    SECTION_FONT,
+    TITLE_FONT,
+    Col,
+    TableSheet,
+    header_cells,
+    new_workbook,
+    set_widths,
+    text_cell,
+    value_cell,
+)
+
+log = get_logger(__name__)
+
+SHEETS = ("Übersicht", "Wellen", "Varianten", "Regionen", "Verlauf", "Optionen", "Antworten", "Prüfung",
+          "Sperrliste")
+STREAM_CHUNK = 2000  # rows fetched per round trip while streaming raw rows
+MAX_TIMELINE_DAYS = 3660  # a wrongly typed year must not produce a million empty days
+
+KIND_LABELS = {"initial": "Erstaussendung", "reminder": "Erinnerung"}
+REVIEW_LABELS = {"unreadable": "nicht lesbar", "invalid": "Prüfzeichen falsch", "unknown": "unbekannter Code",
+                 "doubtful": "Kreuz unklar", "conflict": "Widerspruch"}
+SOURCE_LABELS = {"import": "Import (Sperrdatei)", "scan": "Antwortkarte", "returned-mail": "Rückläufer",
+                 "review": "Prüfung", "followup": "Folgeaktion"}
+REASON_LABELS = {"objection": "Werbewiderspruch", "robinson": "Robinsonliste", "undeliverable": "unzustellbar",
+                 "deceased": "verstorben"}
+SALUTATION_LABELS = {"female": "Frau", "male": "Herr", "none": "", "company": "Firma"}
+COUNTRY_NAMES = {"AT": "Österreich", "CH": "Schweiz", "LI": "Liechtenstein", "LU": "Luxemburg", "BE": "Belgien",
+                 "NL": "Niederlande", "DK": "Dänemark", "PL": "Polen", "CZ": "Tschechien", "FR": "Frankreich",
+                 "IT": "Italien", "ES": "Spanien", "GB": "Vereinigtes Königreich", "SE": "Schweden"}
+TICK_LABELS = {True: "ja", False: "nein", None: "unklar"}
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    path: Path
+    campaign: str
+    pieces_sent: int
+    control_pieces: int
+    undeliverable: int
+    responses: int
+    response_rate: float  # responses / pieces sent; 0.0 without pieces
+    review_open: int
+    cost_per_response: float | None
+    sheets: tuple[str, ...] = SHEETS
+    seconds: float = 0.0
+
+
+# ------------------------------------------------------------------------------------------ figures
+
+
+@dataclass
+class Group:
+    """Counts of one set of pieces (a wave, a variant, a region, everything)."""
+
+    pieces: int = 0
+    undeliverable: int = 0
+    responses: int = 0
+    first: date | None = None
+    last: date | None = None
+
+    def add(self, pieces_: int, undeliverable: int, responses_: int, first: date | None = None,
+            last: date | None = None) -> None:
+        self.pieces += pieces_
+        self.undeliverable += undeliverable
+        self.responses += responses_
+        if first is not None:
+            self.first = first if self.first is None else min(self.first, first)
+        if last is not None:
+            self.last = last if self.last is None else max(self.last, last)
+
+    @property
+    def rate(self) -> float | None:
+        return self.responses / self.pieces if self.pieces else None
+
+    @property
+    def delivered(self) -> int:
+        return self.pieces - self.undeliverable
+
+    @property
+    def delivered_rate(self) -> float | None:
+        return self.responses / self.delivered if self.delivered > 0 else None
+
+
+@dataclass
+class WaveFigures:
+    id: int
+    number: int
+    kind: str
+    rule: str | None
+    status: str
+    drop_date: date | None
+    suppressed: int
+    sent: Group = field(default_factory=Group)
+    control: Group = field(default_factory=Group)
+    variants: dict[str, Group] = field(default_factory=dict)  # sent pieces by variant
+    duplicates: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"Welle {self.number}"
+
+
+@dataclass
+class Figures:
+    campaign_id: int
+    campaign: Campaign
+    waves: list[WaveFigures]
+    regions: list[tuple[str, str, Group, int]]  # (Leitregion/country key, label, sent, control pieces)
+    days: dict[date, dict[int, int]]  # received_on → wave number → responses
+    options: dict[str, dict[Any, dict[str, int]]]  # key → ticked(True/False/None) → variant → count
+    review_open: int
+    suppression_counts: list[tuple[str, str, int]]  # (source, reason, entries)
+
+    @property
+    def sent(self) -> Group:
+        g = Group()
+        for w in self.waves:
+            g.add(w.sent.pieces, w.sent.undeliverable, w.sent.responses, w.sent.first, w.sent.last)
+        return g
+
+    @property
+    def control_pieces(self) -> int:
+        return sum(w.control.pieces for w in self.waves)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(w.duplicates for w in self.waves)
+
+    def cost(self, sent_pieces: int) -> float | None:
+        costs = self.campaign.costs
+        return None if costs is None else sent_pieces * costs.per_piece
+
+
+def _campaign_pieces(cid: int) -> Any:
+    return pieces.join(waves, and_(waves.c.id == pieces.c.wave_id, waves.c.campaign_id == cid))
+
+
+def _n(value: Any) -> int:
+    return int(value or 0)
+
+
+def collect(conn: Connection, cid: int, campaign: Campaign) -> Figures:
+    """Every aggregated figure of the report, each from one GROUP BY query."""
+    undeliv = func.sum(case((pieces.c.undeliverable.is_(True), 1), else_=0))
+    wave_list = [WaveFigures(w.id, w.number, w.kind, w.rule, w.status, w.drop_date, _n(w.suppressed))
+                 for w in conn.execute(select(waves).where(waves.c.campaign_id == cid).order_by(waves.c.number))]
+    by_id = {w.id: w for w in wave_list}
+
+    groups = conn.execute(
+        select(pieces.c.wave_id, pieces.c.variant, pieces.c.control, func.count(pieces.c.id), undeliv,
+               func.count(responses.c.id), func.min(responses.c.received_on), func.max(responses.c.received_on))
+        .select_from(_campaign_pieces(cid).outerjoin(responses, responses.c.piece_id == pieces.c.id))
+        .group_by(pieces.c.wave_id, pieces.c.variant, pieces.c.control))
+    for wave_id, variant, control, n, und, resp, first, last in groups:
+        w = by_id[wave_id]
+        if control:
+            w.control.add(_n(n), _n(und), _n(resp), first, last)
+        else:
+            w.sent.add(_n(n), _n(und), _n(resp), first, last)
+            w.variants.setdefault(variant, Group()).add(_n(n), _n(und), _n(resp), first, last)
+
+    dup = conn.execute(
+        select(pieces.c.wave_id, func.count(scans.c.id))
+        .select_from(scans.join(_campaign_pieces(cid), pieces.c.id == scans.c.piece_id))
+        .where(scans.c.status == "duplicate").group_by(pieces.c.wave_id))
+    for wave_id, n in dup:
+        by_id[wave_id].duplicates = _n(n)
+
+    # Leitregion in Python from grouped postal codes: portable, and the groups are few (≤ distinct PLZ)
+    regions: dict[tuple[str, str], tuple[Group, list[int]]] = {}
+    plz = conn.execute(
+        select(recipients.c.country, recipients.c.postal_code, pieces.c.control, func.count(pieces.c.id), undeliv,
+               func.count(responses.c.id))
+        .select_from(_campaign_pieces(cid).join(recipients, recipients.c.id == pieces.c.recipient_id)
+                     .outerjoin(responses, responses.c.piece_id == pieces.c.id))
+        .group_by(recipients.c.country, recipients.c.postal_code, pieces.c.control))
+    for country, postal_code, control, n, und, resp in plz:
+        key = region_key(country, postal_code)
+        group, ctrl = regions.setdefault(key, (Group(), [0]))
+        if control:
+            ctrl[0] += _n(n)
+        else:
+            group.add(_n(n), _n(und), _n(resp))
+    region_rows = [(key[1], region_label(*key), g, ctrl[0]) for key, (g, ctrl) in sorted(regions.items())]
+
+    days: dict[date, dict[int, int]] = defaultdict(dict)
+    for wave_id, day, n in conn.execute(
+            select(pieces.c.wave_id, responses.c.received_on, func.count(responses.c.id))
+            .select_from(responses.join(_campaign_pieces(cid), pieces.c.id == responses.c.piece_id))
+            .where(pieces.c.control.is_(False))
+            .group_by(pieces.c.wave_id, responses.c.received_on)):
+        days[day][by_id[wave_id].number] = _n(n)
+
+    options: dict[str, dict[Any, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for key, ticked, variant, n in conn.execute(
+            select(response_options.c.key, response_options.c.ticked, pieces.c.variant, func.count())
+            .select_from(response_options.join(responses, responses.c.id == response_options.c.response_id)
+                         .join(_campaign_pieces(cid), pieces.c.id == responses.c.piece_id))
+            .where(pieces.c.control.is_(False))
+            .group_by(response_options.c.key, response_options.c.ticked, pieces.c.variant)):
+        options[key][None if ticked is None else bool(ticked)][variant] = _n(n)
+
+    review_open = _n(conn.execute(select(func.count(review_items.c.id)).select_from(_review_from(cid))
+                                  .where(_review_where(cid))).scalar_one())
+    supp = [(s, r, _n(n)) for s, r, n in conn.execute(
+        select(suppression.c.source, suppression.c.reason, func.count(suppression.c.id))
+        .where(suppression.c.campaign_id == cid)
+        .group_by(suppression.c.source, suppression.c.reason).order_by(suppression.c.source, suppression.c.reason))]
+    return Figures(cid, campaign, wave_list, region_rows, dict(days), options, review_open, supp)
+
+
+def region_key(country: str | None, postal_code: str | None) -> tuple[str, str]:
+    """Sort key and group: ("0", "50") for a German Leitregion, ("1", "AT") for another country."""
+    country = (country or "DE").upper()
+    if country != "DE":
+        return ("1", country)
+    digits = (postal_code or "").strip()
+    if len(digits) >= 2 and digits[:2].isdigit():
+        return ("0", digits[:2])
+    return ("0", "??")
+
+
+def region_label(kind: str, key: str) -> str:
+    if kind == "1":
+        return COUNTRY_NAMES.get(key, key)
+    return "ohne gültige PLZ" if key == "??" else f"Leitregion {key}"
+
+
+def _review_from(cid: int) -> Any:
+    return (review_items.join(scans, scans.c.id == review_items.c.scan_id)
+            .outerjoin(pieces, pieces.c.id == scans.c.piece_id)
+            .outerjoin(waves, waves.c.id == pieces.c.wave_id))
+
+
+def _review_where(cid: int) -> Any:
+    """Open items of this campaign's pieces, and open items no piece could be found for (any campaign)."""
+    return and_(review_items.c.status == "open", or_(waves.c.campaign_id == cid, scans.c.piece_id.is_(None)))
+
+
+# ------------------------------------------------------------------------------------------ writing
+
+
+def write_response_report(store: Store, campaign_name: str, out_path: str | Path) -> ReportSummary:
+    """Write the campaign's response report to `out_path` (XLSX, atomically) and return its key figures."""
+    started = time.perf_counter()
+    out = Path(out_path)
+    tmp = out.with_name(out.name + ".tmp")
+    with store.connect() as conn:
+        cid, campaign = load(conn, campaign_name)
+        figures = collect(conn, cid, campaign)
+        log.info("report %s: figures collected in %.1f s", campaign_name, time.perf_counter() - started)
+        wb = new_workbook(write_only=True)
+        _overview(wb.create_sheet("Übersicht"), figures)
+        _waves_sheet(wb.create_sheet("Wellen"), figures)
+        _variants_sheet(wb.create_sheet("Varianten"), figures)
+        _regions_sheet(wb.create_sheet("Regionen"), figures)
+        _timeline_sheet(wb.create_sheet("Verlauf"), figures)
+        _options_sheet(wb.create_sheet("Optionen"), figures)
+        _responses_sheet(wb.create_sheet("Antworten"), conn, figures)
+        _review_sheet(wb.create_sheet("Prüfung"), conn, figures)
+        _suppression_sheet(wb.create_sheet("Sperrliste"), conn, figures)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(tmp)
+    tmp.replace(out)
+    total = figures.sent
+    cost = figures.cost(total.pieces)
+    seconds = time.perf_counter() - started
+    log.info("report %s written to %s in %.1f s", campaign_name, out, seconds)
+    return ReportSummary(
+        path=out, campaign=campaign.name, pieces_sent=total.pieces, control_pieces=figures.control_pieces,
+        undeliverable=total.undeliverable, responses=total.responses, response_rate=total.rate or 0.0,
+        review_open=figures.review_open,
+        cost_per_response=cost / total.responses if cost is not None and total.responses else None,
+        seconds=seconds)
+
+
+def _title(ws: Any, text: str, figures: Figures) -> None:
+    """Two rows: the sheet's title and the campaign it belongs to."""
+    ws.append([text_cell(ws, text, TITLE_FONT)])
+    c = figures.campaign
+    ws.append([text_cell(ws, f"Kampagne: {c.title} ({c.name}) · Stand {date.today().strftime('%d.%m.%Y')}",
+                         NOTE_FONT)])
+
+
+def _note(ws: Any, text: str) -> None:
+    ws.append([text_cell(ws, text, NOTE_FONT)])
+
+
+def _kind_label(kind: str) -> str:
+    if kind.startswith("letter:"):
+        return f"Folgebrief ({kind.split(':', 1)[1]})"
+    return KIND_LABELS.get(kind, kind)
+
+
+def _overview(ws: Any, f: Figures) -> None:
+    set_widths(ws, [44, 16, 14, 14, 14, 14, 14, 14, 16])
+    ws.append([text_cell(ws, f"Antwortbericht: {f.campaign.title}", TITLE_FONT)])
+    ws.append([text_cell(ws, "Kampagne"), text_cell(ws, f.campaign.name)])
+    ws.append([text_cell(ws, "Stand"), value_cell(ws, date.today(), FMT_DATE)])
+    ws.append([])
+    total = f.sent
+    cost = f.cost(total.pieces)
+
+    ws.append([text_cell(ws, "Kennzahlen", SECTION_FONT)])
+    rows: list[tuple[str, Any, str]] = [
+        ("Versendete Sendungen", total.pieces, FMT_INT),
+        ("Kontrollgruppe (kein Brief versendet)", f.control_pieces, FMT_INT),
+        ("Unzustellbar (Rückläufer)", total.undeliverable, FMT_INT),
+        ("Zugestellt", total.delivered, FMT_INT),
+        ("Antworten", total.responses, FMT_INT),
+        ("Rücklaufquote (Antworten / versendet)", total.rate, FMT_PERCENT_2),
+        ("Rücklaufquote bezogen auf zugestellte", total.delivered_rate, FMT_PERCENT_2),
+        ("Doppelt eingesandt (nicht mitgezählt)", f.duplicates, FMT_INT),
+        ("Offene Prüffälle", f.review_open, FMT_INT),
+    ]
+    if cost is not None:
+        rows.append(("Kosten gesamt (Druck, Porto, Beilagen)", cost, FMT_EURO))
+        rows.append(("Kosten je Antwort", cost / total.responses if total.responses else None, FMT_EURO))
+    for label, value, fmt in rows:
+        ws.append([text_cell(ws, label), value_cell(ws, value, fmt) if value is not None else text_cell(ws, "–")])
+    if cost is None:
+        _note(ws, "Kosten je Antwort: keine Stückkosten in der Kampagnendatei ([costs]).")
+    ws.append([])
+
+    ws.append([text_cell(ws, "Je Welle", SECTION_FONT)])
+    ws.append(header_cells(ws, ["Welle", "Art", "Versanddatum", "Versendet", "Kontrollgruppe", "Unzustellbar",
+                                "Antworten", "Rücklaufquote", "Kosten je Antwort"]))
+    for w in f.waves:
+        wc = f.cost(w.sent.pieces)
+        ws.append(_wave_row(ws, w.label, _kind_label(w.kind), w.drop_date, w.sent, w.control.pieces,
+                            wc / w.sent.responses if wc is not None and w.sent.responses else None))
+    if not f.waves:
+        _note(ws, "Noch keine Welle geplant.")
+    ws.append(_wave_row(ws, "Gesamt", "", None, total, f.control_pieces,
+                        cost / total.responses if cost is not None and total.responses else None, bold=True))
+    ws.append([])
+
+    ws.append([text_cell(ws, "Je Option", SECTION_FONT)])
+    ws.append(header_cells(ws, ["Option", "Angekreuzt", "Anteil an Antworten", "Quote bezogen auf versendet"]))
+    for key, label in _option_labels(f):
+        ticked = sum(f.options.get(key, {}).get(True, {}).values())
+        ws.append([text_cell(ws, label), value_cell(ws, ticked, FMT_INT),
+                   _rate_cell(ws, ticked, total.responses), _rate_cell(ws, ticked, total.pieces)])
+    ws.append([])
+    _note(ws, "Kontrollgruppe: Empfänger, die bewusst keinen Brief erhalten haben; sie zählen nicht als versendet.")
+    _note(ws, "Rücklaufquote je Sendung; Antworten auf Erinnerungen zählen bei ihrer Welle.")
+
+
+def _rate_cell(ws: Any, num: int, den: int, fmt: str = FMT_PERCENT) -> Any:
+    return value_cell(ws, num / den, fmt) if den else text_cell(ws, "–")
+
+
+def _wave_row(ws: Any, label: str, kind: str, drop: date | None, g: Group, control: int, cpr: float | None,
+              bold: bool = False) -> list[Any]:
+    font = BOLD if bold else None
+    return [text_cell(ws, label, font), text_cell(ws, kind), value_cell(ws, drop, FMT_DATE) if drop else None,
+            value_cell(ws, g.pieces, FMT_INT, font), value_cell(ws, control, FMT_INT, font),
+            value_cell(ws, g.undeliverable, FMT_INT, font), value_cell(ws, g.responses, FMT_INT, font),
+            _rate_cell(ws, g.responses, g.pieces, FMT_PERCENT_2),
+            value_cell(ws, cpr, FMT_EURO, font) if cpr is not None else text_cell(ws, "–")]
+
+
+def _option_labels(f: Figures) -> list[tuple[str, str]]:
+    labels = [(o.key, o.label) for o in f.campaign.coupon.options]
+    known = {k for k, _ in labels}
+    labels += [(k, f"{k} (nicht mehr in der Kampagnendatei)") for k in sorted(f.options) if k not in known]
+    return labels
+
+
+def _waves_sheet(ws: Any, f: Figures) -> None:
+    table = TableSheet(ws, [
+        Col("Welle", 9, "int"), Col("Art", 24), Col("Regel", 16), Col("Status", 11), Col("Versanddatum", 13, "date"),
+        Col("Gesperrt (nicht angeschrieben)", 14, "int"), Col("Versendet", 12, "int"),
+        Col("Kontrollgruppe", 12, "int"), Col("Unzustellbar", 12, "int"), Col("Zugestellt", 12, "int"),
+        Col("Antworten", 11, "int"), Col("Rücklaufquote", 12, "percent"),
+        Col("Quote bezogen auf zugestellte", 14, "percent"), Col("Doppelt eingesandt", 12, "int"),
+        Col("Erste Antwort", 13, "date"), Col("Letzte Antwort", 13, "date"), Col("Kosten", 13, "euro"),
+        Col("Kosten je Antwort", 13, "euro")], header_row=3)
+    _title(ws, "Wellen", f)
+    table.header()
+    for w in f.waves:
+        cost = f.cost(w.sent.pieces)
+        table.row([w.number, _kind_label(w.kind), w.rule, "produziert" if w.status == "produced" else "geplant",
+                   w.drop_date, w.suppressed, w.sent.pieces, w.control.pieces, w.sent.undeliverable,
+                   w.sent.delivered, w.sent.rate, w.sent.delivered_rate, w.duplicates, w.sent.first, w.sent.last,
+                   cost, cost / w.sent.responses if cost is not None and w.sent.responses else None])
+    table.finish()
+
+
+def _variants_sheet(ws: Any, f: Figures) -> None:
+    table = TableSheet(ws, [
+        Col("Welle", 9, "int"), Col("Gruppe", 16), Col("Stück", 11, "int"), Col("Antworten", 11, "int"),
+        Col("Rücklaufquote", 12, "percent"), Col("95-%-KI von", 11, "percent"), Col("95-%-KI bis", 11, "percent"),
+        Col("Verglichen mit", 16), Col("Differenz (Prozentpunkte)", 13, "decimal"), Col("z", 8, "decimal"),
+        Col("p-Wert", 9, "p"), Col("Ergebnis", 24), Col("Hinweis", 36)], header_row=3)
+    _title(ws, "Varianten: Rücklaufquote mit 95-%-Konfidenzintervall und Test", f)
+    table.header()
+    for w in f.waves:
+        groups: list[tuple[str, Group]] = [(f"Variante {v}", g) for v, g in sorted(w.variants.items())]
+        if w.control.pieces:
+            groups.append(("Kontrollgruppe", w.control))
+        if w.control.pieces:
+            reference: tuple[str, Group] | None = groups[-1]
+        elif groups:
+            reference = groups[0]
+        else:
+            reference = None
+        for name, g in groups:
+            ci = wilson_interval(g.responses, g.pieces)
+            row: list[Any] = [w.number, name, g.pieces, g.responses, g.rate, ci.low if ci else None,
+                              ci.high if ci else None]
+            if reference is None or name == reference[0] or len(groups) < 2:
+                table.row(row + [None, None, None, None, "Referenz" if len(groups) > 1 else None, None])
+                continue
+            test = two_proportion_test(g.responses, g.pieces, reference[1].responses, reference[1].pieces)
+            if test is None:
+                table.row(row + [reference[0], None, None, None, "nicht prüfbar (keine Stücke)", None])
+                continue
+            verdict = "signifikant (p < 0,05)" if test.significant else "nicht signifikant"
+            hint = "kleine Fallzahl: Ergebnis unsicher" if test.small_sample else None
+            table.row(row + [reference[0], test.difference * 100, test.z, test.p_value, verdict, hint])
+    if not f.waves:
+        _note(ws, "Noch keine Welle geplant.")
+    table.finish()
+    ws.append([])
+    _note(ws, "Konfidenzintervall nach Wilson (95 %). Test: zweiseitiger z-Test für zwei Anteile mit gepoolter "
+              "Varianz, Signifikanzniveau 5 %.")
+    _note(ws, "Verglichen wird innerhalb einer Welle: mit der Kontrollgruppe, sonst mit der ersten Variante.")
+
+
+def _regions_sheet(ws: Any, f: Figures) -> None:
+    table = TableSheet(ws, [
+        Col("Leitregion / Land", 12), Col("Bezeichnung", 22), Col("Versendet", 12, "int"),
+        Col("Kontrollgruppe", 12, "int"), Col("Unzustellbar", 12, "int"), Col("Antworten", 11, "int"),
+        Col("Rücklaufquote", 12, "percent"), Col("Anteil an allen Antworten", 14, "percent")], header_row=3)
+    _title(ws, "Regionen: Leitregionen (erste zwei PLZ-Ziffern), Ausland nach Land", f)
+    table.header()
+    total = f.sent.responses
+    for key, label, g, control in f.regions:
+        table.row([key, label, g.pieces, control, g.undeliverable, g.responses, g.rate,
+                   g.responses / total if total else None])
+    table.finish()
+
+
+def _timeline_sheet(ws: Any, f: Figures) -> None:
+    numbers = [w.number for w in f.waves]
+    cols = [Col("Datum", 12, "date"), Col("Tag seit Versand", 10, "int")]
+    cols += [Col(f"Welle {n}", 10, "int") for n in numbers]
+    cols += [Col("Antworten gesamt", 11, "int"), Col("Kumuliert", 11, "int"), Col("Anteil kumuliert", 11, "percent")]
+    table = TableSheet(ws, cols, header_row=3)
+    _title(ws, "Verlauf: Antworten je Tag seit dem Versand", f)
+    table.header()
+    drops = [w.drop_date for w in f.waves if w.drop_date]
+    if not f.days:
+        table.finish()
+        _note(ws, "Noch keine Antworten.")
+        return
+    start = min([*drops, min(f.days)])
+    end = max(f.days)
+    if (end - start).days > MAX_TIMELINE_DAYS:
+        start = end - timedelta(days=MAX_TIMELINE_DAYS)
+    first_drop = min(drops) if drops else start
+    total = sum(sum(d.values()) for d in f.days.values())
+    cumulative = 0
+    day = start
+    while day <= end:
+        per_wave = f.days.get(day, {})
+        n = sum(per_wave.values())
+        cumulative += n
+        table.row([day, (day - first_drop).days, *[per_wave.get(w, 0) for w in numbers], n, cumulative,
+                   cumulative / total if total else None])
+        day += timedelta(days=1)
+    table.finish()
+
+    first, last = table.header_row, table.header_row + table.rows
+    n_col = 3 + len(numbers)
+    chart = LineChart()
+    chart.title = "Antworten je Tag"
+    chart.y_axis.title = "Antworten je Tag"
+    chart.x_axis.title = "Datum"
+    chart.x_axis.number_format = FMT_DATE
+    chart.height, chart.width = 9, 22
+    chart.add_data(Reference(ws, min_col=n_col, min_row=first, max_row=last), titles_from_data=True)
+    cum = LineChart()
+    cum.add_data(Reference(ws, min_col=n_col + 1, min_row=first, max_row=last), titles_from_data=True)
+    cum.y_axis.axId = 200
+    cum.y_axis.title = "Kumuliert"
+    cum.y_axis.crosses = "max"
+    chart.set_categories(Reference(ws, min_col=1, min_row=first + 1, max_row=last))
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    cum.y_axis.delete = False
+    chart += cum
+    ws.add_chart(chart, f"{_col_letter(n_col + 3)}3")
+
+
+def _col_letter(n: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(n)
+
+
+def _options_sheet(ws: Any, f: Figures) -> None:
+    variants = sorted({v for w in f.waves for v in w.variants})
+    cols = [Col("Option", 12), Col("Bezeichnung", 44), Col("Angekreuzt", 11, "int"), Col("Nicht angekreuzt", 11, "int"),
+            Col("Unklar (in Prüfung)", 11, "int"), Col("Anteil an Antworten", 12, "percent")]
+    cols += [Col(f"Angekreuzt Variante {v}", 12, "int") for v in variants]
+    cols += [Col(f"Anteil Variante {v}", 12, "percent") for v in variants]
+    table = TableSheet(ws, cols, header_row=3)
+    _title(ws, "Optionen auf der Antwortkarte", f)
+    table.header()
+    responses_by_variant: dict[str, int] = defaultdict(int)
+    for w in f.waves:
+        for v, g in w.variants.items():
+            responses_by_variant[v] += g.responses
+    total = f.sent.responses
+    for key, label in _option_labels(f):
+        counts = f.options.get(key, {})
+        ticked = counts.get(True, {})
+        n_ticked = sum(ticked.values())
+        table.row([key, label, n_ticked, sum(counts.get(False, {}).values()), sum(counts.get(None, {}).values()),
+                   n_ticked / total if total else None,
+                   *[ticked.get(v, 0) for v in variants],
+                   *[ticked.get(v, 0) / responses_by_variant[v] if responses_by_variant[v] else None
+                     for v in variants]])
+    table.finish()
+
+
+def _stream(conn: Connection, stmt: Any) -> Iterator[Any]:
+    result = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(stmt)
+    yield from result
+
+
+def _responses_sheet(ws: Any, conn: Connection, f: Figures) -> None:
+    keys = [k for k, _ in _option_labels(f)]
+    cols = [Col("Eingang", 12, "date"), Col("Welle", 7, "int"), Col("Variante", 9), Col("Kontrollgruppe", 9),
+            Col("Code", 16), Col("Kundennummer", 14), Col("Anrede", 8), Col("Titel", 10), Col("Vorname", 16),
+            Col("Nachname", 20), Col("Firma", 24), Col("PLZ", 8), Col("Ort", 18), Col("Land", 6), Col("E-Mail", 28),
+            Col("Telefon", 18)]
+    cols += [Col(k, 9) for k in keys]
+    cols += [Col("Erfasst über", 12)]
+    table = TableSheet(ws, cols)  # header in row 1: filters and the frozen row stay simple for the user
+    table.header()
+    aliases = [response_options.alias(f"opt_{i}") for i in range(len(keys))]
+    frm: Any = (responses.join(_campaign_pieces(f.campaign_id), pieces.c.id == responses.c.piece_id)
+                .join(recipients, recipients.c.id == pieces.c.recipient_id))
+    for key, a in zip(keys, aliases, strict=True):
+        frm = frm.outerjoin(a, and_(a.c.response_id == responses.c.id, a.c.key == key))
+    stmt = (select(responses.c.received_on, waves.c.number, pieces.c.variant, pieces.c.control, pieces.c.code,
+                   recipients.c.customer_id, recipients.c.salutation, recipients.c.title, recipients.c.first_name,
+                   recipients.c.last_name, recipients.c.company, recipients.c.postal_code, recipients.c.city,
+                   recipients.c.country, recipients.c.email, recipients.c.phone, responses.c.source,
+                   *[a.c.ticked.label(f"t{i}") for i, a in enumerate(aliases)],
+                   *[(a.c.key.is_not(None)).label(f"k{i}") for i, a in enumerate(aliases)])
+            .select_from(frm).order_by(responses.c.received_on, responses.c.id))
+    n = len(keys)
+    for r in _stream(conn, stmt):
+        ticks = r[17:17 + n]
+        present = r[17 + n:17 + 2 * n]
+        table.row([r.received_on, r.number, r.variant, "ja" if r.control else "nein", _grouped(r.code),
+                   r.customer_id, SALUTATION_LABELS.get(r.salutation, r.salutation), r.title, r.first_name,
+                   r.last_name, r.company, r.postal_code, r.city, r.country, r.email, r.phone,
+                   *[TICK_LABELS[None if t is None else bool(t)] if p else None
+                     for t, p in zip(ticks, present, strict=True)],
+                   "Prüfung" if r.source == "review" else "Scan"])
+    table.finish()
+    if not table.rows:
+        _note(ws, "Noch keine Antworten.")
+
+
+def _grouped(code: str | None) -> str | None:
+    """Code as printed for people: 7K3M-9QXP-2W4."""
+    if not code:
+        return code
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def _review_sheet(ws: Any, conn: Connection, f: Figures) -> None:
+    table = TableSheet(ws, [
+        Col("Nr.", 7, "int"), Col("Art", 18), Col("Eingegangen", 16, "datetime"), Col("Datei", 36), Col("Seite", 7, "int"),
+        Col("Code", 16), Col("Grund", 30), Col("Welle", 7, "int"), Col("Kundennummer", 14), Col("Name", 28),
+        Col("Zuordnung", 16), Col("Notiz", 30)], header_row=3)
+    _title(ws, f"Prüfung: {f.review_open} offene Fälle (mailing review)", f)
+    table.header()
+    frm = _review_from(f.campaign_id).outerjoin(recipients, recipients.c.id == pieces.c.recipient_id)
+    stmt = (select(review_items.c.id, review_items.c.kind, review_items.c.created_at, review_items.c.note,
+                   scans.c.source, scans.c.page, scans.c.code, scans.c.reason, waves.c.number,
+                   recipients.c.customer_id, recipients.c.first_name, recipients.c.last_name, recipients.c.company)
+            .select_from(frm).where(_review_where(f.campaign_id)).order_by(review_items.c.id))
+    for r in _stream(conn, stmt):
+        name = " ".join(p for p in (r.first_name, r.last_name) if p) or r.company
+        table.row([r.id, REVIEW_LABELS.get(r.kind, r.kind), r.created_at, r.source, r.page, _grouped(r.code),
+                   r.reason, r.number, r.customer_id, name,
+                   "diese Kampagne" if r.number is not None else "keiner Sendung zugeordnet", r.note])
+    table.finish()
+    if not table.rows:
+        _note(ws, "Keine offenen Prüffälle.")
+
+
+def _suppression_sheet(ws: Any, conn: Connection, f: Figures) -> None:
+    table = TableSheet(ws, [
+        Col("Eingetragen am", 16, "datetime"), Col("Quelle", 20), Col("Grund", 18), Col("Bezug", 24),
+        Col("Kundennummer", 14), Col("Nachname", 20), Col("Vorname", 16), Col("Firma", 24), Col("Straße", 22),
+        Col("Hausnr.", 8), Col("PLZ", 8), Col("Ort", 18), Col("Land", 6), Col("Gilt bis", 12, "date")],
+        header_row=7 + max(len(f.suppression_counts), 1), freeze=False)
+    _title(ws, "Sperrliste: Einträge aus dieser Kampagne", f)
+    ws.append([])
+    ws.append(header_cells(ws, ["Quelle", "Grund", "Einträge"]))
+    for source, reason, n in f.suppression_counts:
+        ws.append([text_cell(ws, SOURCE_LABELS.get(source, source)), text_cell(ws, REASON_LABELS.get(reason, reason)),
+                   value_cell(ws, n, FMT_INT)])
+    if not f.suppression_counts:
+        _note(ws, "Keine Einträge.")
+    total = sum(n for _, _, n in f.suppression_counts)
+    ws.append([text_cell(ws, "Gesamt", BOLD), None, value_cell(ws, total, FMT_INT, BOLD)])
+    ws.append([])
+    table.header()
+    stmt = (select(suppression).where(suppression.c.campaign_id == f.campaign_id)
+            .order_by(suppression.c.created_at, suppression.c.id))
+    for r in _stream(conn, stmt):
+        table.row([r.created_at, SOURCE_LABELS.get(r.source, r.source), REASON_LABELS.get(r.reason, r.reason),
+                   r.source_ref, r.customer_id, r.last_name, r.first_name, r.company, r.street, r.house_number,
+                   r.postal_code, r.city, r.country, r.expires_at])
+    table.finish()
+    _note(ws, "Gilt bis leer: Eintrag läuft nie ab (Werbewiderspruch, Art. 21 DSGVO).")
+
