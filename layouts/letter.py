@@ -1,0 +1,544 @@
+"""Composition: campaign + one piece's data → page model of a DIN 5008 letter with its response coupon.
+
+`LetterLayout` is built once per wave (campaign, letter text, date). It splits the page into
+- the wave's static page (letterhead, return line, information block labels, marks, objection notice,
+  footer, the coupon's frame, options, tick boxes, registration marks, keep-clear frame, duplex back),
+- static blocks per variant (subject, fixed paragraphs, closing) that move down when a text above them
+  is longer for one piece (a greeting or a paragraph with merge fields),
+- per-piece elements (address block, customer number, greeting, paragraphs with merge fields, the name on
+  the coupon, the code and its QR symbol).
+The renderer draws the first two once per PDF as Form XObjects; `page_model()` gives every element of a
+piece with absolute positions, for tests and `mailing layout --json`.
+
+Rules where text does not fit:
+- address block: the whole block shrinks (same size for every line, DIN 5008) from 10 pt down to 8 pt
+  until its widest line fits the window's always-readable width; a line still too wide at 8 pt is cut
+  at the last word that fits and ends with "…" (counted in the batch result and logged);
+- body text: wrapped to the text width; more lines than the page holds is a LayoutError naming the
+  variant (or follow-up letter), never a silent overflow;
+- short single lines (info block values, coupon heading, option labels, the name on the coupon) shrink
+  down to a stated minimum size; an option label that does not fit even then is a LayoutError.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from layouts import fonts
+from layouts import geometry as g
+from layouts.model import Element, Line, PageModel, QRSymbol, Rect, Text, shifted
+from layouts.qr import qr_matrix, qr_version
+from mailing.codes import CODE_LENGTH, format_code, qr_payload
+from mailing.config import Campaign
+from mailing.errors import MailingError
+
+log = logging.getLogger(__name__)
+
+REG, BOLD, MONO = fonts.REGULAR, fonts.BOLD, fonts.MONO
+MM_PER_PT = fonts.MM_PER_PT
+
+ADDRESS_LINE_PITCH_MM = 4.0  # 6 lines of 10 pt fit the always-readable part of the DL window (Form B)
+ADDRESS_MIN_PT = 8.0  # DIN 5008 minimum in the Anschriftzone
+RETURN_LINE_MIN_PT = 6.0
+BODY_PT = g.BODY_FONT_PT
+SUBJECT_PT = g.BODY_FONT_PT
+NOTICE_PT = 6.5
+NOTICE_PITCH_MM = 2.8
+NOTICE_PAD_MM = 1.2
+FOOTER_PT = 6.5
+FOOTER_PITCH_MM = 2.7
+INFO_LABEL_PT = 7.0
+INFO_VALUE_PT = 8.5
+INFO_VALUE_X_MM = 148.0
+INFO_RIGHT_MM = 200.0
+COUPON_HEADING_PT = 11.0
+COUPON_NOTE_PT = 7.0
+OPTION_PT = 10.0
+OPTION_MIN_PT = 8.0
+NAME_PT = 10.0
+REPLY_PT = 8.0
+BLACK_LINE_MM = 0.3
+SIGNATURE_GAP_LINES = 2  # blank lines left for the handwritten signature
+
+ROLE_ADDRESS = "address"
+ROLE_RETURN = "return_line"
+WINDOW_ROLES = frozenset({ROLE_ADDRESS, ROLE_RETURN})  # the only roles allowed in the envelope window
+
+
+class LayoutError(MailingError):
+    """Text that does not fit the page; the message names the variant or letter and what to shorten."""
+
+
+@dataclass(frozen=True)
+class PieceData:
+    """What varies per letter (plain data, no database): everything the renderer needs for one piece."""
+
+    code: str  # normalised, no hyphens
+    variant: str
+    address_lines: tuple[str, ...]
+    greeting: str
+    display_name: str
+    customer_id: str = ""
+    merge: Mapping[str, str] = field(default_factory=dict)  # vorname, nachname, titel, firma, strasse, plz, ort
+
+
+@dataclass(frozen=True)
+class Block:
+    """A stretch of the body: static (drawn once as a form, `elements` relative to its top) or dynamic."""
+
+    key: str
+    height_mm: float = 0.0
+    elements: tuple[Element, ...] = ()
+    template: str | None = None  # dynamic: text with merge fields
+    font: str = REG
+    size_pt: float = BODY_PT
+    role: str = "body"
+
+
+def window_regions(form: str, envelope: str) -> tuple[g.Box, g.Box]:
+    """(visible, always readable) parts of the envelope window in sheet coordinates for this form.
+
+    geometry.ENVELOPES gives them for the folded packet (= a Form B sheet); a Form A sheet's top panel is
+    18 mm shorter (87 mm), so on the sheet the window sits 18 mm higher.
+    """
+    env = g.ENVELOPES[envelope]
+    dy = g.FORM_ADDRESS_TOP_MM[form] - g.FORM_ADDRESS_TOP_MM["B"]
+    return env.visible_region().shifted(0, dy), env.always_readable_region().shifted(0, dy)
+
+
+def _baseline(top_mm: float, size_pt: float, font: str = REG) -> float:
+    return top_mm + fonts.ascent_descent(font)[0] * size_pt * MM_PER_PT
+
+
+def fit_size(text: str, font: str, size_pt: float, min_pt: float, width_mm: float) -> float:
+    """The largest size from size_pt down to min_pt (0.5 pt steps) at which text fits; min_pt if none."""
+    size = size_pt
+    while size > min_pt and fonts.width_mm(text, font, size) > width_mm:
+        size -= 0.5
+    return max(size, min_pt)
+
+
+def truncate(text: str, font: str, size_pt: float, width_mm: float) -> str:
+    """Cut at the last whole word that fits (else at a character) and end with an ellipsis."""
+    words = text.split(" ")
+    while len(words) > 1:
+        words.pop()
+        candidate = " ".join(words) + " …"
+        if fonts.width_mm(candidate, font, size_pt) <= width_mm:
+            return candidate
+    chars = text
+    while chars and fonts.width_mm(chars + "…", font, size_pt) > width_mm:
+        chars = chars[:-1]
+    return chars + "…"
+
+
+class Wrapper:
+    """Greedy word wrap with cached word widths (the renderer wraps merge paragraphs per letter)."""
+
+    def __init__(self, font: str, size_pt: float, width_mm: float) -> None:
+        self.font, self.size_pt, self.width_mm = font, size_pt, width_mm
+        self.space = fonts.width_mm(" ", font, size_pt)
+        self._cache: dict[str, float] = {}
+
+    def word(self, w: str) -> float:
+        v = self._cache.get(w)
+        if v is None:
+            v = self._cache[w] = fonts.width_mm(w, self.font, self.size_pt)
+        return v
+
+    def wrap(self, text: str) -> list[str]:
+        lines: list[str] = []
+        cur: list[str] = []
+        width = 0.0
+        for w in text.split():
+            ww = self.word(w)
+            if cur and width + self.space + ww > self.width_mm:
+                lines.append(" ".join(cur))
+                cur, width = [w], ww
+            else:
+                width += (self.space if cur else 0.0) + ww
+                cur.append(w)
+        if cur:
+            lines.append(" ".join(cur))
+        return lines
+
+
+def _fields(text: str) -> list[str]:
+    return [f for _, f, _, _ in string.Formatter().parse(text) if f]
+
+
+def _paragraphs(body: str) -> list[str]:
+    paras = [" ".join(p.split()) for p in body.strip().split("\n\n")]
+    return [p for p in paras if p]
+
+
+def objection_notice(campaign: Campaign) -> str:
+    """The GDPR Art. 21 notice every letter carries."""
+    s = campaign.sender
+    ways = f"per Post an {s.name}, {s.street}, {s.postal_code} {s.city}"
+    if s.email:
+        ways += f", per E-Mail an {s.email}"
+    if "optout" in campaign.option_keys:
+        ways += " oder mit einem Kreuz bei „keine Werbung“ auf dem Antwortabschnitt"
+    return (
+        "Ihr Widerspruchsrecht: Sie können der Verwendung Ihrer Daten für Werbung jederzeit ohne Angabe von "
+        f"Gründen widersprechen (Art. 21 Abs. 2 und 3 DSGVO), {ways}. Danach verwenden wir Ihre Daten nicht "
+        "mehr für Werbung und speichern nur noch, dass Sie keine Werbung wünschen."
+    )
+
+
+def german_date(d: date) -> str:
+    return f"{d.day:02d}.{d.month:02d}.{d.year}"
+
+
+class LetterLayout:
+    """The layout of one wave's letters; build once, then compose or render many pieces."""
+
+    def __init__(self, campaign: Campaign, letter: str | None = None, letter_date: date | None = None) -> None:
+        fonts.register_fonts()
+        self.campaign = campaign
+        self.form = campaign.layout.form
+        self.geo = g.letter_geometry(self.form)
+        self.letter_key = letter
+        self.date = letter_date or date.today()
+        if letter is not None:
+            if letter not in campaign.letters:
+                raise LayoutError(f"letter {letter!r} is not defined in campaign {campaign.name!r}; "
+                                  f"known: {', '.join(campaign.letters) or 'none'}")
+            lt = campaign.letters[letter]
+            self.has_coupon = lt.coupon
+            self.texts = {v.key: (lt.subject, lt.body) for v in campaign.variants}
+        else:
+            self.has_coupon = True
+            self.texts = {v.key: (v.subject or campaign.subject, v.body) for v in campaign.variants}
+        self.pages_per_piece = 2 if (campaign.layout.duplex_back and self.has_coupon) else 1
+        self.ecc = campaign.layout.qr_ecc
+        self.url = campaign.coupon.response_url
+        self.qr_version = qr_version(len(qr_payload("X" * CODE_LENGTH, self.url or None)), self.ecc)
+        self.visible, self.readable = window_regions(self.form, campaign.layout.envelope)
+        self.address_width_mm = self.readable.right_mm - (g.ADDRESS_FIELD_X_MM + g.ADDRESS_TEXT_INDENT_MM)
+        self.address_x_mm = g.ADDRESS_FIELD_X_MM + g.ADDRESS_TEXT_INDENT_MM
+        self.body_wrap = Wrapper(REG, BODY_PT, g.TEXT_WIDTH_MM)
+        self.subject_wrap = Wrapper(BOLD, SUBJECT_PT, g.TEXT_WIDTH_MM)
+        self.shrunk = 0
+        self.truncated = 0
+        self.static: list[Element] = []
+        self.back: list[Element] = []
+        self._compose_static()
+        self.body_bottom_mm = self._notice_top - 2.0
+        self.blocks = {v: self._compose_blocks(v) for v in self.texts}
+
+    # ------------------------------------------------------------------------ what the name says
+    def what(self, variant: str) -> str:
+        if self.letter_key:
+            return f"letter {self.letter_key!r} (campaign {self.campaign.name!r})"
+        return f"variant {variant!r} (campaign {self.campaign.name!r})"
+
+    @property
+    def qr_box(self) -> g.Box:
+        return g.on_page(g.qr_box(self.qr_version))
+
+    @property
+    def keep_clear_box(self) -> g.Box:
+        return g.on_page(g.qr_keep_clear_box(self.qr_version))
+
+    @property
+    def code_baseline_mm(self) -> float:
+        return self.keep_clear_box.bottom_mm + 4.6
+
+    # --------------------------------------------------------------------------- static page
+    def _text(self, x: float, top: float, text: str, font: str, size: float, role: str, page: int = 1) -> Text:
+        return Text(x, _baseline(top, size, font), text, font, size, role, page)
+
+    def _compose_static(self) -> None:
+        c, s, geo, add = self.campaign, self.campaign.sender, self.geo, self.static.append
+        # Letterhead, above every window position of Form A and B.
+        add(self._text(g.LEFT_MARGIN_MM, g.LETTERHEAD_TOP_MM, s.name, BOLD, 15.0, "letterhead"))
+        contact = " · ".join(x for x in (f"{s.street}, {s.postal_code} {s.city}", s.phone and f"Tel. {s.phone}",
+                                         s.website) if x)
+        size = fit_size(contact, REG, 8.0, 6.0, g.TEXT_WIDTH_MM)
+        add(self._text(g.LEFT_MARGIN_MM, g.LETTERHEAD_TOP_MM + 7.0, contact, REG, size, "letterhead"))
+        add(Line(g.LEFT_MARGIN_MM, 23.5, g.PAGE_WIDTH_MM - g.RIGHT_MARGIN_MM, 23.5, 0.25, "letterhead"))
+        # Return line: bottom line of the Zusatz- und Vermerkzone.
+        ret = s.return_address_line
+        size = fit_size(ret, REG, g.RETURN_LINE_FONT_PT, RETURN_LINE_MIN_PT, self.address_width_mm)
+        if fonts.width_mm(ret, REG, size) > self.address_width_mm:
+            ret = truncate(ret, REG, size, self.address_width_mm)
+        add(Text(self.address_x_mm, geo.vermerk_zone.bottom_mm - 1.2, ret, REG, size, ROLE_RETURN))
+        add(Line(self.address_x_mm, geo.vermerk_zone.bottom_mm - 0.6,
+                 self.address_x_mm + fonts.width_mm(ret, REG, size), geo.vermerk_zone.bottom_mm - 0.6, 0.15,
+                 ROLE_RETURN))
+        # Information block.
+        self._info_rows: dict[str, float] = {}
+        rows = [("Ansprechpartner", s.contact_name), ("Telefon", s.phone), ("E-Mail", s.email),
+                ("Kundennummer", None), ("", ""), ("Datum", german_date(self.date))]
+        top = geo.info_block.y_mm
+        for label, value in rows:
+            if value is None or value or not label:
+                if label:
+                    add(self._text(g.INFO_BLOCK_X_MM, top + 0.6, label, REG, INFO_LABEL_PT, "info"))
+                if value:
+                    add(self._info_value(value, top))
+                if value is None:
+                    self._info_rows["customer_id"] = top
+                top += g.LINE_MM
+        # Fold and hole marks at the left edge. Form B's lower fold mark (210 mm) falls on the coupon beside
+        # a registration mark; it is left out so the scanner's mark finder sees only the marks it looks for.
+        for y in geo.fold_marks_y_mm:
+            if y < g.COUPON_TOP_MM:
+                add(Line(g.FOLD_MARK_X_MM, y, g.FOLD_MARK_X_MM + g.FOLD_MARK_LENGTH_MM, y, 0.25, "mark"))
+        add(Line(g.FOLD_MARK_X_MM, geo.hole_mark_y_mm, g.FOLD_MARK_X_MM + g.HOLE_MARK_LENGTH_MM,
+                 geo.hole_mark_y_mm, 0.25, "mark"))
+        # Footer (company details) and, framed above it, the objection notice.
+        footer = list(s.footer) or [s.return_address_line]
+        if len(footer) > 2:
+            raise LayoutError(f"sender.footer has {len(footer)} lines; the footer holds 2")
+        for i, text in enumerate(footer):
+            size = fit_size(text, REG, FOOTER_PT, 5.5, g.TEXT_WIDTH_MM)
+            add(Text(g.LEFT_MARGIN_MM, geo.footer.y_mm + 2.4 + i * FOOTER_PITCH_MM, text, REG, size, "footer"))
+        notice_lines = Wrapper(REG, NOTICE_PT, g.TEXT_WIDTH_MM - 2 * NOTICE_PAD_MM - 1).wrap(objection_notice(c))
+        height = len(notice_lines) * NOTICE_PITCH_MM + 2 * NOTICE_PAD_MM
+        self._notice_top = geo.footer.y_mm - 1.5 - height
+        add(Rect(g.Box(g.LEFT_MARGIN_MM, self._notice_top, g.TEXT_WIDTH_MM, height), "notice", stroke_mm=0.25))
+        for i, text in enumerate(notice_lines):
+            add(Text(g.LEFT_MARGIN_MM + NOTICE_PAD_MM + 0.5,
+                     self._notice_top + NOTICE_PAD_MM + 2.1 + i * NOTICE_PITCH_MM, text,
+                     REG, NOTICE_PT, "notice"))
+        if self.has_coupon:
+            self._compose_coupon()
+            if self.pages_per_piece == 2:
+                self._compose_back()
+
+    def _info_value(self, value: str, top: float) -> Text:
+        width = INFO_RIGHT_MM - INFO_VALUE_X_MM
+        size = fit_size(value, REG, INFO_VALUE_PT, 6.5, width)
+        if fonts.width_mm(value, REG, size) > width:
+            value = truncate(value, REG, size, width)
+        return self._text(INFO_VALUE_X_MM, top, value, REG, size, "info")
+
+    def _compose_coupon(self) -> None:
+        c, add = self.campaign, self.static.append
+        top = g.COUPON_TOP_MM
+        # Perforation with a gap for the scissors.
+        add(Line(0.0, top, 9.0, top, BLACK_LINE_MM, "perforation", dash_mm=(2.0, 1.5)))
+        add(Line(16.0, top, g.PAGE_WIDTH_MM, top, BLACK_LINE_MM, "perforation", dash_mm=(2.0, 1.5)))
+        add(Text(10.0, top + 1.3, "✂", REG, 10.0, "perforation"))
+        kc = self.keep_clear_box
+        heading_w = kc.x_mm - 6.0 - g.CHECKBOX_X_MM
+        size = fit_size(c.coupon.heading, BOLD, COUPON_HEADING_PT, 9.0, heading_w)
+        add(self._text(g.CHECKBOX_X_MM, top + g.COUPON_HEADING_Y_MM - 1.0, c.coupon.heading, BOLD, size,
+                       "coupon_text"))
+        note_size = fit_size(c.coupon.note, REG, COUPON_NOTE_PT, 6.0, heading_w)
+        add(Text(g.CHECKBOX_X_MM, top + 17.5, c.coupon.note, REG, note_size, "coupon_text"))
+        label_w = kc.x_mm - 3.0 - g.CHECKBOX_LABEL_X_MM
+        for slot, option in enumerate(c.coupon.options):
+            box = g.on_page(g.checkbox_box(slot))
+            add(Rect(box, "checkbox", stroke_mm=g.CHECKBOX_LINE_MM))
+            size = fit_size(option.label, REG, OPTION_PT, OPTION_MIN_PT, label_w)
+            if fonts.width_mm(option.label, REG, size) > label_w:
+                raise LayoutError(f"coupon option {option.key!r}: label too long for the coupon even at "
+                                  f"{OPTION_MIN_PT:g} pt ({label_w:.0f} mm available); shorten it")
+            add(Text(g.CHECKBOX_LABEL_X_MM, box.y_mm + box.height_mm / 2 + 1.3, option.label, REG, size,
+                     "option_label"))
+        # Reply address, top right of the coupon.
+        x = kc.x_mm - 4.0
+        add(Text(x, top + 14.0, "Antwort an:", REG, 6.5, "reply_address"))
+        width = g.COUPON_WIDTH_MM - g.REG_MARK_INSET_MM - g.REG_MARK_SIZE_MM - 2.0 - x
+        for i, line in enumerate(c.coupon.reply_address[:5]):
+            size = fit_size(line, REG, REPLY_PT, 6.0, width)
+            add(Text(x, top + 17.6 + i * 3.4, line, REG, size, "reply_address"))
+        # Registration marks on the coupon itself.
+        for mx, my in g.REG_MARKS_MM:
+            add(Rect(g.on_page(g.Box(mx, my, g.REG_MARK_SIZE_MM, g.REG_MARK_SIZE_MM)), "registration", fill=True))
+        # Keep-clear frame around the QR quiet zone, with the request not to write there.
+        add(Rect(kc, "keep_clear", stroke_mm=0.2, dash_mm=(1.0, 1.0)))
+        add(Text(kc.x_mm, kc.y_mm - 0.9, "Bitte hier nicht beschreiben", REG, 5.5, "keep_clear_text"))
+        label = "Ihr Antwortcode:"
+        add(Text(kc.x_mm - 2.0 - fonts.width_mm(label, REG, 6.5), self.code_baseline_mm, label, REG, 6.5,
+                 "code_label"))
+        add(Text(g.CHECKBOX_X_MM, top + g.RECIPIENT_NAME_Y_MM - 1.5, "Absender:", REG, 6.5, "name_label"))
+
+    def _compose_back(self) -> None:
+        """Page 2: the back of the coupon as a reply card (address side) with the franking box."""
+        c, add, top = self.campaign, self.back.append, g.COUPON_TOP_MM
+        add(Line(0.0, top, g.PAGE_WIDTH_MM, top, BLACK_LINE_MM, "perforation", 2, (2.0, 1.5)))
+        frank = g.Box(g.PAGE_WIDTH_MM - 15.0 - 22.0, top + 6.0, 22.0, 26.0, 2)
+        add(Rect(frank, "franking_box", stroke_mm=0.6))
+        for i, word in enumerate(("Entgelt", "zahlt", "Empfänger")):
+            w = fonts.width_mm(word, REG, 6.5)
+            add(Text(frank.x_mm + (frank.width_mm - w) / 2, frank.y_mm + 10.0 + i * 3.0, word, REG, 6.5,
+                     "franking_box", 2))
+        for i, line in enumerate(c.coupon.reply_address[:6]):
+            font = BOLD if line.strip().lower() == "antwort" else REG
+            add(self._text(25.0, top + 45.0 + i * 4.6, line, font, 11.0, "reply_address", 2))
+
+    # ---------------------------------------------------------------------------- body blocks
+    def _compose_blocks(self, variant: str) -> list[Block]:
+        subject, body = self.texts[variant]
+        items: list[tuple[str, str, str, float]] = []  # (kind, text, font, gap lines before)
+        items.append(("subject", subject, BOLD, 0))
+        items.append(("greeting", "{anrede}", REG, 2))
+        for para in _paragraphs(body):
+            items.append(("para", para, REG, 1))
+        blocks: list[Block] = []
+        pending: list[Element] = []
+        cursor = 0.0  # relative to the start of the current static run
+        n = 0
+
+        def flush() -> None:
+            nonlocal pending, cursor, n
+            if cursor > 0 or pending:
+                blocks.append(Block(f"{variant}-{n}", cursor, tuple(pending)))
+                n += 1
+            pending, cursor = [], 0.0
+
+        for kind, text, font, gap in items:
+            cursor += gap * g.LINE_MM
+            if kind == "greeting" or _fields(text):
+                flush()
+                blocks.append(Block(f"{variant}-{kind}", template=text, font=font,
+                                    size_pt=SUBJECT_PT if kind == "subject" else BODY_PT,
+                                    role="subject" if kind == "subject" else "greeting" if kind == "greeting"
+                                    else "body"))
+                continue
+            wrapper = self.subject_wrap if kind == "subject" else self.body_wrap
+            for line in wrapper.wrap(text):
+                self._check_line(line, font, variant)
+                pending.append(self._text(g.LEFT_MARGIN_MM, cursor, line, font, BODY_PT,
+                                          "subject" if kind == "subject" else "body"))
+                cursor += g.LINE_MM
+        # Closing, room for the signature, name and title.
+        cursor += g.LINE_MM
+        for line in (self.campaign.closing,):
+            pending.append(self._text(g.LEFT_MARGIN_MM, cursor, line, REG, BODY_PT, "closing"))
+            cursor += g.LINE_MM
+        cursor += SIGNATURE_GAP_LINES * g.LINE_MM
+        for line, size in ((self.campaign.signature, BODY_PT), (self.campaign.signature_title, 8.5)):
+            if line:
+                pending.append(self._text(g.LEFT_MARGIN_MM, cursor, line, REG, size, "closing"))
+                cursor += g.LINE_MM
+        flush()
+        return blocks
+
+    def _check_line(self, line: str, font: str, variant: str) -> None:
+        if fonts.width_mm(line, font, BODY_PT) > g.TEXT_WIDTH_MM + 1e-6:
+            raise LayoutError(f"{self.what(variant)}: the word {line!r} is wider than the text width "
+                              f"({g.TEXT_WIDTH_MM:g} mm); shorten it")
+
+    # ------------------------------------------------------------------------------ per piece
+    def merge_values(self, piece: PieceData) -> dict[str, str]:
+        values = {k: "" for k in ("vorname", "nachname", "titel", "firma", "strasse", "plz", "ort", "kundennummer")}
+        values.update({k: str(v) for k, v in piece.merge.items() if v is not None})
+        values["anrede"] = piece.greeting
+        values["kundennummer"] = values.get("kundennummer") or piece.customer_id
+        values["code"] = format_code(piece.code)
+        values["antwort_url"] = qr_payload(piece.code, self.url) if self.url else ""
+        return values
+
+    def address_block(self, lines: tuple[str, ...]) -> list[Text]:
+        lines = tuple(" ".join(line.split()) for line in lines if line and line.strip())[: g.ADDRESS_MAX_LINES]
+        width = self.address_width_mm
+        widest = max((fonts.width_mm(line, REG, g.ADDRESS_FONT_PT) for line in lines), default=0.0)
+        size = g.ADDRESS_FONT_PT
+        if widest > width:
+            size = max(ADDRESS_MIN_PT, size * width / widest)
+            size = int(size * 4) / 4.0
+            self.shrunk += 1
+            fixed = []
+            for line in lines:
+                if fonts.width_mm(line, REG, size) > width:
+                    self.truncated += 1
+                    log.warning("address line %r too wide even at %g pt; shortened", line, size)
+                    line = truncate(line, REG, size, width)
+                fixed.append(line)
+            lines = tuple(fixed)
+        top = self.geo.anschrift_zone.y_mm
+        first = _baseline(top, size)
+        return [Text(self.address_x_mm, first + i * ADDRESS_LINE_PITCH_MM, line, REG, size, ROLE_ADDRESS)
+                for i, line in enumerate(lines)]
+
+    def compose_piece(self, piece: PieceData) -> tuple[list[Element], list[tuple[str, float]]]:
+        """Per-piece elements, and where each static block of the piece's variant goes (key, dy mm)."""
+        if piece.variant not in self.blocks:
+            raise LayoutError(f"piece {piece.code}: variant {piece.variant!r} is not in campaign "
+                              f"{self.campaign.name!r}")
+        out: list[Element] = list(self.address_block(piece.address_lines))
+        if piece.customer_id and "customer_id" in self._info_rows:
+            out.append(self._info_value(piece.customer_id, self._info_rows["customer_id"]))
+        placements: list[tuple[str, float]] = []
+        y = self.geo.subject_y_mm
+        values: dict[str, str] | None = None
+        for block in self.blocks[piece.variant]:
+            if block.template is None:
+                placements.append((block.key, y))
+                y += block.height_mm
+                continue
+            if block.role == "greeting":
+                text = piece.greeting
+            else:
+                if values is None:
+                    values = self.merge_values(piece)
+                text = " ".join(block.template.format_map(values).split())
+            wrapper = self.subject_wrap if block.font == BOLD else self.body_wrap
+            lines = [text] if wrapper.word(text) <= g.TEXT_WIDTH_MM else wrapper.wrap(text)
+            for line in lines:
+                if wrapper.word(line) > g.TEXT_WIDTH_MM + 1e-6:
+                    raise LayoutError(f"{self.what(piece.variant)}, piece {piece.code}: {line!r} is wider than "
+                                      "the text width")
+                out.append(Text(g.LEFT_MARGIN_MM, _baseline(y, block.size_pt, block.font), line, block.font,
+                                block.size_pt, block.role))
+                y += g.LINE_MM
+        if y > self.body_bottom_mm + 1e-6:
+            raise LayoutError(
+                f"{self.what(piece.variant)}: the letter text does not fit on the page (piece {piece.code}: "
+                f"needs {y - self.geo.subject_y_mm:.0f} mm, room for "
+                f"{self.body_bottom_mm - self.geo.subject_y_mm:.0f} mm); shorten the body text")
+        if self.has_coupon:
+            out.extend(self.coupon_piece(piece))
+        return out, placements
+
+    def coupon_piece(self, piece: PieceData) -> list[Element]:
+        top = g.COUPON_TOP_MM
+        name_w = self.keep_clear_box.x_mm - 30.0 - g.CHECKBOX_X_MM
+        name = piece.display_name
+        size = fit_size(name, REG, NAME_PT, 7.0, name_w)
+        if fonts.width_mm(name, REG, size) > name_w:
+            name = truncate(name, REG, size, name_w)
+        payload = qr_payload(piece.code, self.url or None)
+        return [
+            Text(g.CHECKBOX_X_MM, top + g.RECIPIENT_NAME_Y_MM + 2.6, name, REG, size, "name"),
+            Text(self.keep_clear_box.x_mm, self.code_baseline_mm, format_code(piece.code), MONO, g.CODE_TEXT_PT,
+                 "code_text"),
+            QRSymbol(self.qr_box, qr_matrix(payload, self.ecc, self.qr_version), payload),
+        ]
+
+    def block_elements(self, key: str) -> tuple[Element, ...]:
+        for blocks in self.blocks.values():
+            for b in blocks:
+                if b.key == key:
+                    return b.elements
+        raise KeyError(key)
+
+    def page_model(self, piece: PieceData) -> PageModel:
+        """Every element of the piece with its absolute position (static page + blocks + per piece)."""
+        dynamic, placements = self.compose_piece(piece)
+        model = PageModel(list(self.static), self.pages_per_piece)
+        for key, dy in placements:
+            model.elements.extend(shifted(e, dy) for e in self.block_elements(key))
+        model.elements.extend(dynamic)
+        model.elements.extend(self.back)
+        return model
+
+    def check_fit(self) -> None:
+        """Lay out a piece with long merge values for every variant: a text that cannot fit fails here."""
+        long = {k: "Mustermann-Schmidt" for k in ("vorname", "nachname", "titel", "firma", "strasse", "ort")}
+        long["plz"] = "12345"
+        for variant in self.texts:
+            self.compose_piece(PieceData("0" * CODE_LENGTH, variant, ("Herrn", "Max Mustermann", "Hauptstr. 1",
+                                                                    "12345 Musterstadt"),
+                                         "Sehr geehrter Herr Professor Mustermann-Schmidt,",
+                                         "Max Mustermann", "K-1", long))

@@ -1,0 +1,64 @@
+"""QR symbols: payload → module matrix (zxing-cpp's C++ encoder) → one merged PDF path.
+
+The version is fixed per wave (`qr_version`) so every symbol of a wave has the same size and sits in the
+same box (layouts.geometry.qr_box). The path is drawn in module units under one `cm`, one rectangle per
+horizontal run of dark modules, filled once: small and fast (shared/reference/measurements/render.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import zxingcpp
+
+from mailing.errors import MailingError
+
+# Alphanumeric-mode capacity (characters) per version and error correction level, ISO/IEC 18004 table 7.
+ALNUM_CAPACITY: dict[str, tuple[int, ...]] = {
+    "M": (20, 38, 61, 90, 122, 154, 178, 221, 262, 311),
+    "Q": (16, 29, 47, 67, 87, 108, 125, 157, 189, 221),
+    "H": (10, 20, 35, 50, 64, 84, 93, 122, 143, 174),
+}
+MAX_VERSION = 4  # larger symbols would push the printed code into the coding zone of the coupon
+
+
+def qr_version(payload_length: int, ecc: str = "M") -> int:
+    """The smallest version that holds an alphanumeric payload of this length."""
+    for version, capacity in enumerate(ALNUM_CAPACITY[ecc], start=1):
+        if payload_length <= capacity:
+            if version > MAX_VERSION:
+                break
+            return version
+    raise MailingError(
+        f"QR payload of {payload_length} characters needs a symbol larger than version {MAX_VERSION} at "
+        f"error correction {ecc}; shorten coupon.response_url or lower layout.qr_ecc"
+    )
+
+
+def qr_matrix(payload: str, ecc: str = "M", version: int | None = None) -> np.ndarray:
+    """Module matrix without quiet zone: True = dark."""
+    kwargs: dict[str, object] = {"ec_level": ecc}
+    if version:
+        kwargs["version"] = version
+    barcode = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, **kwargs)
+    img = np.asarray(barcode.to_image(scale=1, add_quiet_zones=False))
+    return img < 128
+
+
+def path_ops(matrix: np.ndarray) -> str:
+    """PDF path operators in module units, origin at the symbol's top-left, y pointing down the rows.
+
+    The caller sets a `cm` that maps module (c, r) to page points; each run of dark modules in a row is
+    one `re`, and one `f` fills them all.
+    """
+    ops: list[str] = []
+    n = matrix.shape[1]
+    padded = np.zeros((matrix.shape[0], n + 2), dtype=np.int8)
+    padded[:, 1:-1] = matrix
+    edges = np.diff(padded, axis=1)
+    for r in range(matrix.shape[0]):
+        starts = np.flatnonzero(edges[r] == 1)
+        ends = np.flatnonzero(edges[r] == -1)
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            ops.append(f"{s} {r} {e - s} 1 re")
+    ops.append("f")
+    return "\n".join(ops)
