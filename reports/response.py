@@ -64,6 +64,7 @@ from reports.xlsx import (
     TableSheet,
     header_cells,
     new_workbook,
+    print_landscape,
     set_widths,
     text_cell,
     value_cell,
@@ -352,16 +353,33 @@ def _kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind)
 
 
+class _Rows:
+    """Appends rows to a write-only sheet and knows the current row number (for row heights)."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws, self.n = ws, 0
+
+    def add(self, cells: list[Any]) -> None:
+        self.ws.append(cells)
+        self.n += 1
+
+    def header(self, labels: list[str], height: float = 30) -> None:
+        self.ws.row_dimensions[self.n + 1].height = height
+        self.add(header_cells(self.ws, labels))
+
+
 def _overview(ws: Any, f: Figures) -> None:
-    set_widths(ws, [44, 16, 14, 14, 14, 14, 14, 14, 16])
-    ws.append([text_cell(ws, f"Antwortbericht: {f.campaign.title}", TITLE_FONT)])
-    ws.append([text_cell(ws, "Kampagne"), text_cell(ws, f.campaign.name)])
-    ws.append([text_cell(ws, "Stand"), value_cell(ws, date.today(), FMT_DATE)])
-    ws.append([])
+    set_widths(ws, [44, 16, 13, 13, 14, 13, 13, 14, 14])
+    print_landscape(ws)
+    out = _Rows(ws)
+    out.add([text_cell(ws, f"Antwortbericht: {f.campaign.title}", TITLE_FONT)])
+    out.add([text_cell(ws, "Kampagne"), text_cell(ws, f.campaign.name)])
+    out.add([text_cell(ws, "Stand"), value_cell(ws, date.today(), FMT_DATE)])
+    out.add([])
     total = f.sent
     cost = f.cost(total.pieces)
 
-    ws.append([text_cell(ws, "Kennzahlen", SECTION_FONT)])
+    out.add([text_cell(ws, "Kennzahlen", SECTION_FONT)])
     rows: list[tuple[str, Any, str]] = [
         ("Versendete Sendungen", total.pieces, FMT_INT),
         ("Kontrollgruppe (kein Brief versendet)", f.control_pieces, FMT_INT),
@@ -377,33 +395,35 @@ def _overview(ws: Any, f: Figures) -> None:
         rows.append(("Kosten gesamt (Druck, Porto, Beilagen)", cost, FMT_EURO))
         rows.append(("Kosten je Antwort", cost / total.responses if total.responses else None, FMT_EURO))
     for label, value, fmt in rows:
-        ws.append([text_cell(ws, label), value_cell(ws, value, fmt) if value is not None else text_cell(ws, "–")])
+        out.add([text_cell(ws, label), value_cell(ws, value, fmt) if value is not None else text_cell(ws, "–")])
     if cost is None:
-        _note(ws, "Kosten je Antwort: keine Stückkosten in der Kampagnendatei ([costs]).")
-    ws.append([])
+        out.add([text_cell(ws, "Kosten je Antwort: keine Stückkosten in der Kampagnendatei ([costs]).", NOTE_FONT)])
+    out.add([])
 
-    ws.append([text_cell(ws, "Je Welle", SECTION_FONT)])
-    ws.append(header_cells(ws, ["Welle", "Art", "Versanddatum", "Versendet", "Kontrollgruppe", "Unzustellbar",
-                                "Antworten", "Rücklaufquote", "Kosten je Antwort"]))
+    out.add([text_cell(ws, "Je Welle", SECTION_FONT)])
+    out.header(["Welle", "Art", "Versanddatum", "Versendet", "Kontrollgruppe", "Unzustellbar", "Antworten",
+                "Rücklaufquote", "Kosten je Antwort"])
     for w in f.waves:
         wc = f.cost(w.sent.pieces)
-        ws.append(_wave_row(ws, w.label, _kind_label(w.kind), w.drop_date, w.sent, w.control.pieces,
-                            wc / w.sent.responses if wc is not None and w.sent.responses else None))
+        out.add(_wave_row(ws, w.label, _kind_label(w.kind), w.drop_date, w.sent, w.control.pieces,
+                          wc / w.sent.responses if wc is not None and w.sent.responses else None))
     if not f.waves:
-        _note(ws, "Noch keine Welle geplant.")
-    ws.append(_wave_row(ws, "Gesamt", "", None, total, f.control_pieces,
-                        cost / total.responses if cost is not None and total.responses else None, bold=True))
-    ws.append([])
+        out.add([text_cell(ws, "Noch keine Welle geplant.", NOTE_FONT)])
+    out.add(_wave_row(ws, "Gesamt", "", None, total, f.control_pieces,
+                      cost / total.responses if cost is not None and total.responses else None, bold=True))
+    out.add([])
 
-    ws.append([text_cell(ws, "Je Option", SECTION_FONT)])
-    ws.append(header_cells(ws, ["Option", "Angekreuzt", "Anteil an Antworten", "Quote bezogen auf versendet"]))
+    out.add([text_cell(ws, "Je Option", SECTION_FONT)])
+    out.header(["Option", "Angekreuzt", "Anteil an Antworten", "Quote bezogen auf versendet"])
     for key, label in _option_labels(f):
         ticked = sum(f.options.get(key, {}).get(True, {}).values())
-        ws.append([text_cell(ws, label), value_cell(ws, ticked, FMT_INT),
-                   _rate_cell(ws, ticked, total.responses), _rate_cell(ws, ticked, total.pieces)])
-    ws.append([])
-    _note(ws, "Kontrollgruppe: Empfänger, die bewusst keinen Brief erhalten haben; sie zählen nicht als versendet.")
-    _note(ws, "Rücklaufquote je Sendung; Antworten auf Erinnerungen zählen bei ihrer Welle.")
+        out.add([text_cell(ws, label), value_cell(ws, ticked, FMT_INT),
+                 _rate_cell(ws, ticked, total.responses), _rate_cell(ws, ticked, total.pieces)])
+    out.add([])
+    out.add([text_cell(ws, "Kontrollgruppe: Empfänger, die bewusst keinen Brief erhalten haben; sie zählen nicht "
+                           "als versendet.", NOTE_FONT)])
+    out.add([text_cell(ws, "Rücklaufquote je Sendung; Antworten auf Erinnerungen zählen bei ihrer Welle.",
+                       NOTE_FONT)])
 
 
 def _rate_cell(ws: Any, num: int, den: int, fmt: str = FMT_PERCENT) -> Any:
@@ -442,7 +462,8 @@ def _waves_sheet(ws: Any, f: Figures) -> None:
         cost = f.cost(w.sent.pieces)
         table.row([w.number, _kind_label(w.kind), w.rule, "produziert" if w.status == "produced" else "geplant",
                    w.drop_date, w.suppressed, w.sent.pieces, w.control.pieces, w.sent.undeliverable,
-                   w.sent.delivered, w.sent.rate, w.sent.delivered_rate, w.duplicates, w.sent.first, w.sent.last,
+                   w.sent.delivered, w.sent.responses, w.sent.rate, w.sent.delivered_rate, w.duplicates, w.sent.first,
+                   w.sent.last,
                    cost, cost / w.sent.responses if cost is not None and w.sent.responses else None])
     table.finish()
 
@@ -682,5 +703,6 @@ def _suppression_sheet(ws: Any, conn: Connection, f: Figures) -> None:
                    r.source_ref, r.customer_id, r.last_name, r.first_name, r.company, r.street, r.house_number,
                    r.postal_code, r.city, r.country, r.expires_at])
     table.finish()
+    ws.append([])
     _note(ws, "Gilt bis leer: Eintrag läuft nie ab (Werbewiderspruch, Art. 21 DSGVO).")
 

@@ -35,7 +35,9 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> Interval | None:
     denom = 1 + z2 / n
     centre = (p + z2 / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return Interval(max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact bounds, not rounding noise
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return Interval(low, high)
 
 
 def wald_interval(successes: int, n: int, z: float = Z_95) -> Interval | None:

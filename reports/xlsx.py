@@ -115,6 +115,16 @@ def set_widths(ws: Any, widths: Sequence[float], first_column: int = 1) -> None:
         ws.column_dimensions[get_column_letter(i)].width = width
 
 
+def print_landscape(ws: Any, fit_width: bool = True) -> None:
+    """Print setup: A4 landscape, all columns on one page width (set before writing rows)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    if fit_width:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+
+
 def new_workbook(write_only: bool = True) -> Workbook:
     """A workbook without its default sheet; write-only (streaming, constant memory) by default."""
     wb = Workbook(write_only=write_only)
@@ -163,7 +173,9 @@ class TableSheet:
         if freeze:
             ws.freeze_panes = f"A{header_row + 1}"
 
-    def header(self) -> None:
+    def header(self, height: float = 30) -> None:
+        """Write the header row (taller, so wrapped labels show; in write-only mode set before the row)."""
+        self.ws.row_dimensions[self.header_row].height = height
         self.ws.append(header_cells(self.ws, [c.label for c in self.columns]))
 
     def row(self, values: Sequence[Any]) -> None:
