@@ -542,3 +542,27 @@ class LetterLayout:
                                                                     "12345 Musterstadt"),
                                          "Sehr geehrter Herr Professor Mustermann-Schmidt,",
                                          "Max Mustermann", "K-1", long))
+
+
+def layout_json(campaign: Campaign, letter: str | None = None) -> dict[str, object]:
+    """The geometry of `mailing layout --json`: page, address field, coupon, QR symbol (no quiet zone),
+    tick boxes with their option keys; all in mm from the top-left corner of the piece's page."""
+    lay = LetterLayout(campaign, letter)
+    qr = lay.qr_box.as_json()
+    qr.update(version=lay.qr_version, modules=g.qr_modules(lay.qr_version), module_mm=g.QR_MODULE_MM,
+              quiet_zone_modules=g.QR_QUIET_MODULES)
+    return {
+        "campaign": campaign.name,
+        "page": {"width_mm": g.PAGE_WIDTH_MM, "height_mm": g.PAGE_HEIGHT_MM},
+        "pages_per_piece": lay.pages_per_piece,
+        "form": lay.form,
+        "envelope": campaign.layout.envelope,
+        "address_field": lay.geo.address_field.as_json(),
+        "coupon": g.coupon_box().as_json(),
+        "qr": qr,
+        "qr_keep_clear": lay.keep_clear_box.as_json(),
+        "checkboxes": [dict(g.on_page(g.checkbox_box(i)).as_json(), key=o.key)
+                       for i, o in enumerate(campaign.coupon.options)],
+        "registration_marks": [g.on_page(g.Box(x, y, g.REG_MARK_SIZE_MM, g.REG_MARK_SIZE_MM)).as_json()
+                               for x, y in g.REG_MARKS_MM],
+    }

@@ -177,6 +177,7 @@ def write_atomic(path: str | Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; print files are handed on
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

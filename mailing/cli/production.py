@@ -1,7 +1,114 @@
-"""production commands."""
+"""Production commands: `produce`, `preflight`, `layout`."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from mailing.cli.common import default_jobs, echo_json, jobs_option, json_option, open_store
+
+
+@contextmanager
+def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on a terminal; nothing when output is piped."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@click.command("produce")
+@click.argument("campaign")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the print package.")
+@click.option("--wave", type=click.IntRange(1), default=None, help="Wave number (default: the latest not produced).")
+@jobs_option
+@click.option("--drop-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Day the wave is posted (default: today).")
+@json_option
+@click.pass_context
+def produce_cmd(ctx: click.Context, campaign: str, out: str, wave: int | None, jobs: int | None,
+                drop_date: datetime | None, as_json: bool) -> int:
+    """Print PDFs, manifest and job ticket for a wave (plans wave 1 on the first run; resumes)."""
+    from mailing.production import produce, result_json
+
+    store = open_store(ctx)
+    with _progress("Briefe", not as_json) as progress:
+        result = produce(store, campaign, out, wave=wave, jobs=default_jobs(jobs),
+                         drop_date=drop_date.date() if drop_date else None, progress=progress)
+    if as_json:
+        echo_json(result_json(result))
+    else:
+        click.echo(f"wave {result.wave}: {result.pieces} letters ({result.pages_per_piece} page(s) each) in "
+                   f"{len(result.files)} file(s), {result.control} in the control group; "
+                   f"{result.rendered} batch(es) rendered, {result.reused} already complete")
+        click.echo(f"manifest: {result.manifest}, job ticket: {result.job_ticket}")
+        if result.truncated_addresses:
+            click.echo(f"warning: {result.truncated_addresses} address line(s) shortened to fit the window",
+                       err=True)
+    return 0
+
+
+@click.command("preflight")
+@click.argument("folder", type=click.Path(file_okay=False))
+@jobs_option
+@json_option
+def preflight_cmd(folder: str, jobs: int | None, as_json: bool) -> int:
+    """Check a print package: pages, sizes, fonts, colour, manifest, and every QR code read back."""
+    from mailing.preflight import preflight
+
+    with _progress("Prüfung", not as_json) as progress:
+        problems = preflight(Path(folder), jobs=default_jobs(jobs), progress=progress)
+    if as_json:
+        echo_json({"folder": folder, "ok": not problems, "problems": problems})
+    else:
+        for p in problems:
+            click.echo(p)
+        click.echo(f"{folder}: " + ("OK" if not problems else f"{len(problems)} problem(s)"),
+                   err=bool(problems))
+    return 1 if problems else 0
+
+
+@click.command("layout")
+@click.argument("campaign")
+@json_option
+@click.pass_context
+def layout_cmd(ctx: click.Context, campaign: str, as_json: bool) -> int:
+    """Geometry of the first wave's letter: address field, coupon, QR code and tick boxes (mm)."""
+    from sqlalchemy import select
+
+    from layouts.letter import layout_json
+    from mailing.campaigns import load
+    from mailing.store import waves
+
+    store = open_store(ctx)
+    with store.connect() as conn:
+        cid, camp = load(conn, campaign)
+        letter = conn.execute(select(waves.c.letter).where(waves.c.campaign_id == cid, waves.c.number == 1)).scalar()
+    data = layout_json(camp, letter)
+    if as_json:
+        echo_json(data)
+    else:
+        for key in ("address_field", "coupon", "qr"):
+            b = data[key]
+            assert isinstance(b, dict)  # noqa: S101
+            click.echo(f"{key:14} x {b['x_mm']} y {b['y_mm']} w {b['width_mm']} h {b['height_mm']} (mm)")
+        for cb in data["checkboxes"]:  # type: ignore[attr-defined]
+            click.echo(f"checkbox {cb['key']:5} x {cb['x_mm']} y {cb['y_mm']} w {cb['width_mm']} h {cb['height_mm']}")
+    return 0
+
+
+COMMANDS: list[click.Command] = [produce_cmd, preflight_cmd, layout_cmd]

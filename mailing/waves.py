@@ -1,0 +1,149 @@
+"""Wave planning: a campaign's recipients → one wave of pieces (codes, variants, control group, order).
+
+`plan_wave` applies the suppression list (and earlier undeliverable returns) before any code is assigned,
+records which entries it applied (wave_suppressions) and the suppression state it used (highest entry id
+and the number of entries in force), gives every piece a fresh code unique in the whole store, assigns
+variants by the campaign's shares and the control group with a seeded random generator (the same seed,
+wave number and recipients give the same assignment), and numbers the pieces in print order: country,
+then postal code. It writes inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy.engine import Connection
+
+from mailing.codes import new_code
+from mailing.config import Campaign
+from mailing.errors import MailingError
+from mailing.store import audit, pieces, recipients, suppression, wave_suppressions, waves
+
+log = logging.getLogger(__name__)
+
+CHUNK = 500  # ids per IN (...) clause
+
+
+def _chunks(ids: Sequence[Any], n: int = CHUNK) -> list[Sequence[Any]]:
+    return [ids[i : i + n] for i in range(0, len(ids), n)]
+
+
+def leitregion(postal_code: str, country: str = "DE") -> str:
+    """Deutsche Post Leitregion: the first two digits of a German postal code; else the country code."""
+    if (country or "DE").upper() == "DE" and len(postal_code) >= 2 and postal_code[:2].isdigit():
+        return postal_code[:2]
+    return (country or "").upper() or "??"
+
+
+def sort_key(country: str, postal_code: str, recipient_id: int) -> tuple[int, str, str, int]:
+    """Print order: German addresses first, then by country; by postal code within a country."""
+    c = (country or "DE").upper()
+    return (0 if c == "DE" else 1, c, postal_code or "", recipient_id)
+
+
+def quotas(n: int, shares: Sequence[float]) -> list[int]:
+    """Split n into integer parts proportional to shares (largest remainder), summing to n."""
+    total = sum(shares)
+    raw = [n * s / total for s in shares]
+    parts = [int(r) for r in raw]
+    order = sorted(range(len(shares)), key=lambda i: (-(raw[i] - parts[i]), i))
+    for i in order[: n - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
+def unique_codes(conn: Connection, n: int) -> list[str]:
+    """n fresh codes, none already in the store (55 random bits make a clash rare; it is checked anyway)."""
+    codes: list[str] = []
+    seen: set[str] = set()
+    while len(codes) < n:
+        fresh = [c for c in (new_code() for _ in range(n - len(codes))) if c not in seen]
+        taken: set[str] = set()
+        for chunk in _chunks(fresh):
+            taken.update(r[0] for r in conn.execute(select(pieces.c.code).where(pieces.c.code.in_(chunk))))
+        for c in fresh:
+            if c not in taken and c not in seen:
+                seen.add(c)
+                codes.append(c)
+    return codes
+
+
+def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: str = "initial",
+              recipient_ids: Sequence[int] | None = None, letter: str | None = None, rule: str | None = None,
+              drop_date: date | None = None) -> int:
+    """Plan the next wave of the campaign and return its id (see the module docstring)."""
+    if letter is not None and letter not in campaign.letters:
+        raise MailingError(f"letter {letter!r} is not defined in campaign {campaign.name!r}; add [letters.{letter}]")
+    number = int(conn.execute(select(func.coalesce(func.max(waves.c.number), 0))
+                              .where(waves.c.campaign_id == campaign_id)).scalar_one()) + 1
+    r = recipients.c
+    cols = (r.id, r.country, r.postal_code)
+    base = and_(r.campaign_id == campaign_id, r.active.is_(True))
+    rows: list[Any] = []
+    if recipient_ids is None:
+        rows = list(conn.execute(select(*cols).where(base)).all())
+    else:
+        for chunk in _chunks(sorted(set(recipient_ids))):
+            rows.extend(conn.execute(select(*cols).where(base, r.id.in_(chunk))).all())
+    as_of = drop_date or date.today()
+    from mailing.suppression import suppressed_recipients
+
+    suppressed = suppressed_recipients(conn, campaign_id, as_of=as_of)
+    undeliverable = {int(x[0]) for x in conn.execute(
+        select(pieces.c.recipient_id).select_from(pieces.join(waves, waves.c.id == pieces.c.wave_id))
+        .where(waves.c.campaign_id == campaign_id, pieces.c.undeliverable.is_(True)))}
+    keep = [row for row in rows if row.id not in suppressed and row.id not in undeliverable]
+    left_out = [row.id for row in rows if row.id in suppressed]
+    s = suppression.c
+    in_force = or_(s.expires_at.is_(None), s.expires_at > as_of)
+    max_id = int(conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one())
+    count = int(conn.execute(select(func.count()).select_from(suppression).where(in_force)).scalar_one())
+    seed = campaign.production.seed
+    wave_id = conn.execute(insert(waves).values(
+        campaign_id=campaign_id, number=number, kind=kind, rule=rule, letter=letter, status="planned",
+        drop_date=drop_date, seed=seed, suppression_max_id=max_id, suppression_count=count,
+        suppressed=len(rows) - len(keep),
+    )).inserted_primary_key[0]  # type: ignore[index]
+    if left_out:
+        conn.execute(insert(wave_suppressions), [
+            {"wave_id": wave_id, "recipient_id": rid, "suppression_id": suppressed[rid]} for rid in left_out])
+
+    # Seeded assignment over recipients in id order, so the print order does not change it.
+    rng = random.Random(f"{seed}:{campaign_id}:{number}")
+    by_id = sorted(keep, key=lambda x: x.id)
+    control: set[int] = set()
+    if kind == "initial" and campaign.production.control_share > 0:
+        n_control = round(len(by_id) * campaign.production.control_share / 100.0)
+        control = {x.id for x in rng.sample(by_id, n_control)}
+    mailed = [x for x in by_id if x.id not in control]
+    # A follow-up letter has one text for everybody; its variants still split by share, which keeps the
+    # A/B labels comparable in reports.
+    labels = _variants(campaign, len(mailed), rng)
+    variant_of = {x.id: v for x, v in zip(mailed, labels, strict=True)}
+    control_labels = _variants(campaign, len(control), rng)
+    for x, v in zip(sorted(control), control_labels, strict=True):
+        variant_of[x] = v
+    ordered = sorted(keep, key=lambda x: sort_key(x.country, x.postal_code, x.id))
+    codes = unique_codes(conn, len(ordered))
+    values = [{"wave_id": wave_id, "recipient_id": x.id, "code": code, "variant": variant_of[x.id],
+               "control": x.id in control, "seq": i + 1}
+              for i, (x, code) in enumerate(zip(ordered, codes, strict=True))]
+    for chunk_start in range(0, len(values), 5000):
+        conn.execute(insert(pieces), values[chunk_start : chunk_start + 5000])
+    audit(conn, "wave.plan", "wave", wave_id,
+          f"{campaign.name} wave {number} ({kind}): {len(values)} pieces, {len(control)} control, "
+          f"{len(rows) - len(keep)} suppressed/undeliverable")
+    log.info("planned wave %d of %s: %d pieces", number, campaign.name, len(values))
+    return int(wave_id)
+
+
+def _variants(campaign: Campaign, n: int, rng: random.Random) -> list[str]:
+    parts = quotas(n, [v.share for v in campaign.variants])
+    labels = [v.key for v, k in zip(campaign.variants, parts, strict=True) for _ in range(k)]
+    rng.shuffle(labels)
+    return labels
