@@ -222,6 +222,9 @@ class LetterLayout:
         self.visible, self.readable = window_regions(self.form, campaign.layout.envelope)
         self.address_width_mm = self.readable.right_mm - (g.ADDRESS_FIELD_X_MM + g.ADDRESS_TEXT_INDENT_MM)
         self.address_x_mm = g.ADDRESS_FIELD_X_MM + g.ADDRESS_TEXT_INDENT_MM
+        # DIN 5008 allows the Betreff a line or two lower so it cannot show through a slipped window
+        # (Form A in a C6/5 envelope); it starts below every window position.
+        self.subject_y_mm = max(self.geo.subject_y_mm, self.visible.bottom_mm + 0.5)
         self.body_wrap = Wrapper(REG, BODY_PT, g.TEXT_WIDTH_MM)
         self.subject_wrap = Wrapper(BOLD, SUBJECT_PT, g.TEXT_WIDTH_MM)
         self.shrunk = 0
@@ -470,7 +473,7 @@ class LetterLayout:
         if piece.customer_id and "customer_id" in self._info_rows:
             out.append(self._info_value(piece.customer_id, self._info_rows["customer_id"]))
         placements: list[tuple[str, float]] = []
-        y = self.geo.subject_y_mm
+        y = self.subject_y_mm
         values: dict[str, str] | None = None
         for block in self.blocks[piece.variant]:
             if block.template is None:
@@ -495,8 +498,8 @@ class LetterLayout:
         if y > self.body_bottom_mm + 1e-6:
             raise LayoutError(
                 f"{self.what(piece.variant)}: the letter text does not fit on the page (piece {piece.code}: "
-                f"needs {y - self.geo.subject_y_mm:.0f} mm, room for "
-                f"{self.body_bottom_mm - self.geo.subject_y_mm:.0f} mm); shorten the body text")
+                f"needs {y - self.subject_y_mm:.0f} mm, room for "
+                f"{self.body_bottom_mm - self.subject_y_mm:.0f} mm); shorten the body text")
         if self.has_coupon:
             out.extend(self.coupon_piece(piece))
         return out, placements
