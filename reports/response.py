@@ -369,7 +369,7 @@ class _Rows:
 
 
 def _overview(ws: Any, f: Figures) -> None:
-    set_widths(ws, [44, 16, 13, 13, 14, 13, 13, 14, 14])
+    set_widths(ws, [44, 16, 14, 13, 14, 13, 13, 14, 14])
     print_landscape(ws)
     out = _Rows(ws)
     out.add([text_cell(ws, f"Antwortbericht: {f.campaign.title}", TITLE_FONT)])
@@ -414,7 +414,7 @@ def _overview(ws: Any, f: Figures) -> None:
     out.add([])
 
     out.add([text_cell(ws, "Je Option", SECTION_FONT)])
-    out.header(["Option", "Angekreuzt", "Anteil an Antworten", "Quote bezogen auf versendet"])
+    out.header(["Option", "Angekreuzt", "Anteil an Antworten", "Quote je Sendung"])
     for key, label in _option_labels(f):
         ticked = sum(f.options.get(key, {}).get(True, {}).values())
         out.add([text_cell(ws, label), value_cell(ws, ticked, FMT_INT),

@@ -80,6 +80,13 @@ def _next_id(conn: Connection, table: Any) -> int:
     return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
 
 
+def _insert_id(conn: Connection, stmt: Any) -> int:
+    pk = conn.execute(stmt).inserted_primary_key
+    if pk is None:
+        raise RuntimeError("insert returned no primary key")
+    return int(pk[0])
+
+
 def _flush(conn: Connection, table: Any, rows: list[dict[str, Any]], force: bool = False) -> None:
     if rows and (force or len(rows) >= CHUNK):
         conn.execute(insert(table), rows)
@@ -125,9 +132,9 @@ def build_campaign(store: Store, campaign_name: str, n_pieces: int = 400, n_resp
         exp = Expected(cid, drops)
         n_recipients = max(1, int(n_pieces * 0.85))
         n_wave2 = n_pieces - n_recipients
-        import_id = conn.execute(insert(imports).values(
+        import_id = _insert_id(conn, insert(imports).values(
             campaign_id=cid, source_file="adressen.csv", rows=n_recipients, imported=n_recipients, rejected=0,
-            duplicates=0, merged=0)).inserted_primary_key[0]
+            duplicates=0, merged=0))
         rid0 = _next_id(conn, recipients)
         region_of: dict[int, str] = {}
         batch: list[dict[str, Any]] = []
@@ -151,10 +158,10 @@ def build_campaign(store: Store, campaign_name: str, n_pieces: int = 400, n_resp
 
         wave_ids = {}
         for number, kind in ((1, "initial"), (2, "reminder")):
-            wave_ids[number] = conn.execute(insert(waves).values(
+            wave_ids[number] = _insert_id(conn, insert(waves).values(
                 campaign_id=cid, number=number, kind=kind, rule="reminder" if number == 2 else None,
                 status="produced", drop_date=drops[number], seed=seed, suppressed=3 if number == 1 else 0,
-                planned_at=now)).inserted_primary_key[0]
+                planned_at=now))
 
         pid = _next_id(conn, pieces)
         sid = _next_id(conn, scans)
