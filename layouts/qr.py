@@ -50,15 +50,12 @@ def path_ops(matrix: np.ndarray) -> str:
     The caller sets a `cm` that maps module (c, r) to page points; each run of dark modules in a row is
     one `re`, and one `f` fills them all.
     """
-    ops: list[str] = []
-    n = matrix.shape[1]
-    padded = np.zeros((matrix.shape[0], n + 2), dtype=np.int8)
+    rows, n = matrix.shape
+    padded = np.zeros((rows, n + 2), dtype=np.int8)
     padded[:, 1:-1] = matrix
     edges = np.diff(padded, axis=1)
-    for r in range(matrix.shape[0]):
-        starts = np.flatnonzero(edges[r] == 1)
-        ends = np.flatnonzero(edges[r] == -1)
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-            ops.append(f"{s} {r} {e - s} 1 re")
+    sr, sc = np.nonzero(edges == 1)  # row-major: runs come out row by row, left to right
+    ec = np.nonzero(edges == -1)[1]
+    ops = [f"{s} {r} {e - s} 1 re" for r, s, e in zip(sr.tolist(), sc.tolist(), ec.tolist(), strict=True)]
     ops.append("f")
     return "\n".join(ops)

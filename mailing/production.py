@@ -227,12 +227,21 @@ def _record_batch(store: Store, batch_id: int, path: Path, pages: int, sha: str)
         conn.execute(update(batches).where(batches.c.id == batch_id).values(status="done", pages=pages, sha256=sha))
 
 
-def _jobs_for(store: Store, campaign: Campaign, wrow: Any, todo: Iterable[Any]) -> Iterable[tuple[Any, BatchJob]]:
+def render_rows(campaign: Campaign, rows: list[dict[str, Any]], letter: str | None, letter_date: date | None,
+                wave: int, batch: int, path: str) -> BatchResult:
+    """Worker: recipients rows → piece data (address block, greeting) → PDF. Runs in the pool, so the
+    addressing work is parallel too."""
+    job = BatchJob(campaign, [piece_data(r["code"], r["variant"], r) for r in rows], letter=letter,
+                   letter_date=letter_date, wave=wave, batch=batch)
+    return render_batch(job, path)
+
+
+def _jobs_for(store: Store, campaign: Campaign, wrow: Any, todo: Iterable[Any],
+              out: Path) -> Iterable[tuple[Any, tuple[Any, ...]]]:
     for b in todo:
         with store.connect() as conn:
-            rows = _batch_pieces(conn, b.id)
-        yield b, BatchJob(campaign, [piece_data(r["code"], r["variant"], r) for r in rows], letter=wrow.letter,
-                          letter_date=wrow.drop_date, wave=wrow.number, batch=b.number)
+            rows = [dict(r) for r in _batch_pieces(conn, b.id)]
+        yield b, (campaign, rows, wrow.letter, wrow.drop_date, wrow.number, b.number, str(out / b.file))
 
 
 def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: Path, jobs: int,
@@ -250,15 +259,15 @@ def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: P
             progress(done, total)
 
     if executor is None and (jobs <= 1 or len(todo) == 1):
-        for b, job in _jobs_for(store, campaign, wrow, todo):
-            record(b, render_batch(job, out / b.file))
+        for b, args in _jobs_for(store, campaign, wrow, todo, out):
+            record(b, render_rows(*args))
         return truncated
     own = executor is None
     pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
     try:
         futures: dict[Future[BatchResult], Any] = {}
-        for b, job in _jobs_for(store, campaign, wrow, todo):
-            futures[pool.submit(render_batch, job, out / b.file)] = b
+        for b, args in _jobs_for(store, campaign, wrow, todo, out):
+            futures[pool.submit(render_rows, *args)] = b
         for fut in as_completed(futures):
             record(futures[fut], fut.result())
     finally:

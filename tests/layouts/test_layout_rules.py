@@ -57,7 +57,7 @@ def models(c: Campaign):  # type: ignore[no-untyped-def]
 
 
 def test_only_the_address_shows_in_the_window_in_every_slide_position(example: Campaign) -> None:
-    for camp, lay, model in models(example):
+    for camp, _lay, model in models(example):
         env = g.ENVELOPES[camp.layout.envelope]
         dy = g.FORM_ADDRESS_TOP_MM[camp.layout.form] - 45.0
         for sx, sy in env.slide_positions():
@@ -69,7 +69,7 @@ def test_only_the_address_shows_in_the_window_in_every_slide_position(example: C
 
 
 def test_address_block_stays_in_the_anschriftzone_and_at_least_8_pt(example: Campaign) -> None:
-    for camp, lay, model in models(example):
+    for _camp, lay, model in models(example):
         lines = [e for e in model.with_role("address") if isinstance(e, Text)]
         assert 1 <= len(lines) <= 6
         assert {e.size_pt for e in lines} == {lines[0].size_pt}  # one size for the whole block
@@ -90,7 +90,7 @@ def test_long_address_shrinks_then_truncates_by_rule(example: Campaign) -> None:
 
 
 def test_qr_never_in_window_franking_or_coding_zone_and_quiet_zone_free(example: Campaign) -> None:
-    for camp, lay, model in models(example):
+    for camp, _lay, model in models(example):
         qr = model.with_role("qr")
         assert len(qr) == 1
         box = qr[0].box

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 
+from recipients_helper import add_recipients
 from sqlalchemy import select, update
 
 from mailing.campaigns import load
@@ -13,7 +14,6 @@ from mailing.config import Production
 from mailing.store import Store, pieces, recipients, wave_suppressions, waves
 from mailing.suppression import add_entry
 from mailing.waves import leitregion, plan_wave, quotas
-from recipients_helper import add_recipients
 
 
 def _plan(store: Store, name: str, **kw):  # type: ignore[no-untyped-def]
