@@ -7,6 +7,7 @@ coupons, or with the reason none was found ("blank page", "no code found", "corr
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import time
 from collections import deque
@@ -102,7 +103,8 @@ def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = 
             tasks.extend((source, list(range(a, min(n, a + CHUNK_PAGES - 1) + 1)))
                          for a in range(1, n + 1, CHUNK_PAGES))
     own = executor is None
-    pool: Executor = executor or ProcessPoolExecutor(max_workers=max(1, jobs))
+    # spawn, not fork: a forked child of a process whose OpenCV thread pool is running can deadlock
+    pool: Executor = executor or ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=mp.get_context("spawn"))
     try:
         window = max(2, 2 * (jobs if jobs > 1 else (os.cpu_count() or 2)))
         pending = deque(pool.submit(_read_chunk, s, p) for s, p in tasks[:window])

@@ -7,8 +7,8 @@
 3. Each mark is looked for near its prediction (a dark solid square of the right size, closest wins);
    a missing, torn-off or stained mark is simply not found, and a mark that disagrees with the others by
    more than `MARK_OUTLIER_MM` is dropped.
-4. With three or more marks the final mapping is a homography over QR corners and marks (perspective of
-   a phone photo or an open lid); with fewer, an affine map.
+4. The final mapping is an affine fit over QR corners and marks; a homography (perspective of a phone
+   photo or an open lid) only when all four marks are found and it fits them clearly better.
 """
 
 from __future__ import annotations
@@ -73,13 +73,14 @@ _PATTERNS = {v: _pattern(g.qr_modules(v)) for v in range(1, MAX_VERSION + 1)}
 
 
 def _orders(corners: np.ndarray, oriented: bool) -> list[np.ndarray]:
+    """Candidate corner orders TL TR BR BL. The finder layout is symmetric under a mirror about the
+    diagonal, so only clockwise orders (as printed; y points down) are tried."""
     if oriented:
         return [corners]
-    out = []
-    for seq in (corners, corners[::-1]):
-        for k in range(4):
-            out.append(np.roll(seq, -k, axis=0))
-    return out
+    a, b, c = corners[0], corners[1], corners[2]
+    cross = (b[0] - a[0]) * (c[1] - b[1]) - (b[1] - a[1]) * (c[0] - b[0])
+    seq = corners if cross > 0 else corners[::-1]
+    return [np.roll(seq, -k, axis=0) for k in range(4)]
 
 
 def orient(image: np.ndarray, symbol: Symbol) -> tuple[np.ndarray, int, float] | None:
@@ -215,8 +216,15 @@ def register(image: np.ndarray, symbol: Symbol) -> Registration | None:
 
 
 def _fit(src: np.ndarray, dst: np.ndarray, marks: int) -> np.ndarray:
-    if marks >= 3:
-        hom, _ = cv2.findHomography(src, dst, 0)
-        if hom is not None:
-            return np.asarray(hom, np.float64)
-    return _affine(src, dst)
+    """Affine unless all four marks are there and perspective explains them clearly better: with three
+    marks the perspective terms are fixed by the QR corners alone and swing the far boxes by millimetres."""
+    aff = _affine(src, dst)
+    if marks < 4:
+        return aff
+    hom, _ = cv2.findHomography(src, dst, 0)
+    if hom is None:
+        return aff
+    hom = np.asarray(hom, np.float64)
+    rms_a = float(np.sqrt(np.mean(np.sum((_apply(aff, src) - dst) ** 2, axis=1))))
+    rms_h = float(np.sqrt(np.mean(np.sum((_apply(hom, src) - dst) ** 2, axis=1))))
+    return hom if rms_h < 0.7 * rms_a else aff

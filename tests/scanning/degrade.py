@@ -1,0 +1,155 @@
+"""Shared degradation for the scanning tests and the benchmark: what people, paper, scanners and faxes do.
+
+Three stages, in the order they happen to a returned coupon:
+1. on the paper (upright, coupon coordinates known): pen ticks, a scribble beside the code, coffee
+   stains, a fold line, crumpling;
+2. geometry: cut the coupon off or leave it on the letter, skew, any rotation, a flatbed page with
+   the coupon at a random place;
+3. the scanner: blur, JPEG q 30, Gaussian and salt-and-pepper noise, bitonal (Otsu), standard fax
+   (204 x 98 dpi bitonal), low contrast, photocopy look.
+Everything is drawn from the `random.Random` given, so a corpus is reproducible. Images are grey uint8
+numpy arrays, white = 255. Pen marks and most paper damage reuse scanning.simulate (the demo's simulator).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from layouts import geometry as g
+from scanning import simulate as sim
+
+TICK_STYLES = ("tick", "cross", "fill", "spill")
+SCANNER_KINDS = ("clean", "blur", "jpeg30", "noise", "saltpepper", "bitonal", "fax", "lowcontrast", "photocopy")
+PAPER_KINDS = ("none", "coffee", "scribble", "fold", "crumple")
+GEOMETRY_KINDS = ("upright", "skew", "rotate90", "any_angle")
+
+
+@dataclass
+class Truth:
+    code: str
+    ticked: set[int] = field(default_factory=set)  # slots ticked
+    styles: dict[int, str] = field(default_factory=dict)
+    damage: list[str] = field(default_factory=list)
+
+
+def px(v_mm: float, dpi: float) -> int:
+    return int(round(v_mm * dpi / g.MM_PER_INCH))
+
+
+# ------------------------------------------------------------------------------------------ paper
+def tick_boxes(img: np.ndarray, dpi: float, top_mm: float, slots: list[int], rng: random.Random,
+               truth: Truth, style: str | None = None) -> None:
+    for slot in slots:
+        box = g.checkbox_box(slot)
+        x0, y0 = px(box.x_mm, dpi), px(top_mm + box.y_mm, dpi)
+        x1, y1 = px(box.right_mm, dpi), px(top_mm + box.bottom_mm, dpi)
+        chosen = sim.tick(img, (x0, y0, x1, y1), rng, style or rng.choice(TICK_STYLES))
+        truth.ticked.add(slot)
+        truth.styles[slot] = chosen
+
+
+def scribble_beside(img: np.ndarray, dpi: float, top_mm: float, rng: random.Random) -> None:
+    """Handwriting between the labels and the code, never across the code's keep-clear frame or a box."""
+    x0, x1 = px(95, dpi), px(140, dpi)
+    y0, y1 = px(top_mm + 44, dpi), px(top_mm + 70, dpi)
+    sim.scribble(img, (x0, y0, x1, y1), rng, strokes=rng.randint(2, 4))
+
+
+def paper(img: np.ndarray, kind: str, dpi: float, top_mm: float, rng: random.Random) -> np.ndarray:
+    if kind == "coffee":
+        return sim.coffee_stain(img, rng)
+    if kind == "scribble":
+        scribble_beside(img, dpi, top_mm, rng)
+        return img
+    if kind == "fold":
+        return sim.fold(img, rng)
+    if kind == "crumple":
+        return crumple(img, dpi, rng)
+    return img
+
+
+def crumple(img: np.ndarray, dpi: float, rng: random.Random, cell_mm: float = 12.0,
+            amplitude_mm: float | None = None) -> np.ndarray:
+    """A crumpled sheet flattened on the glass: a smooth elastic warp, cells of ~half a QR code
+    (as in reference/measurements/decode.md's crumple classes), up to ~0.45 mm displacement."""
+    amp = (amplitude_mm if amplitude_mm is not None else rng.uniform(0.15, 0.45)) * dpi / g.MM_PER_INCH
+    h, w = img.shape[:2]
+    gen = np.random.default_rng(rng.randrange(2**32))
+    cell = max(4, px(cell_mm, dpi))
+    small = (max(2, h // cell + 2), max(2, w // cell + 2))
+    dx = cv2.resize(gen.uniform(-1, 1, small).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    dy = cv2.resize(gen.uniform(-1, 1, small).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(img, xs + dx * amp, ys + dy * amp, cv2.INTER_LINEAR, borderValue=255)
+
+
+# --------------------------------------------------------------------------------------- geometry
+def cut_coupon(page: np.ndarray, dpi: float) -> np.ndarray:
+    return page[px(g.COUPON_TOP_MM, dpi):].copy()
+
+
+def geometry(img: np.ndarray, kind: str, rng: random.Random) -> np.ndarray:
+    if kind == "skew":
+        return sim.rotate(img, rng.uniform(-5, 5))
+    if kind == "rotate90":
+        return sim.rotate(img, rng.choice([90, 180, 270]) + rng.uniform(-1.5, 1.5))
+    if kind == "any_angle":
+        return sim.rotate(img, rng.uniform(0, 360))
+    return img
+
+
+def flatbed(coupons: list[np.ndarray], dpi: float, rng: random.Random) -> np.ndarray:
+    """Several cut coupons laid on one A4 flatbed page, each slightly skewed."""
+    page = np.full((px(297, dpi), px(210, dpi)), 250, np.uint8)
+    y = px(4, dpi)
+    for c in coupons:
+        c = sim.rotate(c, rng.uniform(-3, 3))
+        h, w = c.shape
+        h, w = min(h, page.shape[0] - y), min(w, page.shape[1])
+        if h <= 0:
+            break
+        page[y:y + h, :w] = np.minimum(page[y:y + h, :w], c[:h, :w])
+        y += h + px(3, dpi)
+    return page
+
+
+# --------------------------------------------------------------------------------------- scanner
+def salt_pepper(img: np.ndarray, rng: random.Random, fraction: float = 0.02) -> np.ndarray:
+    gen = np.random.default_rng(rng.randrange(2**32))
+    out = img.copy()
+    r = gen.random(img.shape)
+    out[r < fraction / 2] = 0
+    out[r > 1 - fraction / 2] = 255
+    return out
+
+
+def fax_raw(img: np.ndarray, dpi: float) -> np.ndarray:
+    """Standard fax as a fax server stores it: 204 x 98 dpi bitonal, non-square pixels (save with that dpi)."""
+    h, w = img.shape[:2]
+    small = cv2.resize(img, (int(w * 204 / dpi), int(h * 98 / dpi)), interpolation=cv2.INTER_AREA)
+    return sim.bitonal(small)
+
+
+def scanner(img: np.ndarray, kind: str, dpi: float, rng: random.Random) -> np.ndarray:
+    """Signal damage; `fax` here returns square pixels at 204 dpi (fax_raw keeps them non-square)."""
+    if kind == "blur":
+        return sim.blur(img, rng.uniform(0.8, 1.5) * dpi / 200)
+    if kind == "jpeg30":
+        return sim.jpeg(img, 30)
+    if kind == "noise":
+        return sim.noise(img, rng, rng.uniform(10, 25))
+    if kind == "saltpepper":
+        return salt_pepper(img, rng, rng.uniform(0.005, 0.02))
+    if kind == "bitonal":
+        return sim.bitonal(img)
+    if kind == "fax":
+        return sim.fax(img, dpi)
+    if kind == "lowcontrast":
+        return sim.low_contrast(img, rng.randint(80, 110), rng.randint(200, 235))
+    if kind == "photocopy":
+        return sim.photocopy(img, rng)
+    return img
