@@ -69,8 +69,11 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
     reason = None
     if not coupons:
         reason = "blank page" if is_blank(image) else "no code found"
+    # the page picture is for review of pages without a straightened coupon picture; registered coupons
+    # carry their own (PNG encoding is the largest single cost of a page otherwise)
+    need_page = not coupons or any(not c.registered for c in coupons)
     return PageReading(source=source, page=page, image_hash=digest, coupons=coupons, reason=reason,
-                       snippet_png=page_snippet(image), seconds=round(time.perf_counter() - start, 4),
+                       snippet_png=page_snippet(image) if need_page else b"", seconds=round(time.perf_counter() - start, 4),
                        dpi=dpi)
 
 

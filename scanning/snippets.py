@@ -12,7 +12,8 @@ COUPON_SNIPPET_PX_PER_MM = 3.5  # ~90 dpi: the printed code (12 pt) stays legibl
 
 
 def png_bytes(image: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    """PNG at zlib level 1: level 6 costs ~5x the time on noisy scans for ~15 % fewer bytes."""
+    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     return buf.tobytes() if ok else b""
 
 
@@ -31,9 +32,9 @@ def coupon_snippet(image: np.ndarray, homography: np.ndarray, px_per_mm: float =
     size = (int(round(g.COUPON_WIDTH_MM * k)), int(round(g.COUPON_HEIGHT_MM * k)))
     src, m = image, homography @ to_mm
     scale = float(np.sqrt(abs(np.linalg.det(homography[:2, :2]))))
-    if scale > 2 * k:  # reduce first so the straightened picture is not aliased
+    if scale > 3 * k:  # reduce first so the straightened picture is not badly aliased (A4 at 300 dpi)
         f = 1.5 * k / scale
         src = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
         m = np.diag([f, f, 1.0]) @ m
-    out = cv2.warpPerspective(src, m, size, flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP, borderValue=255)
+    out = cv2.warpPerspective(src, m, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=255)
     return png_bytes(out)
