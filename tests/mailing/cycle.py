@@ -47,8 +47,10 @@ def setup_campaign(tmp: Path, capsys, min_volume: int = 0) -> tuple[Path, str, l
 
 
 def coupon_scan(print_dir: Path, row: dict[str, str], ticks: list[int], out: Path, rng: random.Random,
-                whole_page: bool = False) -> Path:
+                whole_page: bool = False, damage=None) -> Path:
     page = sim.render_pdf_page(print_dir / row["file"], int(row["page"]), DPI)
+    if damage:
+        damage(page)
     for slot in ticks:
         sim.tick(page, sim.box_px(g.on_page(g.checkbox_box(slot)), DPI), rng, "cross")
     img = page if whole_page else page[sim.mm_to_px(g.COUPON_TOP_MM, DPI):]

@@ -7,6 +7,7 @@ import random
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cycle import coupon_scan, run, scan_json, setup_campaign
 from PIL import Image
@@ -42,7 +43,7 @@ def test_every_page_gets_exactly_one_outcome(cycle, tmp_path: Path, capsys) -> N
     stack.mkdir()
     first = coupon_scan(print_dir, rows[0], [0, 2], stack / "a-first.png", rng)
     # the same coupon photocopied and sent in again: a duplicate, counted once
-    Image.fromarray(sim.photocopy(sim.render_pdf_page(first, 1, 200), rng)).save(stack / "b-copy.png")
+    Image.fromarray(sim.photocopy(np.array(Image.open(first).convert("L")), rng)).save(stack / "b-copy.png")
     Image.new("L", (1654, 780), 255).save(stack / "c-blank.png")  # a blank sheet
     (stack / "d-corrupt.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
     coupon_scan(print_dir, rows[1], [1], stack / "e-second.png", rng, whole_page=True)
