@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from mailing.config import Campaign, example_campaign_path, load_campaign, parse_campaign
 from mailing.errors import MailingError, NotFoundError
 from mailing.store import Store, audit, campaigns
+from mailing.store import new_id as _new_id
 
 
 def register_campaign(store: Store, path: str | Path) -> tuple[Campaign, bool]:
@@ -23,9 +24,9 @@ def register_campaign(store: Store, path: str | Path) -> tuple[Campaign, bool]:
     with store.begin() as conn:
         row = conn.execute(select(campaigns.c.id).where(campaigns.c.name == campaign.name)).first()
         if row is None:
-            cid = conn.execute(insert(campaigns).values(
+            cid = _new_id(conn.execute(insert(campaigns).values(
                 name=campaign.name, source_file=str(Path(path).absolute()), config_toml=text,
-                config_sha256=digest)).inserted_primary_key[0]
+                config_sha256=digest)))
             audit(conn, "campaign.add", "campaign", cid, str(path))
             return campaign, True
         conn.execute(update(campaigns).where(campaigns.c.id == row.id).values(

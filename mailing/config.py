@@ -313,7 +313,7 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
     raw_variants = top.get("variant")
     if not isinstance(raw_variants, list) or not raw_variants:
         raise r.fail(("variant",), "at least one [[variant]] with key, share and body is required")
-    variants = []
+    variants: list[Variant] = []
     for i, v in enumerate(raw_variants):
         vp = ("variant", str(i))
         r.table(v, vp, dict.fromkeys(("key", "share", "body", "subject"), ""))
@@ -336,7 +336,7 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
         raise r.fail(("coupon", "option"), "at least one [[coupon.option]] with key and label is required")
     if len(raw_options) > MAX_OPTIONS:
         raise r.fail(("coupon", "option"), f"{len(raw_options)} options; the coupon holds at most {MAX_OPTIONS}")
-    options = []
+    options: list[Option] = []
     for i, o in enumerate(raw_options):
         op = ("coupon", "option", str(i))
         r.table(o, op, {"key": "", "label": ""})
@@ -387,7 +387,7 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
             body=r.merge_text(r.str_(body, "body", lp), lp + ("body",)), coupon=r.bool_(body, "coupon", lp, True),
         )
 
-    rules = []
+    rules: list[Rule] = []
     for i, fr in enumerate(top.get("followup", []) or []):
         fp = ("followup", str(i))
         r.table(fr, fp, dict.fromkeys(("id", "when", "option", "days", "action", "letter", "min_volume"), ""))

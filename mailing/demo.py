@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -41,7 +42,7 @@ class DemoResult:
     out: Path
     db: str
     campaign: str
-    status: dict[str, object]
+    status: dict[str, Any]
     files: dict[str, str] = field(default_factory=dict)
 
 
@@ -103,8 +104,8 @@ def run_demo(out_dir: str | Path, db: str | None = None, say: Callable[[str], No
                 say(f"   #{item.id} {item.kind} ({Path(item.source).name} p.{item.page}): voided, not a coupon")
                 continue
             # The operator reads the human-readable code off the coupon; the demo knows the truth.
-            status = resolve_code(store, item.id, format_code(t.code), t.ticks, received_on=drop + timedelta(days=12))
-            say(f"   #{item.id} {item.kind}: code {format_code(t.code)} typed from the coupon → {status}")
+            outcome = resolve_code(store, item.id, format_code(t.code), t.ticks, received_on=drop + timedelta(days=12))
+            say(f"   #{item.id} {item.kind}: code {format_code(t.code)} typed from the coupon → {outcome}")
         else:
             values = t.ticks if t else dict.fromkeys(item.options, False)
             after = set_boxes(store, item.id, values)
@@ -181,7 +182,10 @@ def _simulate_returns(print_dir: Path, scans: Path, options: list[str],
     where.update({("post-2.tif", n + 1): coupons[i][0] for n, i in enumerate(thirds[1])})
     for n, i in enumerate(thirds[2]):
         name = f"post-3-{n:03d}.{'png' if n % 2 else 'jpg'}"
-        Image.fromarray(coupons[i][1]).save(scans / name, dpi=(DPI, DPI), **({} if n % 2 else {"quality": 40}))
+        if n % 2:
+            Image.fromarray(coupons[i][1]).save(scans / name, dpi=(DPI, DPI))
+        else:
+            Image.fromarray(coupons[i][1]).save(scans / name, dpi=(DPI, DPI), quality=40)
         where[(name, 1)] = coupons[i][0]
     Image.new("L", (1654, 780), 255).save(scans / "post-3-leer.png", dpi=(DPI, DPI))  # a blank sheet
     pages = [sim.scanner(sim.render_pdf_page(print_dir / r["file"], int(r["page"])), rng, "skew")[0] for r in returned]

@@ -24,6 +24,7 @@ from mailing.config import Campaign
 from mailing.log import get_logger
 from mailing.store import (
     audit,
+    new_id,
     pieces,
     recipients,
     response_options,
@@ -211,17 +212,17 @@ class Matcher:
             return
         rec = conn.execute(select(recipients).where(recipients.c.id == info.recipient_id)).one()
         suppression.add_entry(conn, "undeliverable", "returned-mail", f"scan {scan_id}",
-                              recipient_row=rec._mapping, campaign_id=_campaign_id(conn, info.piece_id))
+                              recipient_row=dict(rec._mapping), campaign_id=_campaign_id(conn, info.piece_id))
         audit(conn, "piece.returned", "piece", info.piece_id, f"scan {scan_id}")
 
     # ------------------------------------------------------------------------------- inserts
     def _insert_scan(self, conn: Connection, reading: PageReading, index: int, status: str, reason: str | None,
                      code: str | None, piece_id: int | None, snippet: bytes, decoder: str = "") -> int:
-        return int(conn.execute(insert(scans).values(
+        return new_id(conn.execute(insert(scans).values(
             image_hash=reading.image_hash, coupon_index=index, source=reading.source, page=reading.page,
             status=status, reason=reason, code=code, piece_id=piece_id, returned_mail=self.returned_mail,
             decoder=decoder or None, snippet=snippet or None,
-        )).inserted_primary_key[0])
+        )))
 
     def _insert_marks(self, conn: Connection, scan_id: int, campaign: Campaign, boxes: tuple[BoxReading, ...]) -> None:
         keys = campaign.option_keys
@@ -242,8 +243,8 @@ def _campaign_id(conn: Connection, piece_id: int) -> int:
 def record_response(conn: Connection, piece_id: int, options: Mapping[str, bool | None], scan_id: int | None,
                     received_on: date, source: str) -> int:
     """The one counted response of a piece, with its options (None = doubtful, waiting for review)."""
-    rid = int(conn.execute(insert(responses).values(
-        piece_id=piece_id, scan_id=scan_id, received_on=received_on, source=source)).inserted_primary_key[0])
+    rid = new_id(conn.execute(insert(responses).values(
+        piece_id=piece_id, scan_id=scan_id, received_on=received_on, source=source)))
     if options:
         conn.execute(insert(response_options),
                      [{"response_id": rid, "key": k, "ticked": v} for k, v in options.items()])

@@ -51,12 +51,12 @@ def campaign_status(store: Store, name: str) -> dict[str, Any]:
         review_unassigned = _count(conn, select(func.count()).select_from(
             review_items.join(scans, scans.c.id == review_items.c.scan_id)).where(
             review_items.c.status == "open", scans.c.piece_id.is_(None)))
-        ticked = dict(conn.execute(
+        ticked: dict[str, int] = dict(conn.execute(
             select(response_options.c.key, func.count())
             .join(responses, responses.c.id == response_options.c.response_id)
             .where(responses.c.piece_id.in_(campaign_pieces), response_options.c.ticked.is_(True))
             .group_by(response_options.c.key)).all())
-        pending = dict(conn.execute(
+        pending: dict[str, int] = dict(conn.execute(
             select(followups.c.rule, func.count()).where(
                 followups.c.campaign_id == cid, followups.c.status == "pending").group_by(followups.c.rule)).all())
         dup = conn.execute(select(func.coalesce(func.sum(imports.c.duplicates), 0),

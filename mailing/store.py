@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -360,6 +361,14 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def new_id(result: Any) -> int:
+    """The primary key of the row an INSERT just wrote."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise StoreError("the store returned no key for a new row")
+    return int(key[0])
 
 
 def audit(conn: Connection, action: str, entity: str, entity_id: int | None, detail: str = "",

@@ -99,7 +99,8 @@ def noise(img: np.ndarray, rng: random.Random, sigma: float) -> np.ndarray:
 
 def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else img
+    decoded = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
+    return img if decoded is None else np.asarray(decoded, dtype=np.uint8)
 
 
 def bitonal(img: np.ndarray) -> np.ndarray:
