@@ -122,4 +122,17 @@ def review_void(ctx: click.Context, item_id: int, note: str) -> None:
     click.echo(f"review item {item_id}: voided")
 
 
-COMMANDS: list[click.Command] = [scan_cmd, review_group]
+@click.command("scan-gallery")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--out", "out_png", type=click.Path(dir_okay=False), default="tick-boxes.png", show_default=True)
+@jobs_option
+def gallery_cmd(paths: tuple[str, ...], out_png: str, jobs: int | None) -> None:
+    """For tuning: one PNG of every tick box in PATHS, sorted by ink score (the store is not touched)."""
+    from scanning.gallery import write_gallery
+    from scanning.pipeline import read_files
+
+    n = write_gallery(read_files(list(paths), jobs=default_jobs(jobs)), out_png)
+    click.echo(f"{n} tick boxes, sorted by score → {out_png}")
+
+
+COMMANDS: list[click.Command] = [scan_cmd, gallery_cmd, review_group]

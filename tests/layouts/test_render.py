@@ -97,3 +97,15 @@ def test_reproducible_bytes(tmp_path: Path) -> None:
     b = render_sample_pdf(tmp_path / "b.pdf", codes)
     assert a.sha256 == b.sha256
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_both_qr_encoders_give_symbols_that_decode_to_the_payload():
+    from layouts.qr import qr_matrix, qr_matrix_qrcode
+    from mailing.codes import qr_payload
+
+    for payload in (new_code(), qr_payload(new_code(), "https://gartenwelt-schneider.de/r")):
+        for matrix in (qr_matrix(payload, "M", 2 if len(payload) < 39 else 3),
+                       qr_matrix_qrcode(payload, "M", 2 if len(payload) < 39 else 3)):
+            img = np.pad(np.where(matrix, 0, 255).astype(np.uint8), 4, constant_values=255)
+            img = np.kron(img, np.ones((6, 6), dtype=np.uint8))
+            assert [b.text for b in zxingcpp.read_barcodes(img)] == [payload]
