@@ -206,9 +206,17 @@ def produce(store: Store, campaign_name: str, out_dir: str | Path, *, wave: int 
     if progress:
         progress(done_pieces, total)
     truncated = 0
+    prepared: list[_Manifest] = []
+
+    def prepare() -> None:
+        prepared.append(_prepare_manifest(store, campaign, wrow))
+
     if todo:
-        truncated = _render(store, campaign, wrow, todo, out, jobs, executor, progress, done_pieces, total)
-    result = _finish(store, cid, campaign, wrow, out, layout)
+        truncated = _render(store, campaign, wrow, todo, out, jobs, executor, progress, done_pieces, total,
+                            while_waiting=prepare)
+    if not prepared:
+        prepare()
+    result = _finish(store, cid, campaign, wrow, out, layout, prepared[0])
     result.rendered, result.reused, result.truncated_addresses = len(todo), reused, truncated
     return result
 
@@ -245,7 +253,9 @@ def _jobs_for(store: Store, campaign: Campaign, wrow: Any, todo: Iterable[Any],
 
 
 def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: Path, jobs: int,
-            executor: Executor | None, progress: Callable[[int, int], None] | None, done: int, total: int) -> int:
+            executor: Executor | None, progress: Callable[[int, int], None] | None, done: int, total: int,
+            while_waiting: Callable[[], None] | None = None) -> int:
+    """Render the pending batches; in parallel, `while_waiting` runs in this process meanwhile."""
     truncated = 0
 
     def record(b: Any, res: BatchResult) -> None:
@@ -268,6 +278,8 @@ def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: P
         futures: dict[Future[BatchResult], Any] = {}
         for b, args in _jobs_for(store, campaign, wrow, todo, out):
             futures[pool.submit(render_rows, *args)] = b
+        if while_waiting:
+            while_waiting()
         for fut in as_completed(futures):
             record(futures[fut], fut.result())
     finally:
@@ -277,8 +289,17 @@ def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: P
 
 
 # ----------------------------------------------------------------------------- manifest and ticket
-def _finish(store: Store, cid: int, campaign: Campaign, wrow: Any, out: Path, layout: LetterLayout) -> ProduceResult:
-    pages_per_piece = layout.pages_per_piece
+@dataclass
+class _Manifest:
+    """The manifest is fixed once batches are planned, so it is built while the workers render."""
+
+    rows: list[dict[str, Any]]
+    control: int
+    csv_bytes: bytes
+    xlsx_bytes: bytes
+
+
+def _prepare_manifest(store: Store, campaign: Campaign, wrow: Any) -> _Manifest:
     with store.connect() as conn:
         brows = conn.execute(select(batches).where(batches.c.wave_id == wrow.id).order_by(batches.c.number)).all()
         rows = conn.execute(
@@ -302,11 +323,20 @@ def _finish(store: Store, cid: int, campaign: Campaign, wrow: Any, out: Path, la
     w = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
     w.writeheader()
     w.writerows(manifest)
-    csv_bytes = buf.getvalue().encode("utf-8")
-    write_atomic(out / MANIFEST_CSV, csv_bytes)
     from reports.manifest import manifest_xlsx_bytes
 
     xlsx_bytes = manifest_xlsx_bytes(manifest, MANIFEST_COLUMNS, f"{campaign.name} Welle {wrow.number}")
+    return _Manifest(manifest, control, buf.getvalue().encode("utf-8"), xlsx_bytes)
+
+
+def _finish(store: Store, cid: int, campaign: Campaign, wrow: Any, out: Path, layout: LetterLayout,
+            prepared: _Manifest) -> ProduceResult:
+    pages_per_piece = layout.pages_per_piece
+    with store.connect() as conn:
+        brows = conn.execute(select(batches).where(batches.c.wave_id == wrow.id).order_by(batches.c.number)).all()
+    manifest, control = prepared.rows, prepared.control
+    csv_bytes, xlsx_bytes = prepared.csv_bytes, prepared.xlsx_bytes
+    write_atomic(out / MANIFEST_CSV, csv_bytes)
     write_atomic(out / MANIFEST_XLSX, xlsx_bytes)
     regions = dict(sorted(Counter(m["leitregion"] for m in manifest).items()))
     ticket = {
