@@ -72,11 +72,16 @@ def open_items(store: Store, campaign: str | None = None, pictures: str | Path |
             if pictures and r.snippet:
                 folder = Path(pictures)
                 folder.mkdir(parents=True, exist_ok=True)
-                path = folder / f"review-{r.id}.png"
+                path = folder / f"review-{r.id}{picture_suffix(r.snippet)}"
                 path.write_bytes(r.snippet)
                 item.picture = str(path)
             out.append(item)
     return out
+
+
+def picture_suffix(data: bytes) -> str:
+    """Saved pictures are PNG (pages, box crops) or JPEG (straightened coupons)."""
+    return ".jpg" if data[:3] == b"\xff\xd8\xff" else ".png"
 
 
 def _response_options(conn: Connection, piece_id: int) -> dict[str, bool | None]:

@@ -31,7 +31,7 @@ log = get_logger(__name__)
 CHUNK_PAGES = 8  # pages per worker task: enough to amortise pickling, small enough to keep order cheap
 
 
-def _coupon(image: np.ndarray, symbol: Symbol) -> CouponReading:
+def _coupon(image: np.ndarray, symbol: Symbol, crops: bool = False) -> CouponReading:
     code = normalise(code_from_payload(symbol.text))
     try:
         parse(code)
@@ -45,15 +45,18 @@ def _coupon(image: np.ndarray, symbol: Symbol) -> CouponReading:
                              boxes=(), registered=False)
     return CouponReading(
         payload=symbol.text, code=code, check_ok=check_ok, decoder=symbol.decoder,
-        boxes=read_boxes(image, reg), registered=True,
+        boxes=read_boxes(image, reg, crops), registered=True,
         snippet_png=coupon_snippet(image, reg.homography),
         marks_found=reg.marks_found, residual_mm=round(reg.residual_mm, 3),
     )
 
 
 def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
-              error: str | None = None) -> PageReading:
-    """Read one page image (grey, white = 255, square pixels). Pure; never raises for a bad image."""
+              error: str | None = None, crops: bool = False) -> PageReading:
+    """Read one page image (grey, white = 255, square pixels). Pure; never raises for a bad image.
+
+    Box crops are kept for doubtful boxes only, unless `crops` asks for all (the tuning gallery).
+    """
     start = time.perf_counter()
     if image is None:
         return PageReading(source=source, page=page, image_hash="", reason=error or "unreadable image",
@@ -62,7 +65,7 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
     digest = intake.image_hash(image)
     try:
         symbols = find_symbols(image, dpi)
-        coupons = tuple(_coupon(image, s) for s in symbols)
+        coupons = tuple(_coupon(image, s, crops) for s in symbols)
     except cv2.error as exc:  # an OpenCV failure on a strange image is that page's problem only
         log.warning("%s, page %d: decoding failed (%s)", source, page, exc)
         symbols, coupons = [], ()
@@ -77,16 +80,17 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
                        dpi=dpi)
 
 
-def _read_chunk(source: str, pages: list[int] | None) -> list[PageReading]:
+def _read_chunk(source: str, pages: list[int] | None, crops: bool = False) -> list[PageReading]:
     """Worker task: pages of one file (all when None), read in order."""
     cv2.setNumThreads(1)
     out = []
     for item in intake.iter_file(source, pages):
-        out.append(read_page(item.source, item.page, item.image, item.dpi, item.error))
+        out.append(read_page(item.source, item.page, item.image, item.dpi, item.error, crops))
     return out
 
 
-def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = None) -> Iterator[PageReading]:
+def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = None,
+               crops: bool = False) -> Iterator[PageReading]:
     """PageReadings for every page of every file (folders expanded, sorted), in input order.
 
     With jobs > 1 (or an executor given) pages are read in worker processes, a few pages per task.
@@ -95,7 +99,7 @@ def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = 
     if jobs <= 1 and executor is None:
         cv2.setNumThreads(1)
         for source in files:
-            yield from _read_chunk(source, None)
+            yield from _read_chunk(source, None, crops)
         return
     tasks: list[tuple[str, list[int] | None]] = []
     for source in files:
@@ -105,18 +109,23 @@ def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = 
         else:
             tasks.extend((source, list(range(a, min(n, a + CHUNK_PAGES - 1) + 1)))
                          for a in range(1, n + 1, CHUNK_PAGES))
+    if executor is None and len(tasks) <= 1:  # one task: starting worker processes would only cost time
+        cv2.setNumThreads(1)
+        for s, p in tasks:
+            yield from _read_chunk(s, p, crops)
+        return
     own = executor is None
     # spawn, not fork: a forked child of a process whose OpenCV thread pool is running can deadlock
     pool: Executor = executor or ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=mp.get_context("spawn"))
     try:
         window = max(2, 2 * (jobs if jobs > 1 else (os.cpu_count() or 2)))
-        pending = deque(pool.submit(_read_chunk, s, p) for s, p in tasks[:window])
+        pending = deque(pool.submit(_read_chunk, s, p, crops) for s, p in tasks[:window])
         nxt = len(pending)
         while pending:
             done = pending.popleft().result()
             if nxt < len(tasks):
                 s, p = tasks[nxt]
-                pending.append(pool.submit(_read_chunk, s, p))
+                pending.append(pool.submit(_read_chunk, s, p, crops))
                 nxt += 1
             yield from done
     finally:

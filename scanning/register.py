@@ -47,6 +47,13 @@ class Registration:
 
 
 # --------------------------------------------------------------------------------- symbol orientation
+
+def quantile(values: np.ndarray, q: float) -> float:
+    """The q-quantile (0..100) by partial sort: np.percentile costs ~10x more on the small arrays here."""
+    flat = values.ravel()
+    k = min(flat.size - 1, max(0, int(round(q / 100 * (flat.size - 1)))))
+    return float(np.partition(flat, k)[k])
+
 def _pattern(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Module centres (col, row) of finders, separators and timing of an n-module symbol, and dark flags."""
     pts: list[tuple[float, float]] = []
@@ -110,7 +117,7 @@ def orient(image: np.ndarray, symbol: Symbol) -> tuple[np.ndarray, int, float] |
                 xi = np.clip(np.round(px[:, 0]).astype(int), 0, crop.shape[1] - 1)
                 yi = np.clip(np.round(px[:, 1]).astype(int), 0, crop.shape[0] - 1)
                 vals = crop[yi, xi].astype(np.float32)
-                lo, hi = np.percentile(vals, 10), np.percentile(vals, 90)
+                lo, hi = quantile(vals, 10), quantile(vals, 90)
                 if hi - lo < 20:
                     continue
                 score = float(np.mean((vals < (lo + hi) / 2) == dark))
@@ -153,8 +160,8 @@ def _find_mark(image: np.ndarray, centre: np.ndarray, ppm: float) -> np.ndarray 
     if x1 - x0 < ppm * g.REG_MARK_SIZE_MM or y1 - y0 < ppm * g.REG_MARK_SIZE_MM:
         return None
     win = cv2.medianBlur(image[y0:y1, x0:x1], 3)
-    paper = float(np.percentile(win, 90))
-    darkest = float(np.percentile(win, 1))
+    paper = quantile(win, 90)
+    darkest = quantile(win, 1)
     if paper - darkest < 40:
         return None
     thr = paper - 0.5 * (paper - darkest)

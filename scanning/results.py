@@ -30,7 +30,7 @@ class CouponReading:
     decoder: str  # e.g. "zxingcpp", "wechat:otsu", "" when nothing was read
     boxes: tuple[BoxReading, ...]  # one per slot that could be measured (all CHECKBOX_SLOTS when registered)
     registered: bool  # the coupon's homography was found, so box readings are meaningful
-    snippet_png: bytes = b""  # reduced picture of the coupon for review
+    snippet_png: bytes = b""  # reduced picture of the coupon for review (JPEG; pages and box crops are PNG)
     marks_found: int = 0  # registration marks that agreed with the QR (0-4); 0 = mapped from the QR alone
     residual_mm: float = 0.0  # RMS disagreement of QR corners and marks with the fitted mapping
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from layouts import geometry as g
-from scanning.register import Registration
+from scanning.register import Registration, quantile
 from scanning.results import BoxReading, TickState
 from scanning.snippets import png_bytes
 
@@ -92,22 +92,24 @@ def _align(dark: np.ndarray) -> tuple[int, int]:
     return loc[0] - r, loc[1] - r
 
 
-def read_box(image: np.ndarray, reg: Registration, slot: int) -> BoxReading:
+def read_box(image: np.ndarray, reg: Registration, slot: int, crop: bool = False) -> BoxReading:
+    """One slot. The crop (PNG) is kept for doubtful boxes, which go to review, or when `crop` asks."""
     patch = _patch(image, reg, slot)
     size = patch.shape[0]
     smooth = cv2.medianBlur(patch, 3)  # speckle, salt and pepper, JPEG mosquito noise
     _, _, outside0 = _masks(size, (0, 0))
-    paper = float(np.percentile(smooth[outside0], 75))
+    paper = quantile(smooth[outside0], 75)
     dark = np.clip(paper - smooth.astype(np.float32), 0, None)
     shift = _align(dark)
     ring, inner, _ = _masks(size, shift)
-    border_ink = float(np.percentile(smooth[ring], 30))
+    border_ink = quantile(smooth[ring], 30)
     contrast = max(paper - border_ink, g.TICK_MIN_CONTRAST)
     ink = smooth.astype(np.float32) < paper - g.TICK_INK_LEVEL * contrast
     score = float(ink[inner].mean())
-    crop = png_bytes(patch)
-    return BoxReading(slot=slot, score=round(score, 4), state=classify(score), snippet_png=crop)
+    state = classify(score)
+    snippet = png_bytes(patch) if crop or state == "doubtful" else b""
+    return BoxReading(slot=slot, score=round(score, 4), state=state, snippet_png=snippet)
 
 
-def read_boxes(image: np.ndarray, reg: Registration) -> tuple[BoxReading, ...]:
-    return tuple(read_box(image, reg, slot) for slot in range(g.CHECKBOX_SLOTS))
+def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False) -> tuple[BoxReading, ...]:
+    return tuple(read_box(image, reg, slot, crops) for slot in range(g.CHECKBOX_SLOTS))

@@ -131,7 +131,7 @@ def gallery_cmd(paths: tuple[str, ...], out_png: str, jobs: int | None) -> None:
     from scanning.gallery import write_gallery
     from scanning.pipeline import read_files
 
-    n = write_gallery(read_files(list(paths), jobs=default_jobs(jobs)), out_png)
+    n = write_gallery(read_files(list(paths), jobs=default_jobs(jobs), crops=True), out_png)
     click.echo(f"{n} tick boxes, sorted by score → {out_png}")
 
 
