@@ -399,7 +399,8 @@ def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, 
             label = _label(header, columns, problem.target)
             error = InputError(p, f"{problem.reason}; {FIX_HINT}", row=n, column=label)
             first_error = first_error or error
-            if bad <= MAX_WARNINGS:
+            named_in_error = rejects is None and error is first_error  # the refusal message names it
+            if bad <= MAX_WARNINGS and not named_in_error:
                 log.warning("%s", error)
             elif bad == MAX_WARNINGS + 1:
                 log.warning("%s: more bad rows; only the first %d are named", p, MAX_WARNINGS)
@@ -445,7 +446,8 @@ def read_suppression_rows(path: Path, sheet: str | None = None) -> list[dict[str
             error = InputError(path, f"{problem.reason}; fix the row and import the file again", row=n,
                                column=_label(header, columns, problem.target))
             first_error = first_error or error
-            log.warning("%s", error)
+            if error is not first_error:  # the refusal message names the first
+                log.warning("%s", error)
     if first_error is not None:
         raise InputError(first_error.file, first_error.reason + (f" ({bad} bad rows in all)" if bad > 1 else ""),
                          row=first_error.row, column=first_error.column)

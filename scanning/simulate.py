@@ -7,7 +7,6 @@ randomness from the `random.Random` it is given, so a corpus is reproducible.
 
 from __future__ import annotations
 
-import math
 import random
 from pathlib import Path
 
@@ -112,7 +111,7 @@ def low_contrast(img: np.ndarray, lo: int = 90, hi: int = 230) -> np.ndarray:
     return (lo + img.astype(np.float32) * (hi - lo) / 255.0).astype(np.uint8)
 
 
-def coffee_stain(img: np.ndarray, rng: random.Random, avoid: tuple[int, int, int, int] | None = None) -> np.ndarray:
+def coffee_stain(img: np.ndarray, rng: random.Random) -> np.ndarray:
     """A translucent brown ring and blot, as grey."""
     h, w = img.shape[:2]
     out = img.astype(np.float32)
@@ -138,15 +137,19 @@ def fold(img: np.ndarray, rng: random.Random) -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def crumple(img: np.ndarray, rng: random.Random, amplitude_px: float = 4.0) -> np.ndarray:
-    """A smooth elastic warp, as a crumpled and flattened sheet."""
+def crumple(img: np.ndarray, dpi: float, rng: random.Random, cell_mm: float = 12.0,
+            amplitude_mm: float | None = None) -> np.ndarray:
+    """A crumpled sheet flattened on the glass: a smooth elastic warp, cells of ~half a QR code
+    (as in reference/measurements/decode.md's crumple classes), up to ~0.45 mm displacement."""
+    amp = (amplitude_mm if amplitude_mm is not None else rng.uniform(0.15, 0.45)) * dpi / g.MM_PER_INCH
     h, w = img.shape[:2]
     gen = np.random.default_rng(rng.randrange(2**32))
-    small = (max(2, h // 80), max(2, w // 80))
+    cell = max(4, mm_to_px(cell_mm, dpi))
+    small = (max(2, h // cell + 2), max(2, w // cell + 2))
     dx = cv2.resize(gen.uniform(-1, 1, small).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
     dy = cv2.resize(gen.uniform(-1, 1, small).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(img, xs + dx * amplitude_px, ys + dy * amplitude_px, cv2.INTER_LINEAR, borderValue=255)
+    return cv2.remap(img, xs + dx * amp, ys + dy * amp, cv2.INTER_LINEAR, borderValue=255)
 
 
 def photocopy(img: np.ndarray, rng: random.Random) -> np.ndarray:
@@ -167,7 +170,8 @@ def fax(img: np.ndarray, dpi: float) -> np.ndarray:
     return cv2.resize(small, (small.shape[1], int(small.shape[0] * 204 / 98)), interpolation=cv2.INTER_NEAREST)
 
 
-def scanner(img: np.ndarray, rng: random.Random, kind: str | None = None) -> tuple[np.ndarray, str]:
+def scanner(img: np.ndarray, rng: random.Random, kind: str | None = None,
+            dpi: float = 200) -> tuple[np.ndarray, str]:
     """One plausible scanner result; returns the image and the name of what was done."""
     kind = kind or rng.choice(["clean", "skew", "rotate", "jpeg", "noise", "bitonal", "lowcontrast",
                                "coffee", "fold", "crumple", "photocopy", "blur"])
@@ -188,13 +192,10 @@ def scanner(img: np.ndarray, rng: random.Random, kind: str | None = None) -> tup
     elif kind == "fold":
         img = fold(img, rng)
     elif kind == "crumple":
-        img = crumple(img, rng)
+        img = crumple(img, dpi, rng)
     elif kind == "photocopy":
         img = photocopy(img, rng)
     elif kind == "blur":
         img = blur(img, 1.2)
     return img, kind
 
-
-def angle_deg(rng: random.Random) -> float:
-    return math.degrees(rng.uniform(0, 2 * math.pi))

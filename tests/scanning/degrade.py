@@ -68,23 +68,8 @@ def paper(img: np.ndarray, kind: str, dpi: float, top_mm: float, rng: random.Ran
     if kind == "fold":
         return sim.fold(img, rng)
     if kind == "crumple":
-        return crumple(img, dpi, rng)
+        return sim.crumple(img, dpi, rng)
     return img
-
-
-def crumple(img: np.ndarray, dpi: float, rng: random.Random, cell_mm: float = 12.0,
-            amplitude_mm: float | None = None) -> np.ndarray:
-    """A crumpled sheet flattened on the glass: a smooth elastic warp, cells of ~half a QR code
-    (as in reference/measurements/decode.md's crumple classes), up to ~0.45 mm displacement."""
-    amp = (amplitude_mm if amplitude_mm is not None else rng.uniform(0.15, 0.45)) * dpi / g.MM_PER_INCH
-    h, w = img.shape[:2]
-    gen = np.random.default_rng(rng.randrange(2**32))
-    cell = max(4, px(cell_mm, dpi))
-    small = (max(2, h // cell + 2), max(2, w // cell + 2))
-    dx = cv2.resize(gen.uniform(-1, 1, small).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
-    dy = cv2.resize(gen.uniform(-1, 1, small).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(img, xs + dx * amp, ys + dy * amp, cv2.INTER_LINEAR, borderValue=255)
 
 
 # --------------------------------------------------------------------------------------- geometry
