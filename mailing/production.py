@@ -37,7 +37,7 @@ from mailing.addressing import address_lines, display_name, greeting
 from mailing.campaigns import load
 from mailing.config import Campaign
 from mailing.errors import MailingError, NotFoundError
-from mailing.store import Store, audit, batches, pieces, recipients, waves
+from mailing.store import Store, audit, batches, new_id, pieces, recipients, waves
 from mailing.waves import leitregion, plan_wave
 
 log = logging.getLogger(__name__)
@@ -132,11 +132,9 @@ def _plan_batches(conn: Connection, wave_row: Any, campaign: Campaign, pages_per
         .where(pieces.c.wave_id == wave_row.id, pieces.c.control.is_(False)).order_by(pieces.c.seq)).all()
     for number, chunk in enumerate(split_batches(list(rows), campaign.production.batch_size,
                                                  campaign.production.break_at_leitregion), start=1):
-        bid = conn.execute(batches.insert().values(
+        bid = new_id(conn.execute(batches.insert().values(
             wave_id=wave_row.id, number=number, file=batch_file_name(wave_row.number, number),
-            pieces=len(chunk), pages=len(chunk) * pages_per_piece, status="pending")).inserted_primary_key
-        assert bid is not None  # noqa: S101 - an INSERT always has a primary key
-        bid = bid[0]
+            pieces=len(chunk), pages=len(chunk) * pages_per_piece, status="pending")))
         conn.execute(
             update(pieces).where(pieces.c.id == bindparam("_id"))
             .values(batch_id=bindparam("_b"), first_page=bindparam("_p")),

@@ -38,7 +38,7 @@ from mailing.normalise import (
     salutation_value,
     split_street,
 )
-from mailing.store import Store, audit, imports, recipients
+from mailing.store import Store, audit, imports, new_id, recipients
 
 log = get_logger(__name__)
 
@@ -357,9 +357,9 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
     with store.begin() as conn:
         campaign_id, campaign = load(conn, campaign_name)
         header, columns, rows = _rows(p, sheet, campaign.column_mapping, _REQUIRED)
-        import_id = int(conn.execute(insert(imports).values(
+        import_id = new_id(conn.execute(insert(imports).values(
             campaign_id=campaign_id, source_file=str(p), rows=0, imported=0, rejected=0, duplicates=0,
-            merged=0)).inserted_primary_key[0])  # type: ignore[index]
+            merged=0)))
         rejects = _Rejects(p.with_name(p.stem + ".rejected.csv"), header) if skip_invalid else None
         try:
             n_rows, imported, bad, first_error = _load_rows(conn, p, header, columns, rows, campaign_id,

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from mailing.errors import MailingError
 from mailing.log import get_logger
 from mailing.normalise import fold, match_key
-from mailing.store import Store, audit, recipients, suppression
+from mailing.store import Store, audit, new_id, recipients, suppression
 
 log = get_logger(__name__)
 
@@ -118,14 +118,12 @@ def add_entry(
     for row in existing:
         if fold(row.first_name) == fold(first_name):
             return int(row.id)
-    inserted = conn.execute(insert(suppression).values(
+    entry_id = new_id(conn.execute(insert(suppression).values(
         reason=reason, customer_id=customer_id, last_name=last_name, first_name=first_name, company=company,
         street=f"Postfach {postbox}" if postbox and not street else street, house_number=house_number,
         postal_code=postal_code, city=city, country=country, match_key=key, source=source,
         source_ref=source_ref, campaign_id=campaign_id, expires_at=expiry_for(reason, today),
-    )).inserted_primary_key
-    assert inserted is not None  # noqa: S101 - an INSERT always has a primary key
-    entry_id = int(inserted[0])
+    )))
     log.info("suppressed (%s) from %s %s: entry %d", reason, source, source_ref or "", entry_id)
     return entry_id
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from mailing.codes import new_code
 from mailing.config import Campaign
 from mailing.errors import MailingError
-from mailing.store import audit, pieces, recipients, suppression, wave_suppressions, waves
+from mailing.store import audit, new_id, pieces, recipients, suppression, wave_suppressions, waves
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +104,11 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
     max_id = int(conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one())
     count = int(conn.execute(select(func.count()).select_from(suppression).where(in_force)).scalar_one())
     seed = campaign.production.seed
-    wave_id = conn.execute(insert(waves).values(
+    wave_id = new_id(conn.execute(insert(waves).values(
         campaign_id=campaign_id, number=number, kind=kind, rule=rule, letter=letter, status="planned",
         drop_date=drop_date, seed=seed, suppression_max_id=max_id, suppression_count=count,
         suppressed=len(rows) - len(keep),
-    )).inserted_primary_key[0]  # type: ignore[index]
+    )))
     if left_out:
         conn.execute(insert(wave_suppressions), [
             {"wave_id": wave_id, "recipient_id": rid, "suppression_id": suppressed[rid]} for rid in left_out])
