@@ -54,6 +54,7 @@ SCHEMA_VERSION = 1
 DEFAULT_DB = "mailing.db"
 
 metadata = MetaData()
+# Personal fields are Text: they may arrive very long, and PostgreSQL (unlike SQLite) enforces VARCHAR(n).
 
 
 def _now() -> datetime:
@@ -100,24 +101,24 @@ recipients = Table(
     Column("campaign_id", ForeignKey("campaigns.id"), nullable=False),
     Column("import_id", ForeignKey("imports.id"), nullable=False),
     Column("source_row", Integer, nullable=False),  # row as a spreadsheet shows it (header = 1)
-    Column("customer_id", String(100)),
+    Column("customer_id", Text),
     Column("salutation", String(20), nullable=False),  # female | male | none | company
-    Column("title", String(100)),  # academic titles as given: "Prof. Dr."
-    Column("first_name", String(200)),
-    Column("last_name", String(200)),
-    Column("company", String(300)),
-    Column("addition", String(300)),  # Zusatz: department, "bei ..."
-    Column("street", String(300)),
-    Column("house_number", String(50)),
-    Column("postbox", String(50)),  # Postfach number, digits only
-    Column("postal_code", String(20), nullable=False),
-    Column("city", String(200), nullable=False),
+    Column("title", Text),  # academic titles as given: "Prof. Dr."
+    Column("first_name", Text),
+    Column("last_name", Text),
+    Column("company", Text),
+    Column("addition", Text),  # Zusatz: department, "bei ..."
+    Column("street", Text),
+    Column("house_number", Text),
+    Column("postbox", Text),  # Postfach number, digits only
+    Column("postal_code", Text, nullable=False),
+    Column("city", Text, nullable=False),
     Column("country", String(2), nullable=False),  # ISO 3166-1 alpha-2
-    Column("email", String(300)),
-    Column("phone", String(100)),
+    Column("email", Text),
+    Column("phone", Text),
     Column("address_override", Text),  # per-record address block, lines separated by "\n"
-    Column("salutation_override", String(300)),  # per-record greeting line
-    Column("match_key", String(300), nullable=False),  # normalised address + surname, for dedupe
+    Column("salutation_override", Text),  # per-record greeting line
+    Column("match_key", Text, nullable=False),  # normalised address + surname, for dedupe
     Column("duplicate_of", ForeignKey("recipients.id")),  # likely duplicate of an earlier recipient
     Column("duplicate_kind", String(20)),  # exact | likely
     Column("active", Boolean, nullable=False, default=True),  # False: merged away, never mailed
@@ -131,16 +132,16 @@ suppression = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("reason", String(20), nullable=False),  # objection | robinson | undeliverable | deceased
-    Column("customer_id", String(100)),
-    Column("last_name", String(200)),
-    Column("first_name", String(200)),
-    Column("company", String(300)),
-    Column("street", String(300)),
-    Column("house_number", String(50)),
-    Column("postal_code", String(20)),
-    Column("city", String(200)),
+    Column("customer_id", Text),
+    Column("last_name", Text),
+    Column("first_name", Text),
+    Column("company", Text),
+    Column("street", Text),
+    Column("house_number", Text),
+    Column("postal_code", Text),
+    Column("city", Text),
     Column("country", String(2)),
-    Column("match_key", String(300)),  # normalised name + address; None when only a customer id
+    Column("match_key", Text),  # normalised name + address; None when only a customer id
     Column("source", String(30), nullable=False),  # import | scan | returned-mail | review | followup
     Column("source_ref", Text),  # file name, scan id, ...
     Column("campaign_id", ForeignKey("campaigns.id")),  # the campaign whose response added it
@@ -219,7 +220,7 @@ scans = Table(
     Column("page", Integer, nullable=False),
     Column("status", String(20), nullable=False),  # matched|duplicate|unknown|invalid|unreadable|returned
     Column("reason", Text),
-    Column("code", String(20)),
+    Column("code", Text),  # as read: may be anything for invalid codes
     Column("piece_id", ForeignKey("pieces.id")),
     Column("returned_mail", Boolean, nullable=False, default=False),
     Column("decoder", String(40)),  # which decoder/retry read the code
