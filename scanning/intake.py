@@ -56,7 +56,7 @@ class IntakePage:
 def image_hash(image: np.ndarray) -> str:
     """SHA-256 over the decoded pixels and the shape: the same image scanned again gives the same hash."""
     h = hashlib.sha256(f"{image.shape[0]}x{image.shape[1]}:".encode())
-    h.update(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
+    h.update(np.ascontiguousarray(image, dtype=np.uint8).data)  # the pixel buffer itself, no copy
     return h.hexdigest()
 
 

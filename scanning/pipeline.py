@@ -28,6 +28,7 @@ from scanning.ticks import read_boxes
 
 log = get_logger(__name__)
 
+NEGATIVE_MEDIAN_MAX = 96  # median grey of a page below this: a negative scan (paper reads 180-255, ink 0-80)
 CHUNK_PAGES = 8  # pages per worker task: enough to amortise pickling, small enough to keep order cheap
 
 
@@ -63,6 +64,8 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
                            seconds=time.perf_counter() - start)
     image = np.ascontiguousarray(image, dtype=np.uint8)
     digest = intake.image_hash(image)
+    if float(np.median(image[::8, ::8])) < NEGATIVE_MEDIAN_MAX:
+        image = 255 - image  # a negative: paper is the most common grey on every coupon page
     try:
         symbols = find_symbols(image, dpi)
         coupons = tuple(_coupon(image, s, crops) for s in symbols)
