@@ -23,8 +23,10 @@ from PIL import Image
 from layouts import geometry as g
 from mailing.campaigns import init_example, register_campaign
 from mailing.codes import format_code
+from mailing.errors import MailingError
 from mailing.store import Store
 
+MARKER = ".mailing-demo"  # only a folder holding this is replaced by the next demo run
 DPI = 200
 RESPONSE_SHARE = 0.4  # of the first wave's letters come back
 SEED = 20261123
@@ -57,10 +59,15 @@ def run_demo(out_dir: str | Path, db: str | None = None, say: Callable[[str], No
 
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise MailingError(f"{out} is not empty and was not written by `mailing demo`; "
+                               "choose an empty or new folder with --out")
         import shutil
 
-        shutil.rmtree(out)
+        shutil.rmtree(out)  # an earlier demo's output: replaced
     out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("written by `mailing demo`; the next demo run replaces this folder\n",
+                              encoding="utf-8")
     db_url = db or str(out / "demo.db")
     store = Store.open(db_url)
     today = date.today()

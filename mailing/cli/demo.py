@@ -11,7 +11,7 @@ from mailing.demo import run_demo
 
 @click.command("demo")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo-output", show_default=True,
-              help="Folder for everything the demo writes (replaced if it exists).")
+              help="Folder for everything the demo writes (an earlier demo's output there is replaced).")
 @click.pass_context
 def demo_cmd(ctx: click.Context, out_dir: str) -> None:
     """Run the whole cycle on sample data: produce, simulated returns, scan, review, follow-up, report."""
