@@ -35,6 +35,7 @@ lint: $(STAMP)
 	$(BIN)/mypy mailing layouts scanning reports
 
 bench: sysdeps $(STAMP)
+	$(BIN)/python bench/import.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/report.py

@@ -104,12 +104,14 @@ def find_duplicates(conn: Connection, campaign_id: int, import_id: int) -> Itera
         .order_by(r.postal_code, r.id)
     )
     group_plz: str | None = None
-    blocks: dict[str, list[_Rec]] = {}
+    # Candidates share postal code, street and house-number base: "exact" and "likely" both require them,
+    # so a long street in one postal code stays cheap.
+    blocks: dict[tuple[str, str], list[_Rec]] = {}
     for row in conn.execute(query.execution_options(yield_per=2000)):
         if row.postal_code != group_plz:
             group_plz, blocks = row.postal_code, {}
         rec = _rec(row)
-        candidates = blocks.setdefault(rec.block, [])
+        candidates = blocks.setdefault((rec.block, rec.number_base), [])
         if rec.import_id == import_id:
             best: tuple[str, _Rec] | None = None
             for old in candidates:
