@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import insert, select, update
@@ -12,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from mailing.config import Campaign, example_campaign_path, load_campaign, parse_campaign
 from mailing.errors import MailingError, NotFoundError
-from mailing.store import Store, audit, campaigns
+from mailing.store import Store, audit, campaigns, utcnow
 from mailing.store import new_id as _new_id
 
 
@@ -31,7 +30,7 @@ def register_campaign(store: Store, path: str | Path) -> tuple[Campaign, bool]:
             return campaign, True
         conn.execute(update(campaigns).where(campaigns.c.id == row.id).values(
             source_file=str(Path(path).absolute()), config_toml=text, config_sha256=digest,
-            updated_at=datetime.now(UTC).replace(tzinfo=None)))
+            updated_at=utcnow()))
         audit(conn, "campaign.update", "campaign", row.id, str(path))
         return campaign, False
 

@@ -22,7 +22,17 @@ from sqlalchemy.engine import Connection
 from mailing.campaigns import load
 from mailing.config import Campaign, Rule
 from mailing.log import get_logger
-from mailing.store import Store, audit, followups, pieces, recipients, response_options, responses, waves
+from mailing.store import (
+    Store,
+    audit,
+    followups,
+    in_chunks,
+    pieces,
+    recipients,
+    response_options,
+    responses,
+    waves,
+)
 
 log = get_logger(__name__)
 
@@ -188,7 +198,7 @@ class _Run:
 
     def _ticked_options(self, response_ids: list[int]) -> dict[int, set[str]]:
         out: dict[int, set[str]] = {}
-        for chunk in _chunks(response_ids, 500):
+        for chunk in in_chunks(response_ids):
             for r in self.conn.execute(select(response_options.c.response_id, response_options.c.key).where(
                     response_options.c.response_id.in_(chunk), response_options.c.ticked.is_(True))):
                 out.setdefault(r.response_id, set()).add(r.key)
@@ -238,6 +248,3 @@ def _unique(path: Path) -> Path:
         n += 1
     return candidate
 
-
-def _chunks(items: list[int], size: int) -> list[list[int]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]

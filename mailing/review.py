@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from mailing import codes
 from mailing.errors import MailingError, NotFoundError
 from mailing.matching import Matcher, record_response
-from mailing.store import Store, audit, response_options, responses, review_items, scan_marks, scans
+from mailing.store import Store, audit, response_options, responses, review_items, scan_marks, scans, utcnow
 
 KINDS = ("unreadable", "invalid", "unknown", "doubtful", "conflict")
 
@@ -42,10 +42,6 @@ class ReviewItem:
         return {"id": self.id, "kind": self.kind, "note": self.note, "source": self.source, "page": self.page,
                 "code": self.code, "campaign": self.campaign, "options": self.options, "scores": self.scores,
                 "picture": self.picture}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def open_items(store: Store, campaign: str | None = None, pictures: str | Path | None = None) -> list[ReviewItem]:
@@ -106,7 +102,7 @@ def _item(conn: Connection, item_id: int):  # type: ignore[no-untyped-def]
 
 def _close(conn: Connection, item_id: int, status: str, note: str) -> None:
     conn.execute(update(review_items).where(review_items.c.id == item_id)
-                 .values(status=status, resolved_at=_now(), note=note))
+                 .values(status=status, resolved_at=utcnow(), note=note))
 
 
 def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bool] | None = None,

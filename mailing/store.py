@@ -19,7 +19,7 @@ Tables (one row per ...):
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,8 +57,15 @@ metadata = MetaData()
 # Personal fields are Text: they may arrive very long, and PostgreSQL (unlike SQLite) enforces VARCHAR(n).
 
 
-def _now() -> datetime:
+def utcnow() -> datetime:
+    """Naive UTC timestamp, as stored in every DateTime column."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+
+def in_chunks(ids: Sequence[Any], size: int = 500) -> list[Sequence[Any]]:
+    """Split ids for `IN (...)` clauses (databases limit the number of bound parameters)."""
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
 meta = Table(
@@ -76,8 +83,8 @@ campaigns = Table(
     Column("source_file", Text, nullable=False),
     Column("config_toml", Text, nullable=False),
     Column("config_sha256", String(64), nullable=False),
-    Column("created_at", DateTime, nullable=False, default=_now),
-    Column("updated_at", DateTime, nullable=False, default=_now),
+    Column("created_at", DateTime, nullable=False, default=utcnow),
+    Column("updated_at", DateTime, nullable=False, default=utcnow),
 )
 
 imports = Table(
@@ -91,7 +98,7 @@ imports = Table(
     Column("rejected", Integer, nullable=False),
     Column("duplicates", Integer, nullable=False),  # likely/exact duplicates found
     Column("merged", Integer, nullable=False),  # of which merged away (mode merge-keep-first)
-    Column("created_at", DateTime, nullable=False, default=_now),
+    Column("created_at", DateTime, nullable=False, default=utcnow),
 )
 
 recipients = Table(
@@ -122,7 +129,7 @@ recipients = Table(
     Column("duplicate_of", ForeignKey("recipients.id")),  # likely duplicate of an earlier recipient
     Column("duplicate_kind", String(20)),  # exact | likely
     Column("active", Boolean, nullable=False, default=True),  # False: merged away, never mailed
-    Column("created_at", DateTime, nullable=False, default=_now),
+    Column("created_at", DateTime, nullable=False, default=utcnow),
     Index("ix_recipients_campaign", "campaign_id"),
     Index("ix_recipients_match", "campaign_id", "match_key"),
 )
@@ -145,7 +152,7 @@ suppression = Table(
     Column("source", String(30), nullable=False),  # import | scan | returned-mail | review | followup
     Column("source_ref", Text),  # file name, scan id, ...
     Column("campaign_id", ForeignKey("campaigns.id")),  # the campaign whose response added it
-    Column("created_at", DateTime, nullable=False, default=_now),
+    Column("created_at", DateTime, nullable=False, default=utcnow),
     Column("expires_at", Date),  # None = never (objections never expire)
     Index("ix_suppression_match", "match_key"),
     Index("ix_suppression_customer", "customer_id"),
@@ -166,7 +173,7 @@ waves = Table(
     Column("suppression_max_id", Integer, nullable=False, default=0),  # suppression state used
     Column("suppression_count", Integer, nullable=False, default=0),  # entries in force when planned
     Column("suppressed", Integer, nullable=False, default=0),  # recipients it left out
-    Column("planned_at", DateTime, nullable=False, default=_now),
+    Column("planned_at", DateTime, nullable=False, default=utcnow),
     Column("produced_at", DateTime),
     UniqueConstraint("campaign_id", "number", name="uq_wave_number"),
 )
@@ -225,7 +232,7 @@ scans = Table(
     Column("returned_mail", Boolean, nullable=False, default=False),
     Column("decoder", String(40)),  # which decoder/retry read the code
     Column("snippet", LargeBinary),  # reduced picture (PNG) for review
-    Column("created_at", DateTime, nullable=False, default=_now),
+    Column("created_at", DateTime, nullable=False, default=utcnow),
     UniqueConstraint("image_hash", "coupon_index", name="uq_scan_image"),
 )
 
@@ -247,7 +254,7 @@ responses = Table(
     Column("scan_id", ForeignKey("scans.id")),
     Column("received_on", Date, nullable=False),
     Column("source", String(20), nullable=False),  # scan | review
-    Column("created_at", DateTime, nullable=False, default=_now),
+    Column("created_at", DateTime, nullable=False, default=utcnow),
 )
 
 response_options = Table(
@@ -266,7 +273,7 @@ review_items = Table(
     Column("kind", String(20), nullable=False),  # unreadable | invalid | unknown | doubtful | conflict
     Column("status", String(20), nullable=False, default="open"),  # open | resolved | voided
     Column("note", Text),
-    Column("created_at", DateTime, nullable=False, default=_now),
+    Column("created_at", DateTime, nullable=False, default=utcnow),
     Column("resolved_at", DateTime),
     UniqueConstraint("scan_id", name="uq_review_scan"),
 )
@@ -283,7 +290,7 @@ followups = Table(
     Column("wave_id", ForeignKey("waves.id")),  # the wave the letter went into (None while pooled)
     Column("status", String(20), nullable=False, default="done"),  # pending (pooled) | done | skipped
     Column("note", Text),
-    Column("created_at", DateTime, nullable=False, default=_now),
+    Column("created_at", DateTime, nullable=False, default=utcnow),
     UniqueConstraint("campaign_id", "rule", "recipient_id", name="uq_followup_once"),
 )
 
@@ -291,7 +298,7 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("at", DateTime, nullable=False, default=_now),
+    Column("at", DateTime, nullable=False, default=utcnow),
     Column("actor", String(100), nullable=False),
     Column("action", String(50), nullable=False),
     Column("entity", String(50), nullable=False),

@@ -22,22 +22,18 @@ from sqlalchemy.engine import Connection
 from mailing.codes import new_code
 from mailing.config import Campaign
 from mailing.errors import MailingError
-from mailing.store import audit, new_id, pieces, recipients, suppression, wave_suppressions, waves
+from mailing.store import audit, in_chunks, new_id, pieces, recipients, suppression, wave_suppressions, waves
 
 log = logging.getLogger(__name__)
 
-CHUNK = 500  # ids per IN (...) clause
-
-
-def _chunks(ids: Sequence[Any], n: int = CHUNK) -> list[Sequence[Any]]:
-    return [ids[i : i + n] for i in range(0, len(ids), n)]
-
-
 def leitregion(postal_code: str, country: str = "DE") -> str:
-    """Deutsche Post Leitregion: the first two digits of a German postal code; else the country code."""
-    if (country or "DE").upper() == "DE" and len(postal_code) >= 2 and postal_code[:2].isdigit():
-        return postal_code[:2]
-    return (country or "").upper() or "??"
+    """Deutsche Post Leitregion: the first two digits of a German postal code ("??" without them); for
+    other countries the country code."""
+    c = (country or "DE").upper()
+    if c != "DE":
+        return c
+    code = (postal_code or "").strip()
+    return code[:2] if len(code) >= 2 and code[:2].isdigit() else "??"
 
 
 def sort_key(country: str, postal_code: str, recipient_id: int) -> tuple[int, str, str, int]:
@@ -64,7 +60,7 @@ def unique_codes(conn: Connection, n: int) -> list[str]:
     while len(codes) < n:
         fresh = [c for c in (new_code() for _ in range(n - len(codes))) if c not in seen]
         taken: set[str] = set()
-        for chunk in _chunks(fresh):
+        for chunk in in_chunks(fresh):
             taken.update(r[0] for r in conn.execute(select(pieces.c.code).where(pieces.c.code.in_(chunk))))
         for c in fresh:
             if c not in taken and c not in seen:
@@ -88,7 +84,7 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
     if recipient_ids is None:
         rows = list(conn.execute(select(*cols).where(base)).all())
     else:
-        for chunk in _chunks(sorted(set(recipient_ids))):
+        for chunk in in_chunks(sorted(set(recipient_ids))):
             rows.extend(conn.execute(select(*cols).where(base, r.id.in_(chunk))).all())
     as_of = drop_date or date.today()
     from mailing.suppression import suppressed_recipients

@@ -49,6 +49,7 @@ from mailing.store import (
     suppression,
     waves,
 )
+from mailing.waves import leitregion
 from reports.stats import two_proportion_test, wilson_interval
 from reports.xlsx import (
     BOLD,
@@ -272,13 +273,8 @@ def collect(conn: Connection, cid: int, campaign: Campaign) -> Figures:
 
 def region_key(country: str | None, postal_code: str | None) -> tuple[str, str]:
     """Sort key and group: ("0", "50") for a German Leitregion, ("1", "AT") for another country."""
-    country = (country or "DE").upper()
-    if country != "DE":
-        return ("1", country)
-    digits = (postal_code or "").strip()
-    if len(digits) >= 2 and digits[:2].isdigit():
-        return ("0", digits[:2])
-    return ("0", "??")
+    key = leitregion(postal_code or "", country or "DE")
+    return ("0" if (country or "DE").upper() == "DE" else "1", key)
 
 
 def region_label(kind: str, key: str) -> str:
