@@ -17,7 +17,12 @@ sysdeps:
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "$(PY) not found: install Python 3.11 (apt-get install python3.11 python3.11-venv)"; exit 1; }
-	@[ -x $(BIN)/python ] || $(PY) -m venv $(VENV) || { echo "venv failed: run 'apt-get install python3.11-venv'"; exit 1; }
+	@[ -x $(BIN)/python ] || $(PY) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "installing python3.11-venv (needed to create .venv)"; \
+	    (apt-get install -y -q python3.11-venv >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q python3.11-venv >/dev/null)) \
+	      && $(PY) -m venv $(VENV); \
+	  else false; fi; } || { echo "cannot create .venv: run 'sudo apt-get install python3.11-venv', then retry"; exit 1; }
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
