@@ -266,8 +266,10 @@ def on_page(coupon_local: Box, page: int = 1) -> Box:
 # ------------------------------------------------------------------------------ tick-box thresholds
 # Ink fraction of a box interior (the printed border excluded by TICK_INTERIOR_INSET_MM), from 0 to 1.
 TICK_INTERIOR_INSET_MM = 0.9  # border 0.35 mm + registration error of up to ~0.5 mm
-TICK_EMPTY_MAX = 0.04  # below: empty (scanner noise, dust and JPEG ringing stay under ~2 %)
-TICK_TICKED_MIN = 0.10  # above: ticked (a thin pen tick across a 4 mm interior covers >= 12 %)
+TICK_EMPTY_MAX = 0.04  # below: empty. Empty boxes on 600 degraded coupons (seeds 6, 8) score <= 0.01,
+# 0.059 once (coffee + noise at 150 dpi) -> doubtful, as it should be
+TICK_TICKED_MIN = 0.16  # above: ticked. Real pen ticks on those coupons: lowest 0.16, 1 % below 0.21; the
+# highest empty box seen, a coffee ring through it under JPEG q30 at 150 dpi, 0.15 -> doubtful, never ticked
 # between the two: doubtful → review queue, with the score kept
 # How the scanner finds ink in a box (scanning/ticks.py). The box is resampled at 10 px/mm; its printed border
 # is searched within ±TICK_ALIGN_SEARCH_MM of where the coupon's mapping puts it (crumpled paper and a QR-only
