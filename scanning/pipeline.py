@@ -7,12 +7,14 @@ coupons, or with the reason none was found ("blank page", "no code found", "corr
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing as mp
 import os
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import cv2
 import numpy as np
@@ -52,6 +54,19 @@ def _coupon(image: np.ndarray, symbol: Symbol, crops: bool = False) -> CouponRea
     )
 
 
+def unreadable_hash(source: str, page: int, reason: str) -> str:
+    """Identity of a page that could not be decoded: its file's bytes, page number and reason. Two broken
+    files differ; the same broken file scanned again is recognised as such (and changes nothing)."""
+    h = hashlib.sha256(f"unreadable:{page}:{reason}:".encode())
+    try:
+        with open(source, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        h.update(os.fsencode(source))
+    return h.hexdigest()
+
+
 def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
               error: str | None = None, crops: bool = False) -> PageReading:
     """Read one page image (grey, white = 255, square pixels). Pure; never raises for a bad image.
@@ -60,8 +75,9 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
     """
     start = time.perf_counter()
     if image is None:
-        return PageReading(source=source, page=page, image_hash="", reason=error or "unreadable image",
-                           seconds=time.perf_counter() - start)
+        reason = error or "unreadable image"
+        return PageReading(source=source, page=page, image_hash=unreadable_hash(source, page, reason),
+                           reason=reason, seconds=time.perf_counter() - start)
     image = np.ascontiguousarray(image, dtype=np.uint8)
     digest = intake.image_hash(image)
     if float(np.median(image[::8, ::8])) < NEGATIVE_MEDIAN_MAX:
@@ -72,7 +88,7 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
     except cv2.error as exc:  # an OpenCV failure on a strange image is that page's problem only
         log.warning("%s, page %d: decoding failed (%s)", source, page, exc)
         symbols, coupons = [], ()
-    reason = None
+    reason: str | None = None
     if not coupons:
         reason = "blank page" if is_blank(image) else "no code found"
     # the page picture is for review of pages without a straightened coupon picture; registered coupons
@@ -90,6 +106,25 @@ def _read_chunk(source: str, pages: list[int] | None, crops: bool = False) -> li
     for item in intake.iter_file(source, pages):
         out.append(read_page(item.source, item.page, item.image, item.dpi, item.error, crops))
     return out
+
+
+def _page_by_page(tasks: Sequence[tuple[str, list[int] | None]], crops: bool) -> Iterator[PageReading]:
+    pool: ProcessPoolExecutor | None = None
+    try:
+        for source, pages in tasks:
+            for page in pages or range(1, intake.count_pages(source) + 1):
+                pool = pool or ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+                try:
+                    yield from pool.submit(_read_chunk, source, [page], crops).result()
+                except BrokenProcessPool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = None
+                    log.warning("%s, page %d: the decoder crashed on this page", source, page)
+                    yield PageReading(source=source, page=page, reason="decoder crashed",
+                                      image_hash=unreadable_hash(source, page, "decoder crashed"))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = None,
@@ -125,7 +160,16 @@ def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = 
         pending = deque(pool.submit(_read_chunk, s, p, crops) for s, p in tasks[:window])
         nxt = len(pending)
         while pending:
-            done = pending.popleft().result()
+            try:
+                done = pending.popleft().result()
+            except BrokenProcessPool:
+                # A worker died (a decoder crashing on some page). Nothing is lost: the task that failed
+                # and everything after it are read again page by page, each page that kills its worker
+                # again becomes "decoder crashed".
+                log.warning("a scanning worker stopped; reading the rest page by page")
+                rest = [tasks[i] for i in range(nxt - len(pending) - 1, len(tasks))]
+                yield from _page_by_page(rest, crops)
+                return
             if nxt < len(tasks):
                 s, p = tasks[nxt]
                 pending.append(pool.submit(_read_chunk, s, p, crops))

@@ -46,6 +46,7 @@ def test_every_page_gets_exactly_one_outcome(cycle, tmp_path: Path, capsys) -> N
     Image.fromarray(sim.photocopy(np.array(Image.open(first).convert("L")), rng)).save(stack / "b-copy.png")
     Image.new("L", (1654, 780), 255).save(stack / "c-blank.png")  # a blank sheet
     (stack / "d-corrupt.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (stack / "d-corrupt-too.pdf").write_bytes(b"%PDF-1.4 nor is this one")  # a second broken file is kept too
     coupon_scan(print_dir, rows[1], [1], stack / "e-second.png", rng, whole_page=True)
     # a coupon of another store's campaign: valid check symbol, unknown code
     other_db, _, other_rows = setup_campaign(tmp_path / "other", capsys)
@@ -55,13 +56,15 @@ def test_every_page_gets_exactly_one_outcome(cycle, tmp_path: Path, capsys) -> N
     lines = scan_json(capsys, db, stack)
     assert [(Path(ln["source"]).name, ln["status"]) for ln in lines] == [
         ("a-first.png", "matched"), ("b-copy.png", "duplicate"), ("c-blank.png", "unreadable"),
-        ("d-corrupt.pdf", "unreadable"), ("e-second.png", "matched"), ("f-foreign.png", "unknown")]
+        ("d-corrupt-too.pdf", "unreadable"), ("d-corrupt.pdf", "unreadable"), ("e-second.png", "matched"),
+        ("f-foreign.png", "unknown")]
     first_line = lines[0]
     assert first_line["code"] == rows[0]["code"] and first_line["campaign"] == name and first_line["wave"] == 1
     assert first_line["customer_id"] == rows[0]["customer_id"]
     assert first_line["options"] == {"info": True, "call": False, "optout": True}
-    assert lines[2]["reason"] == "blank page" and lines[3]["reason"] == "corrupt file"
-    assert lines[5]["reason"] == "no such code" and lines[5]["needs_review"]
+    assert lines[2]["reason"] == "blank page" and lines[3]["reason"] == lines[4]["reason"] == "corrupt file"
+    assert lines[6]["reason"] == "no such code" and lines[6]["needs_review"]
+    assert count(db, scans) == 7 and count(db, review_items) == 4, "every page stored, each broken file too"
     assert all(ln["page"] == 1 for ln in lines)
     assert count(db, responses) == 2
 
