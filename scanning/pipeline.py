@@ -75,9 +75,9 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
     """
     start = time.perf_counter()
     if image is None:
-        reason = error or "unreadable image"
-        return PageReading(source=source, page=page, image_hash=unreadable_hash(source, page, reason),
-                           reason=reason, seconds=time.perf_counter() - start)
+        why = error or "unreadable image"
+        return PageReading(source=source, page=page, image_hash=unreadable_hash(source, page, why),
+                           reason=why, seconds=time.perf_counter() - start)
     image = np.ascontiguousarray(image, dtype=np.uint8)
     digest = intake.image_hash(image)
     if float(np.median(image[::8, ::8])) < NEGATIVE_MEDIAN_MAX:
@@ -88,7 +88,7 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
     except cv2.error as exc:  # an OpenCV failure on a strange image is that page's problem only
         log.warning("%s, page %d: decoding failed (%s)", source, page, exc)
         symbols, coupons = [], ()
-    reason: str | None = None
+    reason = None
     if not coupons:
         reason = "blank page" if is_blank(image) else "no code found"
     # the page picture is for review of pages without a straightened coupon picture; registered coupons
