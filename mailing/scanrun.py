@@ -10,14 +10,26 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from mailing.campaigns import load_by_id
 from mailing.errors import StoreError
 from mailing.log import get_logger
 from mailing.matching import Matcher, Outcome
-from mailing.store import Store
+from mailing.store import Store, campaigns
 
 log = get_logger(__name__)
+
+
+def max_options(store: Store) -> int:
+    """The most coupon options any registered campaign has (all slots when there is none)."""
+    from layouts.geometry import CHECKBOX_SLOTS
+
+    with store.connect() as conn:
+        rows = conn.execute(select(campaigns.c.id)).all()
+        counts = [len(load_by_id(conn, r.id).option_keys) for r in rows]
+    return max(counts, default=CHECKBOX_SLOTS)
 
 
 def scan(
@@ -34,7 +46,9 @@ def scan(
     from scanning.pipeline import read_files  # OpenCV and the decoders load only when scanning
 
     matcher = Matcher(returned_mail=returned_mail, received_on=received_on)
-    for reading in read_files(list(paths), jobs=jobs, executor=executor):
+    # Coupons of any campaign may be mixed in one stack: measure as many tick boxes as the widest has.
+    slots = max_options(store)
+    for reading in read_files(list(paths), jobs=jobs, executor=executor, slots=slots):
         try:
             with store.begin() as conn:
                 outcomes = matcher.record(conn, reading)

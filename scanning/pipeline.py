@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 import cv2
 import numpy as np
 
+from layouts import geometry as g
 from mailing.codes import CodeError, code_from_payload, normalise, parse
 from mailing.log import get_logger
 from scanning import intake
@@ -34,7 +35,7 @@ NEGATIVE_MEDIAN_MAX = 96  # median grey of a page below this: a negative scan (p
 CHUNK_PAGES = 8  # pages per worker task: enough to amortise pickling, small enough to keep order cheap
 
 
-def _coupon(image: np.ndarray, symbol: Symbol, crops: bool = False) -> CouponReading:
+def _coupon(image: np.ndarray, symbol: Symbol, crops: bool = False, slots: int = g.CHECKBOX_SLOTS) -> CouponReading:
     code = normalise(code_from_payload(symbol.text))
     try:
         parse(code)
@@ -48,7 +49,7 @@ def _coupon(image: np.ndarray, symbol: Symbol, crops: bool = False) -> CouponRea
                              boxes=(), registered=False)
     return CouponReading(
         payload=symbol.text, code=code, check_ok=check_ok, decoder=symbol.decoder,
-        boxes=read_boxes(image, reg, crops), registered=True,
+        boxes=read_boxes(image, reg, crops, slots), registered=True,
         snippet_png=coupon_snippet(image, reg.homography),
         marks_found=reg.marks_found, residual_mm=round(reg.residual_mm, 3),
     )
@@ -68,10 +69,11 @@ def unreadable_hash(source: str, page: int, reason: str) -> str:
 
 
 def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
-              error: str | None = None, crops: bool = False) -> PageReading:
+              error: str | None = None, crops: bool = False, slots: int = g.CHECKBOX_SLOTS) -> PageReading:
     """Read one page image (grey, white = 255, square pixels). Pure; never raises for a bad image.
 
-    Box crops are kept for doubtful boxes only, unless `crops` asks for all (the tuning gallery).
+    Box crops are kept for doubtful boxes only, unless `crops` asks for all (the tuning gallery). `slots`
+    tick boxes are measured per coupon: as many as the most options any campaign in question has.
     """
     start = time.perf_counter()
     if image is None:
@@ -84,7 +86,7 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
         image = 255 - image  # a negative: paper is the most common grey on every coupon page
     try:
         symbols = find_symbols(image, dpi)
-        coupons = tuple(_coupon(image, s, crops) for s in symbols)
+        coupons = tuple(_coupon(image, s, crops, slots) for s in symbols)
     except cv2.error as exc:  # an OpenCV failure on a strange image is that page's problem only
         log.warning("%s, page %d: decoding failed (%s)", source, page, exc)
         symbols, coupons = [], ()
@@ -99,23 +101,24 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
                        dpi=dpi)
 
 
-def _read_chunk(source: str, pages: list[int] | None, crops: bool = False) -> list[PageReading]:
+def _read_chunk(source: str, pages: list[int] | None, crops: bool = False,
+                slots: int = g.CHECKBOX_SLOTS) -> list[PageReading]:
     """Worker task: pages of one file (all when None), read in order."""
     cv2.setNumThreads(1)
     out = []
     for item in intake.iter_file(source, pages):
-        out.append(read_page(item.source, item.page, item.image, item.dpi, item.error, crops))
+        out.append(read_page(item.source, item.page, item.image, item.dpi, item.error, crops, slots))
     return out
 
 
-def _page_by_page(tasks: Sequence[tuple[str, list[int] | None]], crops: bool) -> Iterator[PageReading]:
+def _page_by_page(tasks: Sequence[tuple[str, list[int] | None]], crops: bool, slots: int) -> Iterator[PageReading]:
     pool: ProcessPoolExecutor | None = None
     try:
         for source, pages in tasks:
             for page in pages or range(1, intake.count_pages(source) + 1):
                 pool = pool or ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
                 try:
-                    yield from pool.submit(_read_chunk, source, [page], crops).result()
+                    yield from pool.submit(_read_chunk, source, [page], crops, slots).result()
                 except BrokenProcessPool:
                     pool.shutdown(wait=False, cancel_futures=True)
                     pool = None
@@ -128,7 +131,7 @@ def _page_by_page(tasks: Sequence[tuple[str, list[int] | None]], crops: bool) ->
 
 
 def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = None,
-               crops: bool = False) -> Iterator[PageReading]:
+               crops: bool = False, slots: int = g.CHECKBOX_SLOTS) -> Iterator[PageReading]:
     """PageReadings for every page of every file (folders expanded, sorted), in input order.
 
     With jobs > 1 (or an executor given) pages are read in worker processes, a few pages per task.
@@ -137,7 +140,7 @@ def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = 
     if jobs <= 1 and executor is None:
         cv2.setNumThreads(1)
         for source in files:
-            yield from _read_chunk(source, None, crops)
+            yield from _read_chunk(source, None, crops, slots)
         return
     tasks: list[tuple[str, list[int] | None]] = []
     for source in files:
@@ -150,14 +153,14 @@ def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = 
     if executor is None and len(tasks) <= 1:  # one task: starting worker processes would only cost time
         cv2.setNumThreads(1)
         for s, p in tasks:
-            yield from _read_chunk(s, p, crops)
+            yield from _read_chunk(s, p, crops, slots)
         return
     own = executor is None
     # spawn, not fork: a forked child of a process whose OpenCV thread pool is running can deadlock
     pool: Executor = executor or ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=mp.get_context("spawn"))
     try:
         window = max(2, 2 * (jobs if jobs > 1 else (os.cpu_count() or 2)))
-        pending = deque(pool.submit(_read_chunk, s, p, crops) for s, p in tasks[:window])
+        pending = deque(pool.submit(_read_chunk, s, p, crops, slots) for s, p in tasks[:window])
         nxt = len(pending)
         while pending:
             try:
@@ -168,11 +171,11 @@ def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = 
                 # again becomes "decoder crashed".
                 log.warning("a scanning worker stopped; reading the rest page by page")
                 rest = [tasks[i] for i in range(nxt - len(pending) - 1, len(tasks))]
-                yield from _page_by_page(rest, crops)
+                yield from _page_by_page(rest, crops, slots)
                 return
             if nxt < len(tasks):
                 s, p = tasks[nxt]
-                pending.append(pool.submit(_read_chunk, s, p, crops))
+                pending.append(pool.submit(_read_chunk, s, p, crops, slots))
                 nxt += 1
             yield from done
     finally:

@@ -27,6 +27,7 @@ log = get_logger(__name__)
 MAX_VERSION = 10  # our payloads (12-symbol code, or a response URL) need version 1-4
 MIN_PATTERN_SCORE = 0.80  # fraction of finder/separator/timing modules that agree; wrong orders score ~0.5
 MARK_SEARCH_MM = 7.0  # the QR-only prediction is off by up to ~2-3 mm at the far marks (measured on skew/warp)
+MARK_HALF_RES_PPM = 5.0  # above ~127 dpi the marks are searched at half resolution
 MARK_OUTLIER_MM = 1.2  # a mark further than this from the fit of the others is a stain or a scribble
 
 
@@ -159,7 +160,12 @@ def _find_mark(image: np.ndarray, centre: np.ndarray, ppm: float) -> np.ndarray 
     x0, y0, x1, y1 = max(0, cx - r), max(0, cy - r), min(w, cx + r), min(h, cy + r)
     if x1 - x0 < ppm * g.REG_MARK_SIZE_MM or y1 - y0 < ppm * g.REG_MARK_SIZE_MM:
         return None
-    win = cv2.medianBlur(image[y0:y1, x0:x1], 3)
+    win = image[y0:y1, x0:x1]
+    f = 1.0
+    if ppm > MARK_HALF_RES_PPM:  # a 5 mm mark is >= 20 px at half resolution: found as surely, 4x cheaper
+        f = 0.5
+        win = cv2.resize(win, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    win = cv2.medianBlur(win, 3)
     paper = quantile(win, 90)
     darkest = quantile(win, 1)
     if paper - darkest < 40:
@@ -167,7 +173,7 @@ def _find_mark(image: np.ndarray, centre: np.ndarray, ppm: float) -> np.ndarray 
     thr = paper - 0.5 * (paper - darkest)
     mask = (win < thr).astype(np.uint8)
     n, _, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    side = g.REG_MARK_SIZE_MM * ppm
+    side = g.REG_MARK_SIZE_MM * ppm * f
     best, best_d = None, float("inf")
     for i in range(1, n):
         area = stats[i, cv2.CC_STAT_AREA]
@@ -178,7 +184,7 @@ def _find_mark(image: np.ndarray, centre: np.ndarray, ppm: float) -> np.ndarray 
             continue
         if area < 0.45 * bw * bh:
             continue
-        c = cents[i] + np.array([x0, y0], np.float64)
+        c = (cents[i] + 0.5) / f - 0.5 + np.array([x0, y0], np.float64)
         d = float(np.linalg.norm(c - centre))
         if d < best_d and d <= MARK_SEARCH_MM * ppm:
             best, best_d = c, d

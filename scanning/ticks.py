@@ -111,5 +111,7 @@ def read_box(image: np.ndarray, reg: Registration, slot: int, crop: bool = False
     return BoxReading(slot=slot, score=round(score, 4), state=state, snippet_png=snippet)
 
 
-def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False) -> tuple[BoxReading, ...]:
-    return tuple(read_box(image, reg, slot, crops) for slot in range(g.CHECKBOX_SLOTS))
+def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False,
+               slots: int = g.CHECKBOX_SLOTS) -> tuple[BoxReading, ...]:
+    """The first `slots` tick boxes (a store whose campaigns offer three options needs three)."""
+    return tuple(read_box(image, reg, slot, crops) for slot in range(min(slots, g.CHECKBOX_SLOTS)))

@@ -10,7 +10,7 @@ import click
 
 from mailing import review as review_lib
 from mailing.cli.common import default_jobs, echo_json, jobs_option, json_option, open_store
-from mailing.scanrun import scan
+from mailing.scanrun import max_options, scan
 
 
 @click.command("scan")
@@ -126,12 +126,14 @@ def review_void(ctx: click.Context, item_id: int, note: str) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--out", "out_png", type=click.Path(dir_okay=False), default="tick-boxes.png", show_default=True)
 @jobs_option
-def gallery_cmd(paths: tuple[str, ...], out_png: str, jobs: int | None) -> None:
-    """For tuning: one PNG of every tick box in PATHS, sorted by ink score (the store is not touched)."""
+@click.pass_context
+def gallery_cmd(ctx: click.Context, paths: tuple[str, ...], out_png: str, jobs: int | None) -> None:
+    """For tuning: one PNG of every tick box in PATHS, sorted by ink score (nothing is recorded)."""
     from scanning.gallery import write_gallery
     from scanning.pipeline import read_files
 
-    n = write_gallery(read_files(list(paths), jobs=default_jobs(jobs), crops=True), out_png)
+    slots = max_options(open_store(ctx))
+    n = write_gallery(read_files(list(paths), jobs=default_jobs(jobs), crops=True, slots=slots), out_png)
     click.echo(f"{n} tick boxes, sorted by score → {out_png}")
 
 
