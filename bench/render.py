@@ -17,11 +17,13 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -98,11 +100,35 @@ def run_child(args: list[str]) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _mk(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _round(t: Path, n: int) -> dict[str, Any]:
+    """One round: render-only with one and two processes, then produce with --jobs 1 and 2."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    t0 = time.perf_counter()
+    r = run_child(["render", str(n), str(_mk(t / "r"))])
+    one_wall = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, __file__, "--child", "render", str(n // 2), str(_mk(t / d))],
+                              stdout=subprocess.PIPE, env=env) for d in ("r2a", "r2b")]
+    for proc in procs:
+        proc.communicate()
+    two_wall = time.perf_counter() - t0
+    p1 = run_child(["produce", str(n), str(_mk(t / "p1")), "1"])
+    p2 = run_child(["produce", str(n), str(_mk(t / "p2")), "2"])
+    return {"r": r, "p1": p1, "p2": p2, "one_wall": one_wall, "two_wall": two_wall,
+            "p1_wall": p1["wall_s"], "p2_wall": p2["wall_s"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--letters", type=int, default=10_000)
     ap.add_argument("--big", type=int, default=100_000)
     ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds per figure (the median is printed)")
     ap.add_argument("--child", nargs="+")
     a = ap.parse_args()
     if a.child:
@@ -111,43 +137,39 @@ def main() -> None:
         sys.stdout.write(json.dumps(result) + "\n")
         return
     n = a.letters
+    rounds = []
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
-        for sub in ("r", "p1", "p2", "rb"):
-            (t / sub).mkdir()
-        t0 = time.perf_counter()
-        r = run_child(["render", str(n), str(t / "r")])
-        one_wall = time.perf_counter() - t0
-        (t / "r2a").mkdir()
-        (t / "r2b").mkdir()
-        t0 = time.perf_counter()
-        procs = [subprocess.Popen([sys.executable, __file__, "--child", "render", str(n // 2), str(t / d)],
-                                  stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
-                 for d in ("r2a", "r2b")]
-        for p in procs:
-            p.communicate()
-        two_wall = time.perf_counter() - t0
-        p1 = run_child(["produce", str(n), str(t / "p1"), "1"])
-        p2 = run_child(["produce", str(n), str(t / "p2"), "2"])
-        big = None if a.skip_big else run_child(["render", str(a.big), str(t / "rb")])
+        # The machine is shared: each figure is the median of `--repeat` rounds, and the one- and two-process
+        # runs of a round follow each other so that both see the same background load.
+        for k in range(a.repeat):
+            rounds.append(_round(t / f"round{k}", n))
+        big = None if a.skip_big else run_child(["render", str(a.big), str(_mk(t / "rb"))])
         from mailing.preflight import preflight
 
         t0 = time.perf_counter()
-        problems = preflight(p2["out"], jobs=2)
+        problems = preflight(rounds[-1]["p2"]["out"], jobs=2)
         pf = time.perf_counter() - t0
+    med = {key: statistics.median(rd[key] for rd in rounds) for key in ("one_wall", "two_wall", "p1_wall", "p2_wall")}
+    r, p1 = rounds[-1]["r"], rounds[-1]["p1"]
+    r_cpu = statistics.median(rd["r"]["cpu_s"] for rd in rounds)
+    r_wall = statistics.median(rd["r"]["wall_s"] for rd in rounds)
+    p1_cpu = statistics.median(rd["p1"]["cpu_s"] for rd in rounds)
     out = sys.stdout.write
     out(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; python {sys.version.split()[0]}\n")
-    out(f"render only   {n:>7} letters: {n / r['cpu_s']:7.0f} letters/CPU-s, {n / r['wall_s']:7.0f} letters/s wall, "
+    out(f"each figure: median of {a.repeat} rounds\n")
+    out(f"render only   {n:>7} letters: {n / r_cpu:7.0f} letters/CPU-s, {n / r_wall:7.0f} letters/s wall, "
         f"{r['bytes'] / n:6.0f} bytes/letter, peak {r['peak_mb']:.0f} MB (after imports {r['base_mb']:.0f} MB)\n")
-    out(f"render only, 2 processes x {n // 2} letters: speed-up {one_wall / two_wall:.2f} "
-        f"(wall incl. process start: {one_wall:.1f} s vs {two_wall:.1f} s)\n")
+    out(f"render only, 2 processes x {n // 2} letters: speed-up {med['one_wall'] / med['two_wall']:.2f} "
+        f"(wall incl. process start: {med['one_wall']:.1f} s vs {med['two_wall']:.1f} s)\n")
     if big:
         out(f"render only   {a.big:>7} letters: {a.big / big['cpu_s']:7.0f} letters/CPU-s, "
             f"{a.big / big['wall_s']:7.0f} letters/s wall, peak {big['peak_mb']:.0f} MB "
             f"(difference to {n}: {big['peak_mb'] - r['peak_mb']:+.0f} MB)\n")
-    out(f"produce -j1   {n:>7} letters: {n / p1['wall_s']:7.0f} letters/s wall ({n / p1['cpu_s']:.0f} per CPU-s "
+    out(f"produce -j1   {n:>7} letters: {n / med['p1_wall']:7.0f} letters/s wall ({n / p1_cpu:.0f} per CPU-s "
         f"in the main process), {p1['bytes'] / n:6.0f} bytes/letter, {p1['files']:.0f} files\n")
-    out(f"produce -j2   {n:>7} letters: {n / p2['wall_s']:7.0f} letters/s wall, speed-up {p1['wall_s'] / p2['wall_s']:.2f}\n")
+    out(f"produce -j2   {n:>7} letters: {n / med['p2_wall']:7.0f} letters/s wall, "
+        f"speed-up {med['p1_wall'] / med['p2_wall']:.2f}\n")
     out(f"preflight (-j2, every QR read back at 200 dpi): {pf:.1f} s, "
         f"{'OK' if not problems else f'{len(problems)} problem(s): ' + problems[0]}\n")
 
