@@ -91,7 +91,8 @@ class Matcher:
             self._campaigns[campaign_id] = load_by_id(conn, campaign_id)
         return self._campaigns[campaign_id]
 
-    def _piece(self, conn: Connection, code: str) -> _PieceInfo | None:
+    def piece(self, conn: Connection, code: str) -> _PieceInfo | None:
+        """The piece a code belongs to, with its campaign (parsed once per run), or None."""
         row = conn.execute(
             select(pieces.c.id, pieces.c.undeliverable, pieces.c.recipient_id, waves.c.number,
                    waves.c.campaign_id, recipients.c.customer_id)
@@ -138,7 +139,7 @@ class Matcher:
         ).first()
         o.needs_review = open_review is not None
         if row.piece_id is not None:
-            info = self._piece(conn, row.code)
+            info = self.piece(conn, row.code)
             if info is not None:
                 o.campaign, o.wave, o.customer_id = info.campaign_name, info.wave, info.customer_id
                 marks = {m.key: _STATE_VALUE[m.state] for m in
@@ -161,7 +162,7 @@ class Matcher:
             scan_id = self._insert_scan(conn, reading, index, "invalid", exc.reason, code, None, snippet, c.decoder)
             self._review(conn, scan_id, "invalid", exc.reason)
             return Outcome(src, page, "invalid", exc.reason, code, needs_review=True)
-        info = self._piece(conn, code)
+        info = self.piece(conn, code)
         if info is None:
             reason = "no such code"
             scan_id = self._insert_scan(conn, reading, index, "unknown", reason, code, None, snippet, c.decoder)

@@ -56,7 +56,7 @@ def open_items(store: Store, campaign: str | None = None, pictures: str | Path |
         ).all()
         for r in rows:
             item = ReviewItem(r.id, r.kind, r.note, r.source, r.page, r.code, None)
-            info = matcher._piece(conn, r.code) if r.code else None
+            info = matcher.piece(conn, r.code) if r.code else None
             if info is not None:
                 item.campaign = info.campaign_name
                 marks = {m.key: m for m in conn.execute(select(scan_marks).where(scan_marks.c.scan_id == r.sid))}
@@ -122,7 +122,7 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
         if row.kind not in ("unreadable", "invalid", "unknown"):
             raise MailingError(f"review item {item_id} is {row.kind}: set its boxes with `mailing review set`")
         matcher = Matcher(returned_mail=bool(row.returned_mail), received_on=received_on)
-        info = matcher._piece(conn, code)
+        info = matcher.piece(conn, code)
         if info is None:
             raise MailingError(f"review item {item_id}: no piece has code {codes.format_code(code)}; check the "
                                "code, or void the item")
@@ -159,7 +159,10 @@ def set_boxes(store: Store, item_id: int, values: Mapping[str, bool]) -> dict[st
             raise MailingError(f"review item {item_id} is {row.kind}: resolve it with --code first")
         piece_id = conn.execute(select(scans.c.piece_id).where(scans.c.id == row.sid)).scalar_one()
         resp = conn.execute(select(responses.c.id).where(responses.c.piece_id == piece_id)).one()
-        keys = Matcher()._piece(conn, row.code).campaign.option_keys  # type: ignore[union-attr]
+        info = Matcher().piece(conn, row.code)
+        if info is None:
+            raise MailingError(f"review item {item_id}: its code no longer names a piece; void the item")
+        keys = info.campaign.option_keys
         _check_keys(values, keys, item_id)
         for k, v in values.items():
             conn.execute(update(response_options).where(response_options.c.response_id == resp.id,
