@@ -43,13 +43,16 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from mailing.errors import StoreError
 
+# The schema version this program writes: the number of the newest migration in mailing/migrations/versions
+# (tests/mailing/test_migrations.py checks they agree). Every schema change is a new migration.
 SCHEMA_VERSION = 1
 DEFAULT_DB = "mailing.db"
 
@@ -307,6 +310,15 @@ audit_log = Table(
 )
 
 
+# Alembic's own bookkeeping table, written with a new store so that `db upgrade` knows where it starts. Kept
+# out of `metadata`: it is not part of the domain schema.
+alembic_version = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), primary_key=True),
+)
+
+
 def database_url(db: str | None) -> str:
     """`--db` value → SQLAlchemy URL. A plain path means a SQLite file."""
     value = db or os.environ.get("MAILING_DB") or DEFAULT_DB
@@ -327,7 +339,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 class Store:
     """Opens the database, creates or checks the schema, hands out connections and transactions."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, check_schema: bool = True) -> None:
         self.url = url
         try:
             self.engine: Engine = create_engine(url, future=True)
@@ -335,26 +347,58 @@ class Store:
             raise StoreError(f"cannot open store {url!r}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._ensure_schema()
+        self._ensure_schema(check_schema)
 
     @classmethod
-    def open(cls, db: str | None = None) -> Store:
-        return cls(database_url(db))
+    def open(cls, db: str | None = None, *, check_schema: bool = True) -> Store:
+        """The store named by `db` (see database_url). `check_schema=False` opens an older store as it is,
+        for `db upgrade` and `db backup` only."""
+        return cls(database_url(db), check_schema=check_schema)
 
-    def _ensure_schema(self) -> None:
+    def _ensure_schema(self, check: bool) -> None:
+        """A new store gets the current schema; an existing one must be at it (see mailing/migrate.py)."""
         try:
-            with self.engine.begin() as conn:
-                metadata.create_all(conn)
-                row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
-                if row is None:
-                    conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-                elif int(row[0]) > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"store {self.url} has schema version {row[0]}, this program knows "
-                        f"{SCHEMA_VERSION}: upgrade the program"
-                    )
+            version = self.schema_version()
+            if version is None:
+                try:
+                    self._create()
+                except (OperationalError, IntegrityError, ProgrammingError):  # another process created it
+                    version = self.schema_version()
+                    if version is None:
+                        raise
+            if version is None or not check:
+                return
         except OperationalError as exc:
-            raise StoreError(f"cannot open store {self.url}: {exc.orig}") from exc
+            raise StoreError(f"cannot open store {self.where}: {exc.orig}") from exc
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"store {self.where} has schema version {version}, this program knows "
+                             f"{SCHEMA_VERSION}: install the newer version of mailing that wrote it")
+        if version < SCHEMA_VERSION:
+            raise StoreError(f"store {self.where} was written by an earlier version (schema {version}, this "
+                             f"program needs {SCHEMA_VERSION}): run `mailing db upgrade` (it backs the store up "
+                             f"first)")
+
+    def schema_version(self) -> int | None:
+        """The store's schema version; None for an empty database."""
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("meta"):
+                return None
+            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+        return int(row[0]) if row else None
+
+    def _create(self) -> None:
+        with self.engine.begin() as conn:
+            metadata.create_all(conn, checkfirst=False)
+            conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+            alembic_version.create(conn)
+            conn.execute(insert(alembic_version).values(version_num=f"{SCHEMA_VERSION:04d}"))
+
+    @property
+    def where(self) -> str:
+        """The store's location for messages: a file path, or the URL without its password."""
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            return self.engine.url.database
+        return self.engine.url.render_as_string(hide_password=True)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

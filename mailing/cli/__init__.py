@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 import click
 
-from mailing.cli import campaigns, demo, followup, production, reporting, scanning, status
+from mailing.cli import campaigns, db, demo, followup, production, reporting, scanning, status
 from mailing.cli.common import root
 from mailing.errors import MailingError
 
-for module in (campaigns, production, scanning, followup, reporting, status, demo):
+for module in (campaigns, production, scanning, followup, reporting, status, demo, db):
     for command in module.COMMANDS:
         root.add_command(command)
 

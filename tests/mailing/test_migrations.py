@@ -1,0 +1,110 @@
+"""Schema migrations: a store written by the first release is refused until `db upgrade` brings it forward;
+the migrations, run from an empty database, give exactly the schema this version creates.
+
+tests/fixtures/store-schema1.sql is a real store of the first release (commit f00e867): `mailing demo` run
+with that release's code, the review pictures removed to keep the file small, dumped with `sqlite3 .dump`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+from mailing import migrate
+from mailing.cli import main
+from mailing.errors import StoreError
+from mailing.store import SCHEMA_VERSION, Store, metadata
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "store-schema1.sql"
+
+
+def first_release_store(path: Path) -> Path:
+    with sqlite3.connect(path) as conn:
+        conn.executescript(FIXTURE.read_text(encoding="utf-8"))
+    conn.close()
+    return path
+
+
+def test_schema_version_is_the_newest_migration() -> None:
+    assert f"{SCHEMA_VERSION:04d}" == migrate.head_revision()
+
+
+def test_first_release_store_is_refused_with_one_line_naming_db_upgrade(tmp_path: Path, capsys) -> None:
+    db = first_release_store(tmp_path / "old.db")
+    if SCHEMA_VERSION == 1:
+        pytest.skip("schema 1 is still current")
+    with pytest.raises(StoreError, match="db upgrade"):
+        Store.open(str(db))
+    assert main(["--db", str(db), "status", "fruehjahr-2026", "--json"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "mailing db upgrade" in err and "\n" not in err
+
+
+def test_db_upgrade_brings_the_first_release_forward_and_keeps_its_figures(tmp_path: Path, capsys) -> None:
+    db = first_release_store(tmp_path / "old.db")
+    assert main(["--db", str(db), "db", "upgrade"]) == 0
+    out = capsys.readouterr().out
+    backups = list(tmp_path.glob("old.db.schema1-*.bak"))
+    if SCHEMA_VERSION > 1:
+        assert "schema 1 →" in out and len(backups) == 1
+        assert stat.S_IMODE(os.stat(backups[0]).st_mode) & 0o077 == 0
+        with sqlite3.connect(backups[0]) as b:
+            assert b.execute("select value from meta where key='schema_version'").fetchone() == ("1",)
+    store = Store.open(str(db))
+    assert store.schema_version() == SCHEMA_VERSION
+    store.dispose()
+    assert main(["--db", str(db), "status", "fruehjahr-2026", "--json"]) == 0
+    import json
+
+    st = json.loads(capsys.readouterr().out)
+    assert (st["recipients"], st["responses"], st["undeliverable"]) == (50, 20, 3)
+    assert main(["--db", str(db), "db", "upgrade"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+
+
+def _migrated_schema_differences(url: str) -> list:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg = migrate._alembic_config()
+            cfg.attributes["connection"] = conn
+            from alembic import command
+
+            command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            return compare_metadata(MigrationContext.configure(conn), metadata)
+    finally:
+        engine.dispose()
+
+
+def test_migrations_from_empty_give_the_schema_this_version_creates(tmp_path: Path) -> None:
+    assert _migrated_schema_differences(f"sqlite:///{tmp_path / 'm.db'}") == []
+
+
+def test_migrations_on_postgresql_give_the_same_schema() -> None:
+    url = os.environ.get("MAILING_TEST_POSTGRES")
+    if not url:
+        pytest.skip("MAILING_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server when it can)")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS mig_test CASCADE; CREATE SCHEMA mig_test"))
+    engine.dispose()
+    sep = "&" if "?" in url else "?"
+    assert _migrated_schema_differences(f"{url}{sep}options=-csearch_path%3Dmig_test") == []
+
+
+def test_db_backup_copies_a_live_store(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "live.db"
+    Store.open(str(db)).dispose()
+    assert main(["--db", str(db), "db", "backup", str(tmp_path / "copy.db")]) == 0
+    with sqlite3.connect(tmp_path / "copy.db") as c:
+        assert c.execute("select value from meta where key='schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+    assert main(["--db", str(db), "db", "backup", str(tmp_path / "copy.db")]) == 1
+    assert "already exists" in capsys.readouterr().err
