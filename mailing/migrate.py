@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, inspect, update
 
 from mailing.errors import MailingError
 from mailing.store import SCHEMA_VERSION, Store, alembic_version, meta
@@ -102,7 +102,7 @@ def upgrade(db: str | None) -> UpgradeResult:
             taken = str(backup(store, src.with_name(f"{src.name}.schema{version}-{stamp}.bak")))
         cfg = _alembic_config()
         with store.engine.begin() as conn:
-            if not alembic_version.exists(conn):  # the first release kept no Alembic bookkeeping
+            if not inspect(conn).has_table("alembic_version"):  # the first release kept no Alembic bookkeeping
                 alembic_version.create(conn)
                 conn.execute(insert(alembic_version).values(version_num=f"{version:04d}"))
             cfg.attributes["connection"] = conn
