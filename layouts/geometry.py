@@ -2,9 +2,9 @@
 
 The renderer (layouts.render) and the scanner (scanning) both read these numbers, so where a tick box is
 printed and where it is looked for cannot drift apart. Convert to points or pixels only at the edge.
-Sources: shared/reference/domain-standards.md §0-5 (DIN 5008:2020, DIN 680 windows, Deutsche Post zones,
-QR sizing). Coupon coordinates are relative to the coupon's own top-left corner (the perforation line),
-so they hold for a torn-off coupon as well as for a whole page.
+Sources: docs/domain-standards.md §Letter page, §Address field, §Fold and hole marks, §Envelope windows,
+§Deutsche Post zones and §QR sizing. Coupon coordinates are relative to the coupon's own top-left corner
+(the perforation line), so they hold for a torn-off coupon as well as for a whole page.
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ REG_MARKS_MM: tuple[tuple[float, float], ...] = (  # top-left corners of the mar
     (COUPON_WIDTH_MM - REG_MARK_INSET_MM - REG_MARK_SIZE_MM, 77.0),
 )
 
-# Postal zones on the coupon when it travels as a reply card (Deutsche Post, §3.3/3.4).
+# Postal zones on the coupon as a reply card (docs/domain-standards.md §Deutsche Post zones).
 FRANKING_ZONE = Box(COUPON_WIDTH_MM - 74.0, 0.0, 74.0, 40.0)
 CODING_ZONE = Box(COUPON_WIDTH_MM - 150.0, COUPON_HEIGHT_MM - 15.0, 150.0, 15.0)
 

@@ -4,7 +4,7 @@
 recipients table (salutation, title, first_name, last_name, company, addition, street, house_number, postbox,
 postal_code, city, country, address_override, salutation_override); missing keys count as empty.
 
-Address block (shared/reference/domain-standards.md §1.2, §6), top to bottom:
+Address block (docs/domain-standards.md §Address block, §Salutations), top to bottom:
   private letter:  "Frau"/"Herrn" · name with titles · addition ("bei …") · street or Postfach · PLZ Ort · COUNTRY
   business letter: company (long names wrapped in two lines) · "Frau Dr. Anna Müller" · addition · …
 A foreign address has the city and the country (in German) in capitals; the country is the last line.

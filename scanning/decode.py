@@ -1,6 +1,6 @@
 """Decoding: a grey page image → every QR symbol on it (text, corners, which decoder and retry read it).
 
-The cascade follows shared/reference/measurements/decode.md: zxing-cpp on the whole image first (3 ms per
+The cascade follows docs/measurements.md §Decoder cascade: zxing-cpp on the whole image first (3 ms per
 coupon, 89 %, returns every symbol with its four corners and also the symbols it located but could not
 decode); then, only around those candidates or when nothing was read, OpenCV's WeChat decoder (94 %, but
 seconds on hopeless images, so never more than `WECHAT_MAX_PIXELS`), zbar, and cheap retries in order of

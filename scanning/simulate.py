@@ -140,7 +140,7 @@ def fold(img: np.ndarray, rng: random.Random) -> np.ndarray:
 def crumple(img: np.ndarray, dpi: float, rng: random.Random, cell_mm: float = 12.0,
             amplitude_mm: float | None = None) -> np.ndarray:
     """A crumpled sheet flattened on the glass: a smooth elastic warp, cells of ~half a QR code
-    (as in reference/measurements/decode.md's crumple classes), up to ~0.45 mm displacement."""
+    (as in docs/measurements.md §Degradation classes, crumple_*), up to ~0.45 mm displacement."""
     amp = (amplitude_mm if amplitude_mm is not None else rng.uniform(0.15, 0.45)) * dpi / g.MM_PER_INCH
     h, w = img.shape[:2]
     gen = np.random.default_rng(rng.randrange(2**32))

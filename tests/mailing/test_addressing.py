@@ -10,7 +10,8 @@ from mailing.addressing import MAX_LINES, address_lines, display_name, greeting
 
 BASE = {"street": "Hauptstraße", "house_number": "5", "postal_code": "10115", "city": "Berlin", "country": "DE"}
 
-# (record fields, expected address block, expected greeting) — domain-standards.md §1.2 and §6.
+# (record fields, expected address block, expected greeting) — docs/domain-standards.md §Address block,
+# §Salutations.
 CASES = [
     ({"salutation": "female", "first_name": "Anna", "last_name": "Müller"},
      ["Frau", "Anna Müller", "Hauptstraße 5", "10115 Berlin"], "Sehr geehrte Frau Müller,"),
