@@ -34,24 +34,37 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] 
 @click.command("produce")
 @click.argument("campaign")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the print package.")
-@click.option("--wave", type=click.IntRange(1), default=None, help="Wave number (default: the latest not produced).")
+@click.option("--wave", type=click.IntRange(1), default=None,
+              help="Wave number (default: the oldest wave not produced yet; wave 1 on the first run).")
+@click.option("--reprint", is_flag=True,
+              help="Print a produced wave (--wave N) again: byte-identical files in --out; the store is unchanged.")
 @jobs_option
 @click.option("--drop-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Day the wave is posted (default: today).")
 @json_option
 @click.pass_context
-def produce_cmd(ctx: click.Context, campaign: str, out: str, wave: int | None, jobs: int | None,
+def produce_cmd(ctx: click.Context, campaign: str, out: str, wave: int | None, reprint: bool, jobs: int | None,
                 drop_date: datetime | None, as_json: bool) -> int:
-    """Print PDFs, manifest and job ticket for a wave (plans wave 1 on the first run; resumes)."""
+    """Print PDFs, manifest and job ticket for a wave (plans wave 1 on the first run; resumes).
+
+    \b
+    Examples:
+      mailing produce fruehjahr-2026 --out druck-welle-1 --drop-date 2026-03-02
+      mailing produce fruehjahr-2026 --wave 1 --reprint --out nachdruck
+    """
     from mailing.production import produce, result_json
 
     store = open_store(ctx)
     with _progress("Briefe", not as_json) as progress:
-        result = produce(store, campaign, out, wave=wave, jobs=default_jobs(jobs),
+        result = produce(store, campaign, out, wave=wave, reprint=reprint, jobs=default_jobs(jobs),
                          drop_date=drop_date.date() if drop_date else None, progress=progress)
     if as_json:
         echo_json(result_json(result))
     else:
+        for name in result.removed_parts:
+            click.echo(f"removed {name}, a temporary file left by an interrupted run", err=True)
+        if result.reprint:
+            click.echo(f"wave {result.wave} reprinted: {len(result.files)} file(s), identical to the original")
         click.echo(f"wave {result.wave}: {result.pieces} letters ({result.pages_per_piece} page(s) each) in "
                    f"{len(result.files)} file(s), {result.control} in the control group; "
                    f"{result.rendered} batch(es) rendered, {result.reused} already complete")
