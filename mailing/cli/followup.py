@@ -29,13 +29,16 @@ def followup_cmd(ctx: click.Context, campaign: str, as_of, dry_run: bool, out_di
     click.echo(f"follow-ups for {campaign} as of {result.as_of.isoformat()}" + (" (dry run)" if dry_run else ""))
     for r in result.rules:
         if r.action == "suppress":
-            line = f"{r.count} opt-out(s) added to the suppression list"
+            line = f"{r.count} opt-out(s) added to the suppression list" + (
+                f", {r.skipped} already on it" if r.skipped else "")
         elif r.action == "call":
             line = f"{r.count} on the call list" + (f": {', '.join(r.files)}" if r.files else "")
         elif r.wave is not None:
             line = f"wave {r.wave} planned with {r.count} letter(s)" + (
                 f", {r.skipped} left out (suppressed/undeliverable)" if r.skipped else "") + (
                 f"; print it with `mailing produce {campaign} --wave {r.wave} --out DIR`" if not dry_run else "")
+        elif r.skipped:
+            line = f"no wave: all {r.skipped} waiting were suppressed or undeliverable since"
         elif r.pending:
             line = f"{r.pending} letter(s) waiting until the rule's minimum volume is reached"
         else:
