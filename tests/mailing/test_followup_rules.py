@@ -13,7 +13,16 @@ from mailing.campaigns import register_campaign
 from mailing.followup import run_followups
 from mailing.production import produce
 from mailing.status import campaign_status
-from mailing.store import Store, followups, pieces, recipients, response_options, responses, suppression, waves
+from mailing.store import (
+    Store,
+    followups,
+    pieces,
+    recipients,
+    response_options,
+    responses,
+    suppression,
+    waves,
+)
 from mailing.suppression import add_entry
 
 

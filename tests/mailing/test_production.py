@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 
 from mailing.campaigns import register_campaign
 from mailing.cli import main
-from mailing.preflight import preflight
 from mailing.package import manifest_csv_name
+from mailing.preflight import preflight
 from mailing.production import produce
 from mailing.store import Store, pieces, recipients
 
