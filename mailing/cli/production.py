@@ -105,12 +105,16 @@ def layout_cmd(ctx: click.Context, campaign: str, as_json: bool) -> int:
 
     from layouts.letter import layout_json
     from mailing.campaigns import load
+    from mailing.production import wave_campaign
     from mailing.store import waves
 
     store = open_store(ctx)
     with store.connect() as conn:
         cid, camp = load(conn, campaign)
-        letter = conn.execute(select(waves.c.letter).where(waves.c.campaign_id == cid, waves.c.number == 1)).scalar()
+        first = conn.execute(select(waves).where(waves.c.campaign_id == cid, waves.c.number == 1)).first()
+    letter = None
+    if first is not None:  # the first wave as it was planned, not as the campaign file reads today
+        camp, letter = wave_campaign(first, camp), first.letter
     data = layout_json(camp, letter)
     if as_json:
         echo_json(data)
