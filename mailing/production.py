@@ -308,19 +308,22 @@ def _jobs_for(store: Store, campaign: Campaign, wrow: Any, todo: Iterable[Any],
 def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: Path, jobs: int,
             executor: Executor | None, progress: Callable[[int, int], None] | None, done: int, total: int,
             while_waiting: Callable[[], None] | None = None) -> int:
-    """Render the pending batches; in parallel, `while_waiting` runs in this process meanwhile."""
+    """Render the pending batches; in parallel, `while_waiting` runs in this process meanwhile.
+
+    A batch rendered before (its SHA-256 recorded) must give the same bytes again; a file that does not is
+    removed, and once every batch is through the run fails naming it (nothing differing is left behind)."""
     truncated = 0
+    differing: list[str] = []
 
     def record(b: Any, res: BatchResult) -> None:
         nonlocal done, truncated
         if res.pages != b.pages:
             raise MailingError(f"{b.file}: rendered {res.pages} pages, expected {b.pages}")
-        if b.status == "done":  # rendered before: the same batch must give the same bytes
+        if b.status == "done":
             if res.sha256 != b.sha256:
                 Path(res.path).unlink(missing_ok=True)
-                raise MailingError(
-                    f"{res.path}: rendered again, it differs from the file recorded at production (SHA-256); "
-                    "the recipients' data changed since (e.g. an erasure); use the original files")
+                differing.append(res.path)
+                return
         else:
             _record_batch(store, b.id, Path(res.path), res.pages, res.sha256)
         done += res.pieces
@@ -331,20 +334,25 @@ def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: P
     if executor is None and (jobs <= 1 or len(todo) == 1):
         for b, args in _jobs_for(store, campaign, wrow, todo, out):
             record(b, render_rows(*args))
-        return truncated
-    own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
-    try:
-        futures: dict[Future[BatchResult], Any] = {}
-        for b, args in _jobs_for(store, campaign, wrow, todo, out):
-            futures[pool.submit(render_rows, *args)] = b
-        if while_waiting:
-            while_waiting()
-        for fut in as_completed(futures):
-            record(futures[fut], fut.result())
-    finally:
-        if own:
-            pool.shutdown(cancel_futures=True)
+    else:
+        own = executor is None
+        pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
+        try:
+            futures: dict[Future[BatchResult], Any] = {}
+            for b, args in _jobs_for(store, campaign, wrow, todo, out):
+                futures[pool.submit(render_rows, *args)] = b
+            if while_waiting:
+                while_waiting()
+            for fut in as_completed(futures):
+                record(futures[fut], fut.result())
+        finally:
+            if own:
+                pool.shutdown(cancel_futures=True)
+    if differing:
+        more = f" (and {len(differing) - 1} more file(s))" if len(differing) > 1 else ""
+        raise MailingError(
+            f"{differing[0]}{more}: rendered again, it differs from the file recorded at production (SHA-256); "
+            "the recipients' data changed since (e.g. an erasure); use the original files")
     return truncated
 
 

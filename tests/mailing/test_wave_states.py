@@ -229,3 +229,35 @@ def test_wave_keeps_the_campaign_text_it_was_planned_with(store: Store, camp: st
     assert "Frühjahrsangebot" in text and "Neuer Betreff" not in text
     res = produce(store, camp, tmp_path / "druck")
     assert "Frühjahrsangebot" in PdfReader(res.files[0]).pages[0].extract_text()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_reprint_refuses_to_write_a_file_that_would_differ_from_the_original(store: Store, camp: str,
+                                                                            tmp_path: Path, jobs: int) -> None:
+    produce(store, camp, tmp_path / "druck")
+    with store.begin() as conn:
+        conn.execute(update(recipients).values(last_name="Geändert"))
+    with pytest.raises(MailingError, match=r"\(and 2 more file\(s\)\): rendered again, it differs"):
+        produce(store, camp, tmp_path / "nachdruck", wave=1, reprint=True, jobs=jobs)
+    assert not list((tmp_path / "nachdruck").glob("*.pdf")) and not list((tmp_path / "nachdruck").glob(".*"))
+
+
+def test_reprint_needs_a_produced_wave_and_keeps_its_drop_date(store: Store, camp: str, tmp_path: Path) -> None:
+    from datetime import date
+
+    with pytest.raises(MailingError, match="no wave 1"):
+        produce(store, camp, tmp_path / "x", wave=1, reprint=True)
+    with store.begin() as conn:
+        cid, c = load(conn, camp)
+        plan_wave(conn, cid, c)
+    with pytest.raises(MailingError, match="not produced yet"):
+        produce(store, camp, tmp_path / "x", wave=1, reprint=True)
+    produce(store, camp, tmp_path / "druck")
+    with pytest.raises(MailingError, match="--drop-date cannot be used with --reprint"):
+        produce(store, camp, tmp_path / "x", wave=1, reprint=True, drop_date=date(2026, 1, 1))
+
+
+def test_preflight_flags_a_stray_part_file(store: Store, camp: str, tmp_path: Path) -> None:
+    produce(store, camp, tmp_path / "druck")
+    (tmp_path / "druck" / ".welle-01-teil-001.pdf.abc.part").write_bytes(b"half")
+    assert any("temporary file left by an interrupted run" in p for p in preflight(tmp_path / "druck"))
