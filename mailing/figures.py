@@ -44,9 +44,8 @@ from mailing.store import (
     suppression,
     waves,
 )
-from mailing.waves import leitregion
+from mailing.waves import SENT_STATES, leitregion
 
-SENT_STATES = ("produced", "dropped")  # a wave in one of these states was printed: its letters are sent
 CHANNELS = ("paper", "online", "phone")
 _CHANNEL_OF_SOURCE = {"scan": "paper", "review": "paper", "paper": "paper", "online": "online", "web": "online",
                       "phone": "phone"}

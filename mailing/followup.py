@@ -33,6 +33,7 @@ from mailing.store import (
     responses,
     waves,
 )
+from mailing.waves import SENT_STATES
 
 log = get_logger(__name__)
 
@@ -140,7 +141,8 @@ class _Run:
             select(recipients, pieces.c.id.label("piece_id"))
             .select_from(pieces.join(waves, waves.c.id == pieces.c.wave_id)
                          .join(recipients, recipients.c.id == pieces.c.recipient_id))
-            .where(waves.c.campaign_id == self.cid, waves.c.kind == "initial", waves.c.status == "produced",
+            .where(waves.c.campaign_id == self.cid, waves.c.kind == "initial",
+                   waves.c.status.in_(SENT_STATES),
                    waves.c.drop_date.is_not(None), waves.c.drop_date <= cutoff,
                    pieces.c.control.is_(False), pieces.c.undeliverable.is_(False),
                    ~exists().where(responses.c.piece_id == pieces.c.id), ~self._already())

@@ -43,6 +43,10 @@ from mailing.store import (
 log = logging.getLogger(__name__)
 
 
+WAVE_STATES = ("planned", "produced", "dropped")
+SENT_STATES = ("produced", "dropped")  # a wave in one of these states was printed: its letters are sent
+
+
 class NothingToMail(MailingError):
     """A wave would hold no printed piece: it is not recorded (an empty wave would block the campaign)."""
 
