@@ -9,7 +9,9 @@ Python. The per-row sheets (Antworten, Prüfung, Sperrliste) are streamed from a
 write-only workbook, so memory does not grow with the campaign.
 
 Every figure comes from `mailing.figures` (the one place that counts sent, responses, rates and costs;
-its docstring holds the counting rules); this module only writes them.
+its docstring holds the counting rules); this module only writes them. Variants are compared within each
+wave: against the control group when the wave has one, else the second variant against the first (more
+than two variants: each against the first).
 """
 
 from __future__ import annotations
