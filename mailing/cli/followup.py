@@ -19,7 +19,13 @@ from mailing.followup import run_followups
 @click.pass_context
 def followup_cmd(ctx: click.Context, campaign: str, as_of, dry_run: bool, out_dir: str | None,
                  as_json: bool) -> None:
-    """Info packs, call lists, opt-outs and reminders from the responses so far."""
+    """Info packs, call lists, opt-outs and reminders from the responses so far.
+
+    \b
+    Examples:
+      mailing followup fruehjahr-2026 --as-of 2026-03-23 --dry-run
+      mailing followup fruehjahr-2026 --out nachfass
+    """
     result = run_followups(open_store(ctx), campaign, as_of=as_of.date() if as_of else None, dry_run=dry_run,
                            out_dir=out_dir)
     if as_json:

@@ -80,7 +80,12 @@ def produce_cmd(ctx: click.Context, campaign: str, out: str, wave: int | None, r
 @jobs_option
 @json_option
 def preflight_cmd(folder: str, jobs: int | None, as_json: bool) -> int:
-    """Check a print package: pages, sizes, fonts, colour, manifest, and every QR code read back."""
+    """Check a print package: pages, sizes, fonts, colour, manifest, and every QR code read back.
+
+    \b
+    Example:
+      mailing preflight druck-welle-1
+    """
     from mailing.preflight import preflight
 
     with _progress("Prüfung", not as_json) as progress:
@@ -100,7 +105,12 @@ def preflight_cmd(folder: str, jobs: int | None, as_json: bool) -> int:
 @json_option
 @click.pass_context
 def layout_cmd(ctx: click.Context, campaign: str, as_json: bool) -> int:
-    """Geometry of the first wave's letter: address field, coupon, QR code and tick boxes (mm)."""
+    """Geometry of the first wave's letter: address field, coupon, QR code and tick boxes (mm).
+
+    \b
+    Example:
+      mailing layout fruehjahr-2026 --json
+    """
     from sqlalchemy import select
 
     from layouts.letter import layout_json
