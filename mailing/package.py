@@ -78,15 +78,60 @@ def _ticket(path: Path) -> tuple[int | None, str | None]:
 
 
 def _pdf(path: Path) -> tuple[int | None, str | None]:
-    from pypdf import PdfReader
+    title = _info_title(path)
+    if title is None:
+        from pypdf import PdfReader
+
+        try:
+            meta = PdfReader(path).metadata
+            title = str(meta.get("/Title") or "") if meta is not None else None
+        except Exception:  # noqa: BLE001 - a damaged file simply says nothing about its owner
+            return None, None
+    m = _TITLE.fullmatch(title or "")
+    return (int(m["wave"]), m["campaign"]) if m else (None, None)
+
+
+_TITLE_KEY = b"/Title ("
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+
+def _info_title(path: Path) -> str | None:
+    """The title of a PDF written by reportlab, read straight from its uncompressed Info dictionary (a few
+    milliseconds for a 5,000-letter file where a full parse takes 130 ms); None when it is not found so."""
+    import mmap
+
+    from pypdf.generic import create_string_object
 
     try:
-        meta = PdfReader(path).metadata
-        title = meta.get("/Title") if meta is not None else None
-    except Exception:  # noqa: BLE001 - a damaged file simply says nothing about its owner
-        return None, None
-    m = _TITLE.fullmatch(str(title or ""))
-    return (int(m["wave"]), m["campaign"]) if m else (None, None)
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            start = mm.find(_TITLE_KEY)
+            if start < 0:
+                return None
+            raw = mm[start + len(_TITLE_KEY):start + len(_TITLE_KEY) + 2048]
+    except (OSError, ValueError):
+        return None
+    out, i, depth = bytearray(), 0, 0
+    while i < len(raw):
+        c = raw[i:i + 1]
+        if c == b"\\":
+            nxt = raw[i + 1:i + 2]
+            octal = re.match(rb"[0-7]{1,3}", raw[i + 1:i + 4])
+            if octal:
+                out.append(int(octal.group(), 8) & 0xFF)
+                i += 1 + len(octal.group())
+                continue
+            out += _ESCAPES.get(nxt, nxt)
+            i += 2
+            continue
+        if c == b"(":
+            depth += 1
+        elif c == b")":
+            if depth == 0:
+                return str(create_string_object(bytes(out)))
+            depth -= 1
+        out += c
+        i += 1
+    return None
 
 
 def _xlsx(path: Path) -> tuple[int | None, str | None]:

@@ -261,3 +261,18 @@ def test_preflight_flags_a_stray_part_file(store: Store, camp: str, tmp_path: Pa
     produce(store, camp, tmp_path / "druck")
     (tmp_path / "druck" / ".welle-01-teil-001.pdf.abc.part").write_bytes(b"half")
     assert any("temporary file left by an interrupted run" in p for p in preflight(tmp_path / "druck"))
+
+
+@pytest.mark.parametrize("name", ["fruehjahr-2026", "Frühjahr (2026) \\ Ärger", "日本-kampagne"])
+def test_a_pdf_names_its_campaign_and_wave_whatever_the_campaign_is_called(tmp_path: Path, name: str) -> None:
+    import dataclasses
+
+    from layouts.render import render_sample_pdf
+    from mailing.codes import new_code
+    from mailing.config import example_campaign_path, load_campaign
+    from mailing.package import package_files
+
+    c = dataclasses.replace(load_campaign(example_campaign_path()), name=name)
+    render_sample_pdf(tmp_path / "welle-03-teil-001.pdf", [new_code() for _ in range(3)], c)
+    assert [(f.path.name, f.wave, f.campaign) for f in package_files(tmp_path)] == [
+        ("welle-03-teil-001.pdf", 1, name)]
