@@ -188,6 +188,10 @@ class Figures:
         per = self.per_piece_cost
         return None if per is None else sent_pieces * per
 
+    def wave_cost(self, w: WaveFigures) -> float | None:
+        """What the wave's letters cost; None while it is only planned (nothing paid yet) or without costs."""
+        return self.cost(w.sent.pieces) if w.is_sent else None
+
     @property
     def total_cost(self) -> float | None:
         return self.cost(self.sent.pieces)
@@ -364,7 +368,7 @@ def status_json(f: Figures) -> dict[str, Any]:
         "waves": [{"wave": w.number, "kind": w.kind, "pieces": w.letters.pieces, "status": w.status,
                    "sent": w.sent.pieces, "control": w.control.pieces, "responses": w.sent.responses,
                    "drop_date": w.drop_date.isoformat() if w.drop_date else None, "suppressed": w.suppressed,
-                   "cost": _round(f.cost(w.sent.pieces))}
+                   "cost": _round(f.wave_cost(w))}
                   for w in f.waves],
         "planned": f.planned,
         "control": f.control_pieces,

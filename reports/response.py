@@ -268,7 +268,7 @@ def _waves_sheet(ws: Any, f: Figures) -> None:
     _title(ws, "Wellen", f)
     table.header()
     for w in f.waves:
-        cost = f.cost(w.sent.pieces)
+        cost = f.wave_cost(w)
         table.row([w.number, _kind_label(w.kind), w.rule, STATUS_LABELS.get(w.status, w.status),
                    w.drop_date, w.suppressed, w.sent.pieces, w.control.pieces, w.sent.undeliverable,
                    w.sent.delivered, w.sent.responses, w.sent.rate, w.sent.delivered_rate, w.duplicates, w.sent.first,

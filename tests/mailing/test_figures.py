@@ -58,6 +58,7 @@ def test_planned_follow_up_wave_never_produced_is_not_counted_as_sent_nor_paid(s
     st = campaign_status(store, fifty)
     assert st["sent"] == 50 and st["pieces"] == 53 and st["planned"] == 3 and st["control"] == 6
     assert st["cost"] == pytest.approx(50 * PER_PIECE)
+    assert st["waves"][1]["cost"] is None
     assert [(w["wave"], w["status"], w["pieces"], w["sent"]) for w in st["waves"]] == [
         (1, "produced", 50, 50), (number, "planned", 3, 0)]
     summary = write_response_report(store, fifty, tmp_path / "bericht.xlsx")
