@@ -5,7 +5,8 @@
 variant's static text blocks are drawn once per PDF as Form XObjects; per piece only what varies is
 written (address, customer number, greeting, merge paragraphs, name, code, QR as one merged path), as raw
 content-stream operators. All text and marks are 100 % K in CMYK; fonts are embedded as subsets;
-`invariant=1` makes the bytes reproducible. reportlab keeps a PDF's pages in memory until it is saved,
+`invariant=1` makes the bytes reproducible (a fixed creation date, no random document id): the same
+batch renders to the same bytes, which is what makes a reprint byte-identical. reportlab keeps a PDF's pages in memory until it is saved,
 so memory grows with the batch size, never with the size of the wave.
 """
 
@@ -30,6 +31,7 @@ from layouts import geometry as g
 from layouts.letter import LetterLayout, PieceData
 from layouts.model import Element, Line, QRSymbol, Rect, Text
 from mailing.config import Campaign, example_campaign_path, load_campaign
+from mailing.package import pdf_title
 
 K = g.PT_PER_MM
 PAGE_H_PT = g.PAGE_HEIGHT_MM * K
@@ -190,7 +192,7 @@ def render_batch(job: BatchJob, out_path: str | Path) -> BatchResult:
     """Render the job's pieces into one PDF at out_path (atomically). Pure: no database access."""
     t0 = time.perf_counter()
     layout = LetterLayout(job.campaign, job.letter, job.letter_date)
-    writer = PdfWriter(str(out_path), layout, f"{job.campaign.name} – Welle {job.wave} – Datei {job.batch}")
+    writer = PdfWriter(str(out_path), layout, pdf_title(job.campaign.name, job.wave, job.batch))
     first_pages = [writer.piece(p) for p in job.pieces]
     data = writer.pdf_bytes()
     write_atomic(out_path, data)

@@ -33,6 +33,7 @@ from mailing.store import (
     responses,
     waves,
 )
+from mailing.waves import SENT_STATES
 
 log = get_logger(__name__)
 
@@ -140,7 +141,8 @@ class _Run:
             select(recipients, pieces.c.id.label("piece_id"))
             .select_from(pieces.join(waves, waves.c.id == pieces.c.wave_id)
                          .join(recipients, recipients.c.id == pieces.c.recipient_id))
-            .where(waves.c.campaign_id == self.cid, waves.c.kind == "initial", waves.c.status == "produced",
+            .where(waves.c.campaign_id == self.cid, waves.c.kind == "initial",
+                   waves.c.status.in_(SENT_STATES),
                    waves.c.drop_date.is_not(None), waves.c.drop_date <= cutoff,
                    pieces.c.control.is_(False), pieces.c.undeliverable.is_(False),
                    ~exists().where(responses.c.piece_id == pieces.c.id), ~self._already())
@@ -161,16 +163,24 @@ class _Run:
         return display_name(row._mapping)
 
     def _suppress(self, rows: list[Any]) -> None:
-        from mailing.suppression import add_entry
+        """Opt-outs onto the suppression list, unless an entry already covers the person (the scan that read
+        the tick, review or an imported list put it there): never a second entry for one objection."""
+        from mailing.suppression import add_entry, suppressed_recipients
 
+        already = suppressed_recipients(self.conn, self.cid, as_of=self.day) if rows else {}
+        added = 0
         for row in rows:
-            add_entry(self.conn, "objection", "scan", f"response {row.response_id}", recipient_row=row._mapping,
-                      campaign_id=self.cid)
-            self._record(row, "done")
+            if row.id not in already:
+                add_entry(self.conn, "objection", "scan", f"response {row.response_id}",
+                          recipient_row=row._mapping, campaign_id=self.cid)
+                added += 1
+            self._record(row, "done", note=None if row.id not in already else "already on the suppression list")
             self.result.recipients.append(self._name(row))
-        self.result.count = len(rows)
+        self.result.count = added
+        self.result.skipped = len(rows) - added
         if rows:
-            audit(self.conn, "followup.suppress", "campaign", self.cid, f"{self.rule.id}: {len(rows)} objection(s)")
+            audit(self.conn, "followup.suppress", "campaign", self.cid,
+                  f"{self.rule.id}: {added} objection(s) added, {len(rows) - added} already listed")
 
     def _call(self, rows: list[Any]) -> None:
         if not rows:
@@ -205,7 +215,7 @@ class _Run:
         return out
 
     def _letter(self, rows: list[Any]) -> None:
-        from mailing.waves import plan_wave
+        from mailing.waves import NothingToMail, plan_wave
 
         pending = self.conn.execute(select(followups.c.id, followups.c.recipient_id).where(
             followups.c.campaign_id == self.cid, followups.c.rule == self.rule.id,
@@ -222,8 +232,17 @@ class _Run:
             return
         ids = [p.recipient_id for p in pending] + [r.id for r in rows]
         kind = "reminder" if self.rule.when == "no_response" else f"letter:{self.rule.letter}"
-        wave_id = plan_wave(self.conn, self.cid, self.campaign, kind=kind, recipient_ids=ids,
-                            letter=self.rule.letter, rule=self.rule.id)
+        try:
+            wave_id = plan_wave(self.conn, self.cid, self.campaign, kind=kind, recipient_ids=ids,
+                                letter=self.rule.letter, rule=self.rule.id)
+        except NothingToMail:  # everyone waiting was suppressed or returned since: no empty wave
+            for chunk in in_chunks(ids):
+                self.conn.execute(update(followups).where(
+                    followups.c.campaign_id == self.cid, followups.c.rule == self.rule.id,
+                    followups.c.recipient_id.in_(chunk)).values(
+                    status="skipped", note="suppressed or undeliverable when the wave was planned"))
+            self.result.skipped = len(ids)
+            return
         in_wave = {r.recipient_id for r in self.conn.execute(
             select(pieces.c.recipient_id).where(pieces.c.wave_id == wave_id))}
         number = self.conn.execute(select(waves.c.number).where(waves.c.id == wave_id)).scalar_one()

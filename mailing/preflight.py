@@ -1,6 +1,8 @@
 """`preflight DIR`: prove a print package printable before it goes to the lettershop.
 
 Checks, each problem one line naming the file (and page or manifest row):
+- the folder holds one wave's package: every package file belongs to the wave and campaign of its job
+  ticket (`mailing.package` reads that from the file itself), no second ticket, no stray `.part` file;
 - the job ticket and the manifest are there and agree with each other (pieces, files, waves);
 - every batch PDF exists, its SHA-256 matches the job ticket, its page count matches ticket and manifest,
   every page is A4;
@@ -26,6 +28,7 @@ from typing import Any
 
 from layouts import geometry as g
 from mailing.codes import CodeError, code_from_payload, parse
+from mailing.package import MANIFEST_CONTRACT, manifest_csv_name, package_files, stray_parts
 
 PREFLIGHT_DPI = 200
 A4_PT = (g.PAGE_WIDTH_MM * g.PT_PER_MM, g.PAGE_HEIGHT_MM * g.PT_PER_MM)
@@ -33,30 +36,50 @@ SIZE_TOLERANCE_PT = 1.0
 CROP_MARGIN_MM = 3.0  # rasterised around the keep-clear frame
 _STRINGS = re.compile(rb"\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]*>")
 _RGB_OP = re.compile(rb"(?<![A-Za-z])(rg|RG)(?![A-Za-z])")
-MANIFEST_CSV, JOB_TICKET = "manifest.csv", "auftrag.json"
 
 
 def preflight(out_dir: str | Path, *, jobs: int = 1, progress: Callable[[int, int], None] | None = None) -> list[str]:
     """Problems found in the package in out_dir; empty = OK."""
     out = Path(out_dir)
-    problems: list[str] = []
     if not out.is_dir():
         return [f"{out}: not a folder"]
+    ticket_files = sorted(out.glob("welle-*-auftrag.json")) + [p for p in [out / "auftrag.json"] if p.is_file()]
+    if not ticket_files:
+        return [f"{out}: job ticket (welle-NN-auftrag.json) missing; run `mailing produce` to finish the package"]
+    problems = [f"{p}: temporary file left by an interrupted run; run `mailing produce` again to finish"
+                for p in stray_parts(out)]
+    tickets: list[tuple[Path, dict[str, Any]]] = []
+    for path in ticket_files:
+        try:
+            tickets.append((path, json.loads(path.read_text(encoding="utf-8"))))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            problems.append(f"{path}: not a valid job ticket ({exc})")
+    if len(ticket_files) > 1:
+        problems.append(f"{out}: holds the job tickets of {len(ticket_files)} packages "
+                        f"({', '.join(p.name for p in ticket_files)}); each wave needs a folder of its own")
+    owners = {(t.get("wave"), t.get("campaign")) for _, t in tickets}
+    for f in package_files(out):
+        if (f.wave, f.campaign) not in owners and not (f.campaign is None and any(f.wave == w for w, _ in owners)):
+            problems.append(f"{f.describe()}; it is not part of the package of this folder's job ticket")
+    for path, ticket in tickets:
+        problems.extend(_check_package(out, path, ticket, jobs, progress))
+    return problems
+
+
+def _check_package(out: Path, ticket_path: Path, ticket: dict[str, Any], jobs: int,
+                   progress: Callable[[int, int], None] | None) -> list[str]:
+    """The checks of one wave's package (its job ticket, manifest and batch PDFs)."""
+    problems: list[str] = []
+    legacy = ticket_path.name == "auftrag.json"
+    manifest = "manifest.csv" if legacy else manifest_csv_name(int(ticket.get("wave") or 0))
     try:
-        ticket = json.loads((out / JOB_TICKET).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return [f"{out / JOB_TICKET}: job ticket missing; run `mailing produce` to finish the package"]
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return [f"{out / JOB_TICKET}: not a valid job ticket ({exc})"]
-    try:
-        with (out / MANIFEST_CSV).open(encoding="utf-8-sig", newline="") as fh:
+        with (out / manifest).open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))
     except FileNotFoundError:
-        return [f"{out / MANIFEST_CSV}: manifest missing"]
-    need = ("file", "page", "code", "customer_id", "postal_code", "country", "wave")
-    missing = [c for c in need if rows and c not in rows[0]]
+        return [f"{out / manifest}: manifest missing"]
+    missing = [c for c in MANIFEST_CONTRACT if rows and c not in rows[0]]
     if missing:
-        return [f"{out / MANIFEST_CSV}: columns missing: {', '.join(missing)}"]
+        return [f"{out / manifest}: columns missing: {', '.join(missing)}"]
     ppp = int(ticket.get("pages_per_piece", 1))
     files = {f["file"]: f for f in ticket.get("files", [])}
     for m in ticket.get("manifest", []):
@@ -64,23 +87,23 @@ def preflight(out_dir: str | Path, *, jobs: int = 1, progress: Callable[[int, in
         if p.exists() and hashlib.sha256(p.read_bytes()).hexdigest() != m["sha256"]:
             problems.append(f"{p}: SHA-256 differs from the job ticket (changed after production)")
     if len(rows) != ticket.get("pieces"):
-        problems.append(f"{MANIFEST_CSV}: {len(rows)} rows, job ticket says {ticket.get('pieces')} pieces")
+        problems.append(f"{manifest}: {len(rows)} rows, job ticket says {ticket.get('pieces')} pieces")
     by_file: dict[str, list[tuple[int, dict[str, str]]]] = defaultdict(list)
     seen: dict[str, int] = {}
     for i, row in enumerate(rows, start=2):
         code = row["code"]
         try:
             if parse(code) != code:
-                problems.append(f"{MANIFEST_CSV}, row {i}: code {code!r} is not normalised")
+                problems.append(f"{manifest}, row {i}: code {code!r} is not normalised")
         except CodeError as exc:
-            problems.append(f"{MANIFEST_CSV}, row {i}: {exc}")
+            problems.append(f"{manifest}, row {i}: {exc}")
         if code in seen:
-            problems.append(f"{MANIFEST_CSV}, row {i}: code {code} already in row {seen[code]}")
+            problems.append(f"{manifest}, row {i}: code {code} already in row {seen[code]}")
         seen[code] = i
         if str(row.get("wave")) != str(ticket.get("wave")):
-            problems.append(f"{MANIFEST_CSV}, row {i}: wave {row.get('wave')}, job ticket says {ticket.get('wave')}")
+            problems.append(f"{manifest}, row {i}: wave {row.get('wave')}, job ticket says {ticket.get('wave')}")
         if row["file"] not in files:
-            problems.append(f"{MANIFEST_CSV}, row {i}: file {row['file']} is not in the job ticket")
+            problems.append(f"{manifest}, row {i}: file {row['file']} is not in the job ticket")
         by_file[row["file"]].append((i, row))
     qr = ticket.get("layout", {}).get("qr_version")
     tasks = []
@@ -92,10 +115,10 @@ def preflight(out_dir: str | Path, *, jobs: int = 1, progress: Callable[[int, in
             try:
                 page = int(row["page"])
             except ValueError:
-                problems.append(f"{MANIFEST_CSV}, row {i}: page {row['page']!r} is not a number")
+                problems.append(f"{manifest}, row {i}: page {row['page']!r} is not a number")
                 continue
             if page != k * ppp + 1:
-                problems.append(f"{MANIFEST_CSV}, row {i}: {name} page {page}, expected {k * ppp + 1} "
+                problems.append(f"{manifest}, row {i}: {name} page {page}, expected {k * ppp + 1} "
                                 f"({ppp} page(s) per piece)")
         tasks.append((str(out / name), info, [(i, row["page"], row["code"]) for i, row in entries], qr))
     if jobs > 1 and len(tasks) > 1:

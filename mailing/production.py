@@ -1,16 +1,22 @@
 """`produce`: a wave → the lettershop package (batch PDFs, manifest CSV + XLSX, job ticket JSON + text).
 
-Steps: find or plan the wave (wave 1 is planned on the first produce); split its printed pieces (control
-pieces get no letter) into batches in print order (campaign batch size; optionally a new batch where the
-Leitregion changes) and record them; render the pending batches through a `concurrent.futures` executor
-(pure `layouts.render.render_batch`, one process per batch); record each finished batch in its own
-transaction; when all are done write manifest and job ticket and mark the wave produced.
+Steps: find or plan the wave (wave 1 is planned on the first produce; a campaign with nothing to mail is
+refused and no wave recorded); check the folder (files of another wave or campaign there: refused; stray
+`.part` files: removed); split its printed pieces (control pieces get no letter) into batches in print
+order (campaign batch size; optionally a new batch where the Leitregion changes) and record them; render
+the pending batches through a `concurrent.futures` executor (pure `layouts.render.render_batch`, one
+process per batch); record each finished batch in its own transaction; when all are done write manifest
+and job ticket (each named after the wave, `mailing.package`) and mark the wave produced.
 
-Resuming: a batch is recorded `done` only after its PDF was renamed into place, and a PDF exists under its
-final name only when complete (temporary file + os.replace). A second run renders only the batches whose
-file is missing or does not match the recorded SHA-256; a complete file left by an interrupted run before
-it was recorded is adopted, not rendered again. Codes and page positions are fixed at planning time, so
-a resumed run never changes a code.
+Everything a wave's files say is fixed when its production starts: the campaign text it was planned with
+(waves.config_toml; a campaign file changed since never reaches it), its drop date (the letter date) and
+its production time (waves.produced_at, the job ticket's `produced_at` and the workbook's dates). PDFs are
+reproducible (reportlab `invariant=1`), so the same wave always gives the same bytes.
+
+Resuming: a batch is recorded `done` with its SHA-256 only after its PDF was renamed into place. A second
+run trusts an existing file only when its SHA-256 matches the recorded one; everything else is rendered
+again, and a batch rendered again must give the recorded SHA-256. A produced wave is never produced again;
+`reprint=True` writes its files, byte-identical, into any folder, and changes nothing in the store.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +41,25 @@ from layouts.letter import LayoutError, LetterLayout, PieceData
 from layouts.render import BatchJob, BatchResult, render_batch, write_atomic
 from mailing.addressing import address_lines, display_name, greeting
 from mailing.campaigns import load
-from mailing.config import Campaign
+from mailing.config import Campaign, parse_campaign
 from mailing.errors import MailingError, NotFoundError
-from mailing.store import Store, audit, batches, new_id, pieces, recipients, waves
+from mailing.package import (
+    MANIFEST_COLUMNS,
+    batch_file_name,
+    foreign_files,
+    manifest_csv_name,
+    manifest_title,
+    manifest_xlsx_name,
+    stray_parts,
+    summary_name,
+    ticket_name,
+)
+from mailing.store import Store, audit, batches, new_id, pieces, recipients, utcnow, waves
 from mailing.waves import leitregion, plan_wave
 
 log = logging.getLogger(__name__)
 
-MANIFEST_CSV = "manifest.csv"
-MANIFEST_XLSX = "manifest.xlsx"
-JOB_TICKET = "auftrag.json"
-JOB_SUMMARY = "auftrag.txt"
-MANIFEST_COLUMNS = ("file", "page", "code", "customer_id", "postal_code", "country", "wave", "variant",
-                    "leitregion", "batch", "seq")
+__all__ = ["MANIFEST_COLUMNS", "ProduceResult", "batch_file_name", "produce", "result_json", "wave_campaign"]
 
 
 @dataclass
@@ -69,11 +81,8 @@ class ProduceResult:
     summary: str = ""
     leitregions: dict[str, int] = field(default_factory=dict)
     truncated_addresses: int = 0
-
-
-def batch_file_name(wave: int, batch: int) -> str:
-    """No personal data in file names: wave and batch numbers only."""
-    return f"welle-{wave:02d}-teil-{batch:03d}.pdf"
+    reprint: bool = False
+    removed_parts: list[str] = field(default_factory=list)  # stray temporary files removed
 
 
 def sha256_file(path: Path) -> str:
@@ -85,25 +94,75 @@ def sha256_file(path: Path) -> str:
 
 
 # ------------------------------------------------------------------------------------- wave choice
-def _choose_wave(conn: Connection, cid: int, campaign: Campaign, wave: int | None, drop_date: date | None) -> Any:
+def wave_campaign(wrow: Any, current: Campaign) -> Campaign:
+    """The campaign as the wave was planned with it (the current one for waves planned before that was kept)."""
+    if wrow.config_toml is None:
+        return current
+    return parse_campaign(wrow.config_toml, f"campaign text of wave {wrow.number}")
+
+
+def _choose_wave(conn: Connection, cid: int, campaign: Campaign, wave: int | None, drop_date: date | None,
+                 reprint: bool) -> Any:
     w = waves.c
-    if wave is not None:
-        row = conn.execute(select(waves).where(w.campaign_id == cid, w.number == wave)).first()
-        if row is None and wave == 1 and conn.execute(select(w.id).where(w.campaign_id == cid)).first() is None:
-            plan_wave(conn, cid, campaign, drop_date=drop_date)
-            row = conn.execute(select(waves).where(w.campaign_id == cid, w.number == 1)).first()
-        if row is None:
-            known = [str(r[0]) for r in conn.execute(select(w.number).where(w.campaign_id == cid).order_by(w.number))]
-            raise NotFoundError(f"campaign {campaign.name!r} has no wave {wave}; waves: {', '.join(known) or 'none'}")
-        return row
-    row = conn.execute(select(waves).where(w.campaign_id == cid, w.status != "produced")
-                       .order_by(w.number.desc())).first()
+    name = campaign.name
+    rows = conn.execute(select(waves).where(w.campaign_id == cid).order_by(w.number)).all()
+    if wave is None:
+        if reprint:
+            raise MailingError(f"--reprint needs the wave to print again: `mailing produce {name} --wave N "
+                               "--reprint --out DIR`")
+        planned = [r for r in rows if r.status == "planned"]
+        if planned:
+            return planned[0]
+        if rows:
+            numbers = ", ".join(str(r.number) for r in rows)
+            raise MailingError(f"all waves of campaign {name!r} are produced ({numbers}); to print one again use "
+                               f"`mailing produce {name} --wave N --reprint --out DIR`; new waves come from "
+                               f"`mailing followup {name}`")
+        return _plan_first(conn, cid, campaign, drop_date)
+    row = next((r for r in rows if r.number == wave), None)
+    if row is None and wave == 1 and not rows and not reprint:
+        return _plan_first(conn, cid, campaign, drop_date)
     if row is None:
-        row = conn.execute(select(waves).where(w.campaign_id == cid, w.number == 1)).first()
-    if row is None:
-        plan_wave(conn, cid, campaign, drop_date=drop_date)
-        row = conn.execute(select(waves).where(w.campaign_id == cid, w.number == 1)).first()
+        known = ", ".join(str(r.number) for r in rows) or "none"
+        raise NotFoundError(f"campaign {name!r} has no wave {wave}; waves: {known}")
+    if reprint and row.status == "planned":
+        raise MailingError(f"wave {wave} of {name!r} is not produced yet; nothing to reprint: produce it with "
+                           f"`mailing produce {name} --wave {wave} --out DIR`")
+    if not reprint and row.status != "planned":
+        when = row.produced_at.strftime("%Y-%m-%d %H:%M") + " UTC" if row.produced_at else "earlier"
+        into = f" into {row.out_dir}" if row.out_dir else ""
+        raise MailingError(f"wave {wave} of {name!r} was produced {when}{into}; to print it again use "
+                           f"`mailing produce {name} --wave {wave} --reprint --out DIR`")
     return row
+
+
+def _plan_first(conn: Connection, cid: int, campaign: Campaign, drop_date: date | None) -> Any:
+    wave_id = plan_wave(conn, cid, campaign, drop_date=drop_date)
+    return conn.execute(select(waves).where(waves.c.id == wave_id)).one()
+
+
+def _start(conn: Connection, wrow: Any, drop_date: date | None, out: Path) -> Any:
+    """Fix what the wave's files will say (drop date, production time) on its first production run."""
+    values: dict[str, Any] = {"out_dir": str(out.absolute())}
+    if wrow.produced_at is None:
+        values["produced_at"] = utcnow().replace(microsecond=0)
+        values["drop_date"] = drop_date or wrow.drop_date or date.today()
+    elif drop_date is not None and drop_date != wrow.drop_date:
+        raise MailingError(
+            f"wave {wrow.number} is already being produced with drop date {wrow.drop_date}, the date its letters "
+            "carry; resume without --drop-date (or with the same date)")
+    conn.execute(update(waves).where(waves.c.id == wrow.id).values(**values))
+    return conn.execute(select(waves).where(waves.c.id == wrow.id)).one()
+
+
+def _check_folder(out: Path, campaign: Campaign, wave: int) -> None:
+    if out.exists() and not out.is_dir():
+        raise MailingError(f"{out} is a file, not a folder; give --out a folder for the print package")
+    foreign = foreign_files(out, campaign.name, wave)
+    if foreign:
+        more = f" (and {len(foreign) - 1} more file(s))" if len(foreign) > 1 else ""
+        raise MailingError(f"{foreign[0].describe()}{more}; produce wave {wave} of {campaign.name!r} into a "
+                           "folder of its own (--out)")
 
 
 def split_batches(rows: list[Any], size: int, break_at_leitregion: bool) -> list[list[Any]]:
@@ -163,42 +222,46 @@ def _batch_pieces(conn: Connection, batch_id: int) -> list[Any]:
 
 
 # ------------------------------------------------------------------------------------------ produce
-def produce(store: Store, campaign_name: str, out_dir: str | Path, *, wave: int | None = None, jobs: int = 1,
-            drop_date: date | None = None, progress: Callable[[int, int], None] | None = None,
+def produce(store: Store, campaign_name: str, out_dir: str | Path, *, wave: int | None = None, reprint: bool = False,
+            jobs: int = 1, drop_date: date | None = None, progress: Callable[[int, int], None] | None = None,
             executor: Executor | None = None) -> ProduceResult:
-    """Produce (or finish producing) one wave's print package in out_dir. See the module docstring.
+    """Produce (or finish producing, or with `reprint` print again) one wave's package in out_dir. See the
+    module docstring.
 
     `executor` replaces the local process pool (e.g. a Dask cluster's concurrent.futures executor).
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if reprint and drop_date is not None:
+        raise MailingError("--drop-date cannot be used with --reprint: a reprint keeps the wave's drop date")
     with store.begin() as conn:
-        cid, campaign = load(conn, campaign_name)
-        wrow = _choose_wave(conn, cid, campaign, wave, drop_date)
-        if drop_date is not None or wrow.drop_date is None:
-            conn.execute(update(waves).where(waves.c.id == wrow.id).values(drop_date=drop_date or date.today()))
-        wrow = conn.execute(select(waves).where(waves.c.id == wrow.id)).one()
+        cid, current = load(conn, campaign_name)
+        wrow = _choose_wave(conn, cid, current, wave, drop_date, reprint)
+        campaign = wave_campaign(wrow, current)
+        _check_folder(out, campaign, wrow.number)  # inside the transaction: a refusal plans nothing
+        if not reprint:
+            wrow = _start(conn, wrow, drop_date, out)
         try:
             layout = LetterLayout(campaign, wrow.letter, wrow.drop_date)
             layout.check_fit()
         except LayoutError as exc:
             raise MailingError(str(exc)) from exc
-        _plan_batches(conn, wrow, campaign, layout.pages_per_piece)
+        if not reprint:
+            _plan_batches(conn, wrow, campaign, layout.pages_per_piece)
+    out.mkdir(parents=True, exist_ok=True)
+    removed = []
+    for part in stray_parts(out):
+        part.unlink(missing_ok=True)
+        removed.append(part.name)
+        log.info("removed %s, left by an interrupted run", part)
     with store.connect() as conn:
         brows = conn.execute(select(batches).where(batches.c.wave_id == wrow.id).order_by(batches.c.number)).all()
     total = sum(b.pieces for b in brows)
     done_pieces = 0
     todo = []
-    reused = 0
     for b in brows:
         path = out / b.file
-        if path.exists() and b.status == "done" and b.sha256 and sha256_file(path) == b.sha256:
+        if b.status == "done" and b.sha256 and path.is_file() and sha256_file(path) == b.sha256:
             done_pieces += b.pieces
-            reused += 1
-        elif path.exists() and b.status == "pending" and _complete_pdf(path, b.pages):
-            _record_batch(store, b.id, path, b.pages, sha256_file(path))  # finished before an interruption
-            done_pieces += b.pieces
-            reused += 1
         else:
             todo.append(b)
     if progress:
@@ -214,18 +277,10 @@ def produce(store: Store, campaign_name: str, out_dir: str | Path, *, wave: int 
                             while_waiting=prepare)
     if not prepared:
         prepare()
-    result = _finish(store, cid, campaign, wrow, out, layout, prepared[0])
-    result.rendered, result.reused, result.truncated_addresses = len(todo), reused, truncated
+    result = _finish(store, campaign, wrow, out, layout, prepared[0], reprint)
+    result.rendered, result.reused, result.truncated_addresses = len(todo), len(brows) - len(todo), truncated
+    result.removed_parts = removed
     return result
-
-
-def _complete_pdf(path: Path, pages: int) -> bool:
-    try:
-        from pypdf import PdfReader
-
-        return len(PdfReader(str(path)).pages) == pages
-    except Exception:  # noqa: BLE001 - any unreadable file is simply rendered again
-        return False
 
 
 def _record_batch(store: Store, batch_id: int, path: Path, pages: int, sha: str) -> None:
@@ -253,14 +308,24 @@ def _jobs_for(store: Store, campaign: Campaign, wrow: Any, todo: Iterable[Any],
 def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: Path, jobs: int,
             executor: Executor | None, progress: Callable[[int, int], None] | None, done: int, total: int,
             while_waiting: Callable[[], None] | None = None) -> int:
-    """Render the pending batches; in parallel, `while_waiting` runs in this process meanwhile."""
+    """Render the pending batches; in parallel, `while_waiting` runs in this process meanwhile.
+
+    A batch rendered before (its SHA-256 recorded) must give the same bytes again; a file that does not is
+    removed, and once every batch is through the run fails naming it (nothing differing is left behind)."""
     truncated = 0
+    differing: list[str] = []
 
     def record(b: Any, res: BatchResult) -> None:
         nonlocal done, truncated
         if res.pages != b.pages:
             raise MailingError(f"{b.file}: rendered {res.pages} pages, expected {b.pages}")
-        _record_batch(store, b.id, Path(res.path), res.pages, res.sha256)
+        if b.status == "done":
+            if res.sha256 != b.sha256:
+                Path(res.path).unlink(missing_ok=True)
+                differing.append(res.path)
+                return
+        else:
+            _record_batch(store, b.id, Path(res.path), res.pages, res.sha256)
         done += res.pieces
         truncated += res.truncated_addresses
         if progress:
@@ -269,20 +334,25 @@ def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: P
     if executor is None and (jobs <= 1 or len(todo) == 1):
         for b, args in _jobs_for(store, campaign, wrow, todo, out):
             record(b, render_rows(*args))
-        return truncated
-    own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
-    try:
-        futures: dict[Future[BatchResult], Any] = {}
-        for b, args in _jobs_for(store, campaign, wrow, todo, out):
-            futures[pool.submit(render_rows, *args)] = b
-        if while_waiting:
-            while_waiting()
-        for fut in as_completed(futures):
-            record(futures[fut], fut.result())
-    finally:
-        if own:
-            pool.shutdown(cancel_futures=True)
+    else:
+        own = executor is None
+        pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
+        try:
+            futures: dict[Future[BatchResult], Any] = {}
+            for b, args in _jobs_for(store, campaign, wrow, todo, out):
+                futures[pool.submit(render_rows, *args)] = b
+            if while_waiting:
+                while_waiting()
+            for fut in as_completed(futures):
+                record(futures[fut], fut.result())
+        finally:
+            if own:
+                pool.shutdown(cancel_futures=True)
+    if differing:
+        more = f" (and {len(differing) - 1} more file(s))" if len(differing) > 1 else ""
+        raise MailingError(
+            f"{differing[0]}{more}: rendered again, it differs from the file recorded at production (SHA-256); "
+            "the recipients' data changed since (e.g. an erasure); use the original files")
     return truncated
 
 
@@ -317,30 +387,37 @@ def _prepare_manifest(store: Store, campaign: Campaign, wrow: Any) -> _Manifest:
                          "postal_code": r.postal_code, "country": r.country, "wave": wrow.number,
                          "variant": r.variant, "leitregion": leitregion(r.postal_code, r.country),
                          "batch": b.number, "seq": r.seq})
+    from reports.calllist import csv_safe
+    from reports.manifest import manifest_xlsx_bytes
+
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
     w.writeheader()
-    w.writerows(manifest)
-    from reports.manifest import manifest_xlsx_bytes
-
-    xlsx_bytes = manifest_xlsx_bytes(manifest, MANIFEST_COLUMNS, f"{campaign.name} Welle {wrow.number}")
+    # imported values (customer id, postal code) must never become a formula in a spreadsheet
+    w.writerows({**m, "customer_id": csv_safe(m["customer_id"]), "postal_code": csv_safe(m["postal_code"])}
+                for m in manifest)
+    xlsx_bytes = manifest_xlsx_bytes(manifest, MANIFEST_COLUMNS, manifest_title(campaign.name, wrow.number),
+                                     created=wrow.produced_at)
     return _Manifest(manifest, control, buf.getvalue().encode("utf-8"), xlsx_bytes)
 
 
-def _finish(store: Store, cid: int, campaign: Campaign, wrow: Any, out: Path, layout: LetterLayout,
-            prepared: _Manifest) -> ProduceResult:
+def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: LetterLayout,
+            prepared: _Manifest, reprint: bool) -> ProduceResult:
     pages_per_piece = layout.pages_per_piece
     with store.connect() as conn:
         brows = conn.execute(select(batches).where(batches.c.wave_id == wrow.id).order_by(batches.c.number)).all()
     manifest, control = prepared.rows, prepared.control
     csv_bytes, xlsx_bytes = prepared.csv_bytes, prepared.xlsx_bytes
-    write_atomic(out / MANIFEST_CSV, csv_bytes)
-    write_atomic(out / MANIFEST_XLSX, xlsx_bytes)
+    names = {"csv": manifest_csv_name(wrow.number), "xlsx": manifest_xlsx_name(wrow.number),
+             "ticket": ticket_name(wrow.number), "summary": summary_name(wrow.number)}
+    write_atomic(out / names["csv"], csv_bytes)
+    write_atomic(out / names["xlsx"], xlsx_bytes)
+    produced_at = wrow.produced_at.replace(microsecond=0, tzinfo=UTC)
     regions = dict(sorted(Counter(m["leitregion"] for m in manifest).items()))
     ticket = {
         "campaign": campaign.name, "title": campaign.title, "wave": wrow.number, "kind": wrow.kind,
         "letter": wrow.letter, "drop_date": wrow.drop_date.isoformat() if wrow.drop_date else None,
-        "produced_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "produced_at": produced_at.isoformat(),
         "pieces": len(manifest), "control_pieces": control, "pages_per_piece": pages_per_piece,
         "duplex": pages_per_piece == 2, "sheets": len(manifest), "pages": len(manifest) * pages_per_piece,
         "layout": {"form": campaign.layout.form, "envelope": campaign.layout.envelope,
@@ -353,21 +430,23 @@ def _finish(store: Store, cid: int, campaign: Campaign, wrow: Any, out: Path, la
                         "recipients_left_out": wrow.suppressed},
         "files": [{"file": b.file, "batch": b.number, "pieces": b.pieces, "pages": b.pages, "sha256": b.sha256}
                   for b in brows],
-        "manifest": [{"file": MANIFEST_CSV, "sha256": hashlib.sha256(csv_bytes).hexdigest()},
-                     {"file": MANIFEST_XLSX, "sha256": hashlib.sha256(xlsx_bytes).hexdigest()}],
+        "manifest": [{"file": names["csv"], "sha256": hashlib.sha256(csv_bytes).hexdigest()},
+                     {"file": names["xlsx"], "sha256": hashlib.sha256(xlsx_bytes).hexdigest()}],
     }
-    write_atomic(out / JOB_TICKET, json.dumps(ticket, ensure_ascii=False, indent=2).encode("utf-8"))
-    write_atomic(out / JOB_SUMMARY, summary_text(ticket).encode("utf-8"))
+    write_atomic(out / names["ticket"], json.dumps(ticket, ensure_ascii=False, indent=2).encode("utf-8"))
+    write_atomic(out / names["summary"], summary_text(ticket).encode("utf-8"))
     with store.begin() as conn:
-        conn.execute(update(waves).where(waves.c.id == wrow.id).values(
-            status="produced", produced_at=datetime.now(UTC).replace(tzinfo=None)))
-        audit(conn, "wave.produce", "wave", wrow.id, f"{campaign.name} wave {wrow.number} → {out}")
+        if reprint:
+            audit(conn, "wave.reprint", "wave", wrow.id, f"{campaign.name} wave {wrow.number} → {out}")
+        else:
+            conn.execute(update(waves).where(waves.c.id == wrow.id).values(status="produced"))
+            audit(conn, "wave.produce", "wave", wrow.id, f"{campaign.name} wave {wrow.number} → {out}")
     return ProduceResult(
         campaign=campaign.name, wave=wrow.number, wave_id=wrow.id, out_dir=str(out), pieces=len(manifest),
         control=control, pages=len(manifest) * pages_per_piece, pages_per_piece=pages_per_piece,
-        files=[str(out / b.file) for b in brows], manifest=str(out / MANIFEST_CSV),
-        manifest_xlsx=str(out / MANIFEST_XLSX), job_ticket=str(out / JOB_TICKET), summary=str(out / JOB_SUMMARY),
-        leitregions=regions,
+        files=[str(out / b.file) for b in brows], manifest=str(out / names["csv"]),
+        manifest_xlsx=str(out / names["xlsx"]), job_ticket=str(out / names["ticket"]),
+        summary=str(out / names["summary"]), leitregions=regions, reprint=reprint,
     )
 
 

@@ -170,14 +170,16 @@ waves = Table(
     Column("kind", String(30), nullable=False),  # initial | reminder | letter:<name>
     Column("rule", String(100)),  # follow-up rule that created it
     Column("letter", String(100)),  # letter template key; None = the campaign's main letter
-    Column("status", String(20), nullable=False, default="planned"),  # planned | produced
+    Column("status", String(20), nullable=False, default="planned"),  # planned | produced | dropped
     Column("drop_date", Date),
     Column("seed", Integer, nullable=False),
     Column("suppression_max_id", Integer, nullable=False, default=0),  # suppression state used
     Column("suppression_count", Integer, nullable=False, default=0),  # entries in force when planned
     Column("suppressed", Integer, nullable=False, default=0),  # recipients it left out
     Column("planned_at", DateTime, nullable=False, default=utcnow),
-    Column("produced_at", DateTime),
+    Column("produced_at", DateTime),  # set when production starts; the job ticket's time, kept for reprints
+    Column("config_toml", Text),  # the campaign text the wave was planned with (None: stores before it)
+    Column("out_dir", Text),  # the folder the wave was (last) produced into
     UniqueConstraint("campaign_id", "number", name="uq_wave_number"),
 )
 

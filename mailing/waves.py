@@ -5,7 +5,13 @@ records which entries it applied (wave_suppressions) and the suppression state i
 and the number of entries in force), gives every piece a fresh code unique in the whole store, assigns
 variants by the campaign's shares and the control group with a seeded random generator (the same seed,
 wave number and recipients give the same assignment), and numbers the pieces in print order: country,
-then postal code. It writes inside the caller's transaction.
+then postal code. It keeps the campaign text the wave was planned with (waves.config_toml), so a changed
+campaign file never changes a planned or produced wave. A wave without a printed piece is refused
+(`NothingToMail`) and nothing is recorded. It writes inside the caller's transaction.
+
+Wave states: planned → produced (its package was written completely; only produced waves count as sent)
+→ dropped. A wave whose production started but did not finish is still planned (produced_at is set: the
+production time its files carry, kept for a resume and for reprints).
 """
 
 from __future__ import annotations
@@ -22,9 +28,28 @@ from sqlalchemy.engine import Connection
 from mailing.codes import new_code
 from mailing.config import Campaign
 from mailing.errors import MailingError
-from mailing.store import audit, in_chunks, new_id, pieces, recipients, suppression, wave_suppressions, waves
+from mailing.store import (
+    audit,
+    campaigns,
+    in_chunks,
+    new_id,
+    pieces,
+    recipients,
+    suppression,
+    wave_suppressions,
+    waves,
+)
 
 log = logging.getLogger(__name__)
+
+
+WAVE_STATES = ("planned", "produced", "dropped")
+SENT_STATES = ("produced", "dropped")  # a wave in one of these states was printed: its letters are sent
+
+
+class NothingToMail(MailingError):
+    """A wave would hold no printed piece: it is not recorded (an empty wave would block the campaign)."""
+
 
 def leitregion(postal_code: str, country: str = "DE") -> str:
     """Deutsche Post Leitregion: the first two digits of a German postal code ("??" without them); for
@@ -95,21 +120,8 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
         .where(waves.c.campaign_id == campaign_id, pieces.c.undeliverable.is_(True)))}
     keep = [row for row in rows if row.id not in suppressed and row.id not in undeliverable]
     left_out = [row.id for row in rows if row.id in suppressed]
-    s = suppression.c
-    in_force = or_(s.expires_at.is_(None), s.expires_at > as_of)
-    max_id = int(conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one())
-    count = int(conn.execute(select(func.count()).select_from(suppression).where(in_force)).scalar_one())
-    seed = campaign.production.seed
-    wave_id = new_id(conn.execute(insert(waves).values(
-        campaign_id=campaign_id, number=number, kind=kind, rule=rule, letter=letter, status="planned",
-        drop_date=drop_date, seed=seed, suppression_max_id=max_id, suppression_count=count,
-        suppressed=len(rows) - len(keep),
-    )))
-    if left_out:
-        conn.execute(insert(wave_suppressions), [
-            {"wave_id": wave_id, "recipient_id": rid, "suppression_id": suppressed[rid]} for rid in left_out])
-
     # Seeded assignment over recipients in id order, so the print order does not change it.
+    seed = campaign.production.seed
     rng = random.Random(f"{seed}:{campaign_id}:{number}")
     by_id = sorted(keep, key=lambda x: x.id)
     control: set[int] = set()
@@ -117,6 +129,22 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
         n_control = round(len(by_id) * campaign.production.control_share / 100.0)
         control = {x.id for x in rng.sample(by_id, n_control)}
     mailed = [x for x in by_id if x.id not in control]
+    if not mailed:
+        raise NothingToMail(_nothing_to_mail(campaign.name, len(rows), len(keep)))
+    s = suppression.c
+    in_force = or_(s.expires_at.is_(None), s.expires_at > as_of)
+    max_id = int(conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one())
+    count = int(conn.execute(select(func.count()).select_from(suppression).where(in_force)).scalar_one())
+    text = conn.execute(select(campaigns.c.config_toml).where(campaigns.c.id == campaign_id)).scalar_one()
+    wave_id = new_id(conn.execute(insert(waves).values(
+        campaign_id=campaign_id, number=number, kind=kind, rule=rule, letter=letter, status="planned",
+        drop_date=drop_date, seed=seed, suppression_max_id=max_id, suppression_count=count,
+        suppressed=len(rows) - len(keep), config_toml=text,
+    )))
+    if left_out:
+        conn.execute(insert(wave_suppressions), [
+            {"wave_id": wave_id, "recipient_id": rid, "suppression_id": suppressed[rid]} for rid in left_out])
+
     # A follow-up letter has one text for everybody; its variants still split by share, which keeps the
     # A/B labels comparable in reports.
     labels = _variants(campaign, len(mailed), rng)
@@ -136,6 +164,16 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
           f"{len(rows) - len(keep)} suppressed/undeliverable")
     log.info("planned wave %d of %s: %d pieces", number, campaign.name, len(values))
     return int(wave_id)
+
+
+def _nothing_to_mail(name: str, candidates: int, kept: int) -> str:
+    if candidates == 0:
+        return (f"campaign {name!r} has no recipients to mail; import them first "
+                f"(`mailing import {name} FILE`); no wave was recorded")
+    if kept == 0:
+        return (f"campaign {name!r}: all {candidates} recipient(s) are suppressed or undeliverable; "
+                "nothing to mail, no wave was recorded")
+    return f"campaign {name!r}: every recipient is in the control group; nothing to print, no wave was recorded"
 
 
 def _variants(campaign: Campaign, n: int, rng: random.Random) -> list[str]:

@@ -8,17 +8,10 @@ Core, SQLite and PostgreSQL); only grouped rows (waves × variants, postal codes
 Python. The per-row sheets (Antworten, Prüfung, Sperrliste) are streamed from a server-side cursor into a
 write-only workbook, so memory does not grow with the campaign.
 
-Counting rules (where the design leaves room):
-- "versendet" (sent) = pieces that are not in the control group; control-group pieces get no letter and are
-  shown separately ("Kontrollgruppe").
-- "Antworten" = counted responses (one per piece) to sent pieces; a duplicate coupon is not counted again.
-  Responses to control-group pieces appear only in the Varianten sheet.
-- Rücklaufquote = Antworten / versendet; a second rate relative to delivered pieces (versendet − unzustellbar)
-  is given alongside. Rates are per piece: a reminder wave's pieces count as sent pieces of their own.
-- Kosten = versendet × (print + postage + inserts per piece) from the campaign file; undeliverable letters
-  were paid for, control-group pieces were not.
-- Variants are compared within each wave: against the control group when the wave has one, else the
-  second variant against the first (more than two variants: each against the first).
+Every figure comes from `mailing.figures` (the one place that counts sent, responses, rates and costs;
+its docstring holds the counting rules); this module only writes them. Variants are compared within each
+wave: against the control group when the wave has one, else the second variant against the first (more
+than two variants: each against the first).
 """
 
 from __future__ import annotations
@@ -26,17 +19,17 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from openpyxl.chart import LineChart, Reference
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
 from mailing.campaigns import load
-from mailing.config import Campaign
+from mailing.figures import Figures, Group, campaign_pieces, collect, review_from, review_where
 from mailing.log import get_logger
 from mailing.store import (
     Store,
@@ -49,7 +42,6 @@ from mailing.store import (
     suppression,
     waves,
 )
-from mailing.waves import leitregion
 from reports.stats import two_proportion_test, wilson_interval
 from reports.xlsx import (
     BOLD,
@@ -90,6 +82,7 @@ COUNTRY_NAMES = {"AT": "Österreich", "CH": "Schweiz", "LI": "Liechtenstein", "L
                  "NL": "Niederlande", "DK": "Dänemark", "PL": "Polen", "CZ": "Tschechien", "FR": "Frankreich",
                  "IT": "Italien", "ES": "Spanien", "GB": "Vereinigtes Königreich", "SE": "Schweden"}
 TICK_LABELS = {True: "ja", False: "nein", None: "unklar"}
+STATUS_LABELS = {"planned": "geplant", "produced": "produziert", "dropped": "eingeliefert"}
 
 
 @dataclass(frozen=True)
@@ -107,191 +100,10 @@ class ReportSummary:
     seconds: float = 0.0
 
 
-# ------------------------------------------------------------------------------------------ figures
-
-
-@dataclass
-class Group:
-    """Counts of one set of pieces (a wave, a variant, a region, everything)."""
-
-    pieces: int = 0
-    undeliverable: int = 0
-    responses: int = 0
-    first: date | None = None
-    last: date | None = None
-
-    def add(self, pieces_: int, undeliverable: int, responses_: int, first: date | None = None,
-            last: date | None = None) -> None:
-        self.pieces += pieces_
-        self.undeliverable += undeliverable
-        self.responses += responses_
-        if first is not None:
-            self.first = first if self.first is None else min(self.first, first)
-        if last is not None:
-            self.last = last if self.last is None else max(self.last, last)
-
-    @property
-    def rate(self) -> float | None:
-        return self.responses / self.pieces if self.pieces else None
-
-    @property
-    def delivered(self) -> int:
-        return self.pieces - self.undeliverable
-
-    @property
-    def delivered_rate(self) -> float | None:
-        return self.responses / self.delivered if self.delivered > 0 else None
-
-
-@dataclass
-class WaveFigures:
-    id: int
-    number: int
-    kind: str
-    rule: str | None
-    status: str
-    drop_date: date | None
-    suppressed: int
-    sent: Group = field(default_factory=Group)
-    control: Group = field(default_factory=Group)
-    variants: dict[str, Group] = field(default_factory=dict)  # sent pieces by variant
-    duplicates: int = 0
-
-    @property
-    def label(self) -> str:
-        return f"Welle {self.number}"
-
-
-@dataclass
-class Figures:
-    campaign_id: int
-    campaign: Campaign
-    waves: list[WaveFigures]
-    regions: list[tuple[str, str, Group, int]]  # (Leitregion/country key, label, sent, control pieces)
-    days: dict[date, dict[int, int]]  # received_on → wave number → responses
-    options: dict[str, dict[Any, dict[str, int]]]  # key → ticked(True/False/None) → variant → count
-    review_open: int
-    suppression_counts: list[tuple[str, str, int]]  # (source, reason, entries)
-
-    @property
-    def sent(self) -> Group:
-        g = Group()
-        for w in self.waves:
-            g.add(w.sent.pieces, w.sent.undeliverable, w.sent.responses, w.sent.first, w.sent.last)
-        return g
-
-    @property
-    def control_pieces(self) -> int:
-        return sum(w.control.pieces for w in self.waves)
-
-    @property
-    def duplicates(self) -> int:
-        return sum(w.duplicates for w in self.waves)
-
-    def cost(self, sent_pieces: int) -> float | None:
-        costs = self.campaign.costs
-        return None if costs is None else sent_pieces * costs.per_piece
-
-
-def _campaign_pieces(cid: int) -> Any:
-    return pieces.join(waves, and_(waves.c.id == pieces.c.wave_id, waves.c.campaign_id == cid))
-
-
-def _n(value: Any) -> int:
-    return int(value or 0)
-
-
-def collect(conn: Connection, cid: int, campaign: Campaign) -> Figures:
-    """Every aggregated figure of the report, each from one GROUP BY query."""
-    undeliv = func.sum(case((pieces.c.undeliverable.is_(True), 1), else_=0))
-    wave_list = [WaveFigures(w.id, w.number, w.kind, w.rule, w.status, w.drop_date, _n(w.suppressed))
-                 for w in conn.execute(select(waves).where(waves.c.campaign_id == cid).order_by(waves.c.number))]
-    by_id = {w.id: w for w in wave_list}
-
-    groups = conn.execute(
-        select(pieces.c.wave_id, pieces.c.variant, pieces.c.control, func.count(pieces.c.id), undeliv,
-               func.count(responses.c.id), func.min(responses.c.received_on), func.max(responses.c.received_on))
-        .select_from(_campaign_pieces(cid).outerjoin(responses, responses.c.piece_id == pieces.c.id))
-        .group_by(pieces.c.wave_id, pieces.c.variant, pieces.c.control))
-    for wave_id, variant, control, n, und, resp, first, last in groups:
-        w = by_id[wave_id]
-        if control:
-            w.control.add(_n(n), _n(und), _n(resp), first, last)
-        else:
-            w.sent.add(_n(n), _n(und), _n(resp), first, last)
-            w.variants.setdefault(variant, Group()).add(_n(n), _n(und), _n(resp), first, last)
-
-    dup = conn.execute(
-        select(pieces.c.wave_id, func.count(scans.c.id))
-        .select_from(scans.join(_campaign_pieces(cid), pieces.c.id == scans.c.piece_id))
-        .where(scans.c.status == "duplicate").group_by(pieces.c.wave_id))
-    for wave_id, n in dup:
-        by_id[wave_id].duplicates = _n(n)
-
-    # Leitregion in Python from grouped postal codes: portable, and the groups are few (≤ distinct PLZ)
-    regions: dict[tuple[str, str], tuple[Group, list[int]]] = {}
-    plz = conn.execute(
-        select(recipients.c.country, recipients.c.postal_code, pieces.c.control, func.count(pieces.c.id), undeliv,
-               func.count(responses.c.id))
-        .select_from(_campaign_pieces(cid).join(recipients, recipients.c.id == pieces.c.recipient_id)
-                     .outerjoin(responses, responses.c.piece_id == pieces.c.id))
-        .group_by(recipients.c.country, recipients.c.postal_code, pieces.c.control))
-    for country, postal_code, control, n, und, resp in plz:
-        key = region_key(country, postal_code)
-        group, ctrl = regions.setdefault(key, (Group(), [0]))
-        if control:
-            ctrl[0] += _n(n)
-        else:
-            group.add(_n(n), _n(und), _n(resp))
-    region_rows = [(key[1], region_label(*key), g, ctrl[0]) for key, (g, ctrl) in sorted(regions.items())]
-
-    days: dict[date, dict[int, int]] = defaultdict(dict)
-    for wave_id, day, n in conn.execute(
-            select(pieces.c.wave_id, responses.c.received_on, func.count(responses.c.id))
-            .select_from(responses.join(_campaign_pieces(cid), pieces.c.id == responses.c.piece_id))
-            .where(pieces.c.control.is_(False))
-            .group_by(pieces.c.wave_id, responses.c.received_on)):
-        days[day][by_id[wave_id].number] = _n(n)
-
-    options: dict[str, dict[Any, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for key, ticked, variant, n in conn.execute(
-            select(response_options.c.key, response_options.c.ticked, pieces.c.variant, func.count())
-            .select_from(response_options.join(responses, responses.c.id == response_options.c.response_id)
-                         .join(_campaign_pieces(cid), pieces.c.id == responses.c.piece_id))
-            .where(pieces.c.control.is_(False))
-            .group_by(response_options.c.key, response_options.c.ticked, pieces.c.variant)):
-        options[key][None if ticked is None else bool(ticked)][variant] = _n(n)
-
-    review_open = _n(conn.execute(select(func.count(review_items.c.id)).select_from(_review_from(cid))
-                                  .where(_review_where(cid))).scalar_one())
-    supp = [(s, r, _n(n)) for s, r, n in conn.execute(
-        select(suppression.c.source, suppression.c.reason, func.count(suppression.c.id))
-        .where(suppression.c.campaign_id == cid)
-        .group_by(suppression.c.source, suppression.c.reason).order_by(suppression.c.source, suppression.c.reason))]
-    return Figures(cid, campaign, wave_list, region_rows, dict(days), options, review_open, supp)
-
-
-def region_key(country: str | None, postal_code: str | None) -> tuple[str, str]:
-    """Sort key and group: ("0", "50") for a German Leitregion, ("1", "AT") for another country."""
-    key = leitregion(postal_code or "", country or "DE")
-    return ("0" if (country or "DE").upper() == "DE" else "1", key)
-
-
 def region_label(kind: str, key: str) -> str:
     if kind == "1":
         return COUNTRY_NAMES.get(key, key)
     return "ohne gültige PLZ" if key == "??" else f"Leitregion {key}"
-
-
-def _review_from(cid: int) -> Any:
-    return (review_items.join(scans, scans.c.id == review_items.c.scan_id)
-            .outerjoin(pieces, pieces.c.id == scans.c.piece_id)
-            .outerjoin(waves, waves.c.id == pieces.c.wave_id))
-
-
-def _review_where(cid: int) -> Any:
-    """Open items of this campaign's pieces, and open items no piece could be found for (any campaign)."""
-    return and_(review_items.c.status == "open", or_(waves.c.campaign_id == cid, scans.c.piece_id.is_(None)))
 
 
 # ------------------------------------------------------------------------------------------ writing
@@ -320,15 +132,13 @@ def write_response_report(store: Store, campaign_name: str, out_path: str | Path
     wb.save(tmp)
     tmp.replace(out)
     total = figures.sent
-    cost = figures.cost(total.pieces)
     seconds = time.perf_counter() - started
     log.info("report %s written to %s in %.1f s", campaign_name, out, seconds)
     return ReportSummary(
         path=out, campaign=campaign.name, pieces_sent=total.pieces, control_pieces=figures.control_pieces,
         undeliverable=total.undeliverable, responses=total.responses, response_rate=total.rate or 0.0,
         review_open=figures.review_open,
-        cost_per_response=cost / total.responses if cost is not None and total.responses else None,
-        seconds=seconds)
+        cost_per_response=figures.cost_per_response, seconds=seconds)
 
 
 def _title(ws: Any, text: str, figures: Figures) -> None:
@@ -373,7 +183,7 @@ def _overview(ws: Any, f: Figures) -> None:
     out.add([text_cell(ws, "Stand"), value_cell(ws, date.today(), FMT_DATE)])
     out.add([])
     total = f.sent
-    cost = f.cost(total.pieces)
+    cost = f.total_cost
 
     out.add([text_cell(ws, "Kennzahlen", SECTION_FONT)])
     rows: list[tuple[str, Any, str]] = [
@@ -387,9 +197,13 @@ def _overview(ws: Any, f: Figures) -> None:
         ("Doppelt eingesandt (nicht mitgezählt)", f.duplicates, FMT_INT),
         ("Offene Prüffälle", f.review_open, FMT_INT),
     ]
+    if f.planned:
+        rows.insert(1, ("Geplant, noch nicht gedruckt (nicht versendet)", f.planned, FMT_INT))
+    if f.pooled:
+        rows.insert(1, ("Folgebriefe wartend (Mindestmenge nicht erreicht)", sum(f.pooled.values()), FMT_INT))
     if cost is not None:
         rows.append(("Kosten gesamt (Druck, Porto, Beilagen)", cost, FMT_EURO))
-        rows.append(("Kosten je Antwort", cost / total.responses if total.responses else None, FMT_EURO))
+        rows.append(("Kosten je Antwort", f.cost_per_response, FMT_EURO))
     for label, value, fmt in rows:
         out.add([text_cell(ws, label), value_cell(ws, value, fmt) if value is not None else text_cell(ws, "–")])
     if cost is None:
@@ -400,13 +214,12 @@ def _overview(ws: Any, f: Figures) -> None:
     out.header(["Welle", "Art", "Versanddatum", "Versendet", "Kontrollgruppe", "Unzustellbar", "Antworten",
                 "Rücklaufquote", "Kosten je Antwort"])
     for w in f.waves:
-        wc = f.cost(w.sent.pieces)
-        out.add(_wave_row(ws, w.label, _kind_label(w.kind), w.drop_date, w.sent, w.control.pieces,
-                          wc / w.sent.responses if wc is not None and w.sent.responses else None))
+        label = w.label if w.is_sent else f"{w.label} (geplant)"
+        out.add(_wave_row(ws, label, _kind_label(w.kind), w.drop_date, w.sent, w.control.pieces,
+                          f.cost_per_response_of(w.sent)))
     if not f.waves:
         out.add([text_cell(ws, "Noch keine Welle geplant.", NOTE_FONT)])
-    out.add(_wave_row(ws, "Gesamt", "", None, total, f.control_pieces,
-                      cost / total.responses if cost is not None and total.responses else None, bold=True))
+    out.add(_wave_row(ws, "Gesamt", "", None, total, f.control_pieces, f.cost_per_response, bold=True))
     out.add([])
 
     out.add([text_cell(ws, "Je Option", SECTION_FONT)])
@@ -455,12 +268,12 @@ def _waves_sheet(ws: Any, f: Figures) -> None:
     _title(ws, "Wellen", f)
     table.header()
     for w in f.waves:
-        cost = f.cost(w.sent.pieces)
-        table.row([w.number, _kind_label(w.kind), w.rule, "produziert" if w.status == "produced" else "geplant",
+        cost = f.wave_cost(w)
+        table.row([w.number, _kind_label(w.kind), w.rule, STATUS_LABELS.get(w.status, w.status),
                    w.drop_date, w.suppressed, w.sent.pieces, w.control.pieces, w.sent.undeliverable,
                    w.sent.delivered, w.sent.responses, w.sent.rate, w.sent.delivered_rate, w.duplicates, w.sent.first,
                    w.sent.last,
-                   cost, cost / w.sent.responses if cost is not None and w.sent.responses else None])
+                   cost, f.cost_per_response_of(w.sent)])
     table.finish()
 
 
@@ -513,8 +326,8 @@ def _regions_sheet(ws: Any, f: Figures) -> None:
     _title(ws, "Regionen: Leitregionen (erste zwei PLZ-Ziffern), Ausland nach Land", f)
     table.header()
     total = f.sent.responses
-    for key, label, g, control in f.regions:
-        table.row([key, label, g.pieces, control, g.undeliverable, g.responses, g.rate,
+    for kind, key, g, control in f.regions:
+        table.row([key, region_label(kind, key), g.pieces, control, g.undeliverable, g.responses, g.rate,
                    g.responses / total if total else None])
     table.finish()
 
@@ -619,7 +432,7 @@ def _responses_sheet(ws: Any, conn: Connection, f: Figures) -> None:
     table = TableSheet(ws, cols)  # header in row 1: filters and the frozen row stay simple for the user
     table.header()
     aliases = [response_options.alias(f"opt_{i}") for i in range(len(keys))]
-    frm: Any = (responses.join(_campaign_pieces(f.campaign_id), pieces.c.id == responses.c.piece_id)
+    frm: Any = (responses.join(campaign_pieces(f.campaign_id), pieces.c.id == responses.c.piece_id)
                 .join(recipients, recipients.c.id == pieces.c.recipient_id))
     for key, a in zip(keys, aliases, strict=True):
         frm = frm.outerjoin(a, and_(a.c.response_id == responses.c.id, a.c.key == key))
@@ -659,11 +472,11 @@ def _review_sheet(ws: Any, conn: Connection, f: Figures) -> None:
         Col("Zuordnung", 16), Col("Notiz", 30)], header_row=3)
     _title(ws, f"Prüfung: {f.review_open} offene Fälle (mailing review)", f)
     table.header()
-    frm = _review_from(f.campaign_id).outerjoin(recipients, recipients.c.id == pieces.c.recipient_id)
+    frm = review_from().outerjoin(recipients, recipients.c.id == pieces.c.recipient_id)
     stmt = (select(review_items.c.id, review_items.c.kind, review_items.c.created_at, review_items.c.note,
                    scans.c.source, scans.c.page, scans.c.code, scans.c.reason, waves.c.number,
                    recipients.c.customer_id, recipients.c.first_name, recipients.c.last_name, recipients.c.company)
-            .select_from(frm).where(_review_where(f.campaign_id)).order_by(review_items.c.id))
+            .select_from(frm).where(review_where(f.campaign_id)).order_by(review_items.c.id))
     for r in _stream(conn, stmt):
         name = " ".join(p for p in (r.first_name, r.last_name) if p) or r.company
         table.row([r.id, REVIEW_LABELS.get(r.kind, r.kind), r.created_at, r.source, r.page, _grouped(r.code),

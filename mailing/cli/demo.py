@@ -20,11 +20,11 @@ def demo_cmd(ctx: click.Context, out_dir: str) -> None:
     st = result.status
     click.echo("")
     click.echo(f"Summary (the same as `mailing --db {result.db} status {result.campaign} --json`):")
-    click.echo(f"  recipients {st['recipients']}, suppressed {st['suppressed']}, pieces {st['pieces']}, "
+    click.echo(f"  recipients {st['recipients']}, suppressed {st['suppressed']}, sent {st['sent']}, "
                f"responses {st['responses']}, duplicates {st['duplicates']}, undeliverable {st['undeliverable']}, "
                f"review open {st['review_open']}")
     click.echo("  options: " + ", ".join(f"{k} {v}" for k, v in st["options"].items()))
-    click.echo("  waves: " + "; ".join(f"{w['wave']} {w['kind']} {w['pieces']}" for w in st["waves"]))
+    click.echo("  waves: " + "; ".join(f"{w['wave']} {w['kind']} {w['pieces']} {w['status']}" for w in st["waves"]))
     click.echo(json.dumps(st, ensure_ascii=False))
 
 

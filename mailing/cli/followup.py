@@ -19,7 +19,13 @@ from mailing.followup import run_followups
 @click.pass_context
 def followup_cmd(ctx: click.Context, campaign: str, as_of, dry_run: bool, out_dir: str | None,
                  as_json: bool) -> None:
-    """Info packs, call lists, opt-outs and reminders from the responses so far."""
+    """Info packs, call lists, opt-outs and reminders from the responses so far.
+
+    \b
+    Examples:
+      mailing followup fruehjahr-2026 --as-of 2026-03-23 --dry-run
+      mailing followup fruehjahr-2026 --out nachfass
+    """
     result = run_followups(open_store(ctx), campaign, as_of=as_of.date() if as_of else None, dry_run=dry_run,
                            out_dir=out_dir)
     if as_json:
@@ -29,13 +35,16 @@ def followup_cmd(ctx: click.Context, campaign: str, as_of, dry_run: bool, out_di
     click.echo(f"follow-ups for {campaign} as of {result.as_of.isoformat()}" + (" (dry run)" if dry_run else ""))
     for r in result.rules:
         if r.action == "suppress":
-            line = f"{r.count} opt-out(s) added to the suppression list"
+            line = f"{r.count} opt-out(s) added to the suppression list" + (
+                f", {r.skipped} already on it" if r.skipped else "")
         elif r.action == "call":
             line = f"{r.count} on the call list" + (f": {', '.join(r.files)}" if r.files else "")
         elif r.wave is not None:
             line = f"wave {r.wave} planned with {r.count} letter(s)" + (
                 f", {r.skipped} left out (suppressed/undeliverable)" if r.skipped else "") + (
                 f"; print it with `mailing produce {campaign} --wave {r.wave} --out DIR`" if not dry_run else "")
+        elif r.skipped:
+            line = f"no wave: all {r.skipped} waiting were suppressed or undeliverable since"
         elif r.pending:
             line = f"{r.pending} letter(s) waiting until the rule's minimum volume is reached"
         else:

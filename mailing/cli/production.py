@@ -34,24 +34,37 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] 
 @click.command("produce")
 @click.argument("campaign")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the print package.")
-@click.option("--wave", type=click.IntRange(1), default=None, help="Wave number (default: the latest not produced).")
+@click.option("--wave", type=click.IntRange(1), default=None,
+              help="Wave number (default: the oldest wave not produced yet; wave 1 on the first run).")
+@click.option("--reprint", is_flag=True,
+              help="Print a produced wave (--wave N) again: byte-identical files in --out; the store is unchanged.")
 @jobs_option
 @click.option("--drop-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Day the wave is posted (default: today).")
 @json_option
 @click.pass_context
-def produce_cmd(ctx: click.Context, campaign: str, out: str, wave: int | None, jobs: int | None,
+def produce_cmd(ctx: click.Context, campaign: str, out: str, wave: int | None, reprint: bool, jobs: int | None,
                 drop_date: datetime | None, as_json: bool) -> int:
-    """Print PDFs, manifest and job ticket for a wave (plans wave 1 on the first run; resumes)."""
+    """Print PDFs, manifest and job ticket for a wave (plans wave 1 on the first run; resumes).
+
+    \b
+    Examples:
+      mailing produce fruehjahr-2026 --out druck-welle-1 --drop-date 2026-03-02
+      mailing produce fruehjahr-2026 --wave 1 --reprint --out nachdruck
+    """
     from mailing.production import produce, result_json
 
     store = open_store(ctx)
     with _progress("Briefe", not as_json) as progress:
-        result = produce(store, campaign, out, wave=wave, jobs=default_jobs(jobs),
+        result = produce(store, campaign, out, wave=wave, reprint=reprint, jobs=default_jobs(jobs),
                          drop_date=drop_date.date() if drop_date else None, progress=progress)
     if as_json:
         echo_json(result_json(result))
     else:
+        for name in result.removed_parts:
+            click.echo(f"removed {name}, a temporary file left by an interrupted run", err=True)
+        if result.reprint:
+            click.echo(f"wave {result.wave} reprinted: {len(result.files)} file(s), identical to the original")
         click.echo(f"wave {result.wave}: {result.pieces} letters ({result.pages_per_piece} page(s) each) in "
                    f"{len(result.files)} file(s), {result.control} in the control group; "
                    f"{result.rendered} batch(es) rendered, {result.reused} already complete")
@@ -67,7 +80,12 @@ def produce_cmd(ctx: click.Context, campaign: str, out: str, wave: int | None, j
 @jobs_option
 @json_option
 def preflight_cmd(folder: str, jobs: int | None, as_json: bool) -> int:
-    """Check a print package: pages, sizes, fonts, colour, manifest, and every QR code read back."""
+    """Check a print package: pages, sizes, fonts, colour, manifest, and every QR code read back.
+
+    \b
+    Example:
+      mailing preflight druck-welle-1
+    """
     from mailing.preflight import preflight
 
     with _progress("Prüfung", not as_json) as progress:
@@ -87,17 +105,26 @@ def preflight_cmd(folder: str, jobs: int | None, as_json: bool) -> int:
 @json_option
 @click.pass_context
 def layout_cmd(ctx: click.Context, campaign: str, as_json: bool) -> int:
-    """Geometry of the first wave's letter: address field, coupon, QR code and tick boxes (mm)."""
+    """Geometry of the first wave's letter: address field, coupon, QR code and tick boxes (mm).
+
+    \b
+    Example:
+      mailing layout fruehjahr-2026 --json
+    """
     from sqlalchemy import select
 
     from layouts.letter import layout_json
     from mailing.campaigns import load
+    from mailing.production import wave_campaign
     from mailing.store import waves
 
     store = open_store(ctx)
     with store.connect() as conn:
         cid, camp = load(conn, campaign)
-        letter = conn.execute(select(waves.c.letter).where(waves.c.campaign_id == cid, waves.c.number == 1)).scalar()
+        first = conn.execute(select(waves).where(waves.c.campaign_id == cid, waves.c.number == 1)).first()
+    letter = None
+    if first is not None:  # the first wave as it was planned, not as the campaign file reads today
+        camp, letter = wave_campaign(first, camp), first.letter
     data = layout_json(camp, letter)
     if as_json:
         echo_json(data)

@@ -20,9 +20,10 @@ def status_cmd(ctx: click.Context, campaign: str, as_json: bool) -> None:
         return
     click.echo(f"campaign {st['campaign']}: {st['recipients']} recipients, {st['suppressed']} suppressed")
     for w in st["waves"]:
+        sent = f"{w['sent']} sent" if w["status"] != "planned" else "planned, not sent"
         click.echo(f"  wave {w['wave']} ({w['kind']}, {w['status']}, drop {w['drop_date'] or '-'}): "
-                   f"{w['pieces']} pieces" + (f", {w['control']} control" if w["control"] else ""))
-    click.echo(f"responses {st['responses']} of {st['pieces']} pieces ({st['response_rate']:.1%}), "
+                   f"{w['pieces']} pieces, {sent}" + (f", {w['control']} control" if w["control"] else ""))
+    click.echo(f"responses {st['responses']} of {st['sent']} sent ({st['response_rate']:.1%}), "
                f"duplicates {st['duplicates']}, undeliverable {st['undeliverable']}, review open {st['review_open']}")
     click.echo("options: " + ", ".join(f"{k} {v}" for k, v in st["options"].items()))
     if st["followups_waiting"]:

@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 
 from mailing.campaigns import register_campaign
 from mailing.cli import main
+from mailing.package import manifest_csv_name
 from mailing.preflight import preflight
-from mailing.production import MANIFEST_CSV, produce
+from mailing.production import produce
 from mailing.store import Store, pieces, recipients
 
 
@@ -26,6 +27,9 @@ def small(store: Store, campaign_file: Path) -> str:
     c, _ = register_campaign(store, campaign_file)
     add_recipients(store, c.name, 24)
     return c.name
+
+
+MANIFEST_CSV = manifest_csv_name(1)
 
 
 def manifest(folder: Path) -> list[dict[str, str]]:
@@ -46,11 +50,11 @@ def test_package(store: Store, small: str, tmp_path: Path) -> None:
         mine = [r for r in rows if r["file"] == Path(f).name]
         assert n == len(mine) and [int(r["page"]) for r in mine] == list(range(1, n + 1))
         assert "Müller" not in Path(f).name
-    ticket = json.loads((out / "auftrag.json").read_text(encoding="utf-8"))
+    ticket = json.loads((out / "welle-01-auftrag.json").read_text(encoding="utf-8"))
     assert ticket["pieces"] == 24 and ticket["pages_per_piece"] == 1 and len(ticket["files"]) == 4
     assert sum(ticket["leitregions"].values()) == 24 and all(len(f["sha256"]) == 64 for f in ticket["files"])
-    assert "Leitregion" in (out / "auftrag.txt").read_text(encoding="utf-8")
-    ws = load_workbook(out / "manifest.xlsx").active
+    assert "Leitregion" in (out / "welle-01-auftrag.txt").read_text(encoding="utf-8")
+    ws = load_workbook(out / "welle-01-manifest.xlsx").active
     assert ws["C2"].value == rows[0]["code"] and ws["C2"].data_type == "s"
     assert preflight(out) == []
     assert not list(out.glob("*.part")) and not list(out.glob(".*"))
@@ -60,7 +64,7 @@ def test_formula_like_customer_id_stays_text(store: Store, small: str, tmp_path:
     with store.begin() as conn:
         conn.execute(update(recipients).values(customer_id="=1+2"))
     produce(store, small, tmp_path / "o")
-    ws = load_workbook(tmp_path / "o" / "manifest.xlsx").active
+    ws = load_workbook(tmp_path / "o" / "welle-01-manifest.xlsx").active
     assert ws["D2"].value == "=1+2" and ws["D2"].data_type == "s"
 
 
@@ -107,7 +111,7 @@ def test_preflight_catches_a_corrupted_file_and_a_wrong_manifest_line(store: Sto
     damaged.write_bytes(bytes(data))
     problems = preflight(out)
     text = "\n".join(problems)
-    assert "manifest.csv: SHA-256 differs" in text
+    assert "welle-01-manifest.csv: SHA-256 differs" in text
     assert "welle-01-teil-001.pdf, page 4: QR code reads" in text
     assert "welle-01-teil-002.pdf" in text
     assert main(["--db", store.url.removeprefix("sqlite:///"), "preflight", str(out)]) == 1
