@@ -1,28 +1,34 @@
 """Recipient import: a CSV or XLSX list → validated rows in the store (one transaction).
 
-Stages: `read_table` (file → header + rows of strings, streamed; CSV in UTF-8 with or without BOM or
-Windows-1252, `,`/`;`/tab; XLSX read-only) → `resolve_columns` (German/English headers and the campaign's
-`[import.columns]` → target fields) → `parse_row` (one row → a recipients record, or the reasons it is bad)
-→ chunked inserts → `dedupe.apply` → one `imports` row and an audit entry.
+Stages: `tabular.read_table` (file → header + rows of strings, streamed) → `resolve_columns`
+(German/English headers and the campaign's `[import.columns]` → target fields) → `parse_row` (one row → a
+recipients record, or the reasons it is bad) → `_Presence` (a record already in the campaign is never added
+again) → chunked inserts → `dedupe.apply` (likely duplicates among the new records) → one `imports` row
+(with the file's SHA-256) and an audit entry.
+
+Already present: a row is the same record as one in the campaign when both carry a customer id and the ids
+are equal, or, when either has none, when surname/company, address and first name are equal after
+normalising. Such a row is counted and named (`ImportSummary.already_present_rows`), never inserted; the
+earlier record is kept as it is. A file imported before (same content hash) is named
+(`ImportSummary.earlier_import`).
 
 All-or-nothing by default: any bad row rolls the whole import back; every bad row is logged as a warning
 (file, row, column, reason) and the first one is raised as an InputError. With `skip_invalid` the good rows
-are imported and the bad ones written to `<stem>.rejected.csv` beside the input with their reasons.
-Values starting with `=`, `+`, `-`, `@` are stored exactly as given (never evaluated).
+are imported and the bad ones written to `<stem>.rejected.csv` beside the input with their reasons; a file
+with no valid row at all is refused. Values starting with `=`, `+`, `-`, `@` are stored exactly as given
+(never evaluated).
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import zipfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from mailing import dedupe
@@ -38,7 +44,8 @@ from mailing.normalise import (
     salutation_value,
     split_street,
 )
-from mailing.store import Store, audit, imports, new_id, recipients
+from mailing.store import Store, audit, imports, in_chunks, new_id, recipients
+from mailing.tabular import content_sha256, read_table
 
 log = get_logger(__name__)
 
@@ -82,90 +89,29 @@ _MAX_LEN: dict[str, int] = {
 
 
 @dataclass(frozen=True)
+class EarlierImport:
+    """An earlier import of the same file content into the same campaign."""
+
+    source_file: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class ImportSummary:
     source_file: str
     rows: int  # data rows read (blank rows not counted)
     imported: int
     rejected: int
-    duplicates: int
+    duplicates: int  # likely (or exact, other customer id) duplicates among the imported records
     merged: int
     import_id: int | None
     rejects_file: str | None
+    already_present: int = 0  # rows not added: the record is already in the campaign
+    already_present_rows: tuple[int, ...] = field(default=(), repr=False)  # their row numbers (header = 1)
+    earlier_import: EarlierImport | None = None  # the same file (content hash) imported before
 
 
-# ----------------------------------------------------------------------------------------- reading
-def _detect_encoding(path: Path) -> str:
-    """utf-8-sig when the whole file decodes as UTF-8 (streamed check), else cp1252."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    with path.open("rb") as fh:
-        try:
-            while chunk := fh.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
-def _read_csv(path: Path) -> Iterator[list[str]]:
-    encoding = _detect_encoding(path)
-    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
-        first = fh.readline()
-        counts = {d: first.count(d) for d in (";", ",", "\t")}
-        delimiter = max(counts, key=lambda d: counts[d])
-        fh.seek(0)
-        try:
-            yield from csv.reader(fh, delimiter=delimiter)
-        except csv.Error as exc:
-            raise InputError(path, f"not a readable CSV file ({exc}); export it again as CSV or XLSX") from exc
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> Iterator[list[str]]:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise InputError(path, f"cannot read this workbook ({exc.__class__.__name__}); "
-                               "save it again as .xlsx or export it as CSV") from exc
-    try:
-        if sheet is not None and sheet not in wb.sheetnames:
-            raise InputError(path, f"no sheet named {sheet!r}; the workbook has: {', '.join(wb.sheetnames)}")
-        ws = wb[sheet] if sheet is not None else wb.worksheets[0]
-        for values in ws.iter_rows(values_only=True):
-            yield [_cell(v) for v in values]
-    finally:
-        wb.close()
-
-
-def read_table(path: str | Path, sheet: str | None = None) -> Iterator[list[str]]:
-    """The file's rows as lists of strings (first = header), streamed. CSV or XLSX by extension."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "no such file")
-    suffix = p.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(p, sheet)
-    if suffix == ".xls":
-        raise InputError(p, "old Excel .xls files are not read; save it as .xlsx or CSV")
-    if sheet is not None:
-        raise InputError(p, "--sheet applies to XLSX workbooks only")
-    return _read_csv(p)
-
-
+# ----------------------------------------------------------------------------------------- columns
 def resolve_columns(path: Path, header: list[str], mapping: Mapping[str, str] | None = None) -> dict[str, int]:
     """target field → column index. Unknown headers are ignored (logged); a target twice is an error."""
     explicit = {fold(k): v for k, v in (mapping or {}).items()}
@@ -188,17 +134,23 @@ def resolve_columns(path: Path, header: list[str], mapping: Mapping[str, str] | 
 
 
 def _require(path: Path, header: list[str], columns: dict[str, int], groups: list[tuple[str, ...]]) -> None:
-    missing = [" or ".join(g) for g in groups if not any(t in columns for t in g)]
+    """Every group needs one of its fields; a missing one is named by the German header word."""
+    missing = []
+    for group in groups:
+        if not any(t in columns for t in group):
+            words = list(dict.fromkeys(_LABELS.get(t, t) for t in group))
+            missing.append(" or ".join(words))
     if missing:
         found = ", ".join(h for h in header if h.strip()) or "nothing"
-        raise InputError(path, f"missing required column(s): {'; '.join(missing)} (found: {found}); rename "
-                               "the headers or map them in the campaign's [import.columns]", row=1)
+        raise InputError(path, f"missing required column(s): {'; '.join(missing)} (found: {found}); rename the headers "
+                               "or map them in the campaign's [import.columns]", row=1)
 
 
 _REQUIRED = [("last_name", "company"), ("street", "street_and_number", "postbox"), ("postal_code",), ("city",)]
 _LABELS = {"last_name": "Nachname", "company": "Firma", "street": "Straße", "street_and_number": "Straße",
            "postbox": "Postfach", "postal_code": "PLZ", "city": "Ort", "country": "Land",
-           "salutation": "Anrede", "house_number": "Hausnummer", "address_override": "address_override"}
+           "salutation": "Anrede", "house_number": "Hausnummer", "customer_id": "Kundennummer",
+           "address_override": "address_override"}
 
 
 # ----------------------------------------------------------------------------------------- one row
@@ -352,18 +304,25 @@ def _rows(path: Path, sheet: str | None, mapping: Mapping[str, str] | None,
 
 def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet: str | None = None,
                       skip_invalid: bool = False) -> ImportSummary:
-    """Import a recipient list into the campaign (one transaction), deduplicate, record the run."""
+    """Import a recipient list into the campaign (one transaction): new records only, deduplicate, record
+    the run with the file's content hash."""
     p = Path(path)
     with store.begin() as conn:
         campaign_id, campaign = load(conn, campaign_name)
         header, columns, rows = _rows(p, sheet, campaign.column_mapping, _REQUIRED)
+        digest = content_sha256(p)
+        earlier = conn.execute(
+            select(imports.c.source_file, imports.c.created_at)
+            .where(imports.c.campaign_id == campaign_id, imports.c.content_sha256 == digest)
+            .order_by(imports.c.id).limit(1)).first()
         import_id = new_id(conn.execute(insert(imports).values(
             campaign_id=campaign_id, source_file=str(p), rows=0, imported=0, rejected=0, duplicates=0,
-            merged=0)))
+            merged=0, content_sha256=digest, already_present=0)))
         rejects = _Rejects(p.with_name(p.stem + ".rejected.csv"), header) if skip_invalid else None
+        presence = _Presence(conn, campaign_id, p)
         try:
-            n_rows, imported, bad, first_error = _load_rows(conn, p, header, columns, rows, campaign_id,
-                                                            import_id, rejects)
+            n_rows, bad, first_error = _load_rows(conn, p, header, columns, rows, campaign_id, import_id,
+                                                  rejects, presence)
         finally:
             if rejects is not None:
                 rejects.close()
@@ -374,20 +333,96 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
                              column=first_error.column)
         if n_rows == 0:
             raise InputError(p, "the file has a header but no data rows")
+        if bad == n_rows and rejects is not None:
+            raise InputError(p, f"none of the {n_rows} rows is valid, nothing was imported; the reasons are in "
+                                f"{rejects.path}")
+        imported = presence.inserted
+        present = len(presence.present_rows)
         duplicates, merged = dedupe.apply(conn, campaign_id, import_id, campaign.dedupe_mode)
         conn.execute(update(imports).where(imports.c.id == import_id).values(
-            rows=n_rows, imported=imported, rejected=bad, duplicates=duplicates, merged=merged))
+            rows=n_rows, imported=imported, rejected=bad, duplicates=duplicates, merged=merged,
+            already_present=present))
         audit(conn, "recipients.import", "import", import_id,
-              f"{p.name}: {n_rows} rows, {imported} imported, {bad} rejected, {duplicates} duplicates, "
-              f"{merged} merged")
+              f"{p.name}: {n_rows} rows, {imported} imported, {present} already present, {bad} rejected, "
+              f"{duplicates} duplicates, {merged} merged"
+              + (f"; same content as {earlier.source_file} imported {earlier.created_at:%Y-%m-%d}" if earlier else ""))
     return ImportSummary(str(p), n_rows, imported, bad, duplicates, merged, import_id,
-                         str(rejects.path) if rejects is not None and rejects.count else None)
+                         str(rejects.path) if rejects is not None and rejects.count else None,
+                         already_present=present, already_present_rows=tuple(presence.present_rows),
+                         earlier_import=EarlierImport(earlier.source_file, earlier.created_at) if earlier else None)
+
+
+class _Presence:
+    """Inserts the records of one import, leaving out those already in the campaign (module docstring).
+
+    Checked per chunk against the store (earlier imports and this import's earlier chunks, which the same
+    transaction sees) and within the chunk, so memory stays bounded by the chunk size."""
+
+    def __init__(self, conn: Connection, campaign_id: int, path: Path) -> None:
+        self.conn, self.campaign_id, self.path = conn, campaign_id, path
+        self.inserted = 0
+        self.present_rows: list[int] = []
+
+    def _known(self, chunk: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[tuple[str, str], list[Any]]]:
+        r = recipients.c
+        ids = sorted({rec["customer_id"] for rec in chunk if rec["customer_id"]})
+        keys = sorted({rec["match_key"] for rec in chunk})
+        by_id: dict[str, Any] = {}
+        by_key: dict[tuple[str, str], list[Any]] = {}
+        conditions = [r.customer_id.in_(part) for part in in_chunks(ids)]
+        conditions += [r.match_key.in_(part) for part in in_chunks(keys)]
+        for condition in conditions:
+            query = select(r.id, r.customer_id, r.match_key, r.first_name, r.source_row).where(
+                r.campaign_id == self.campaign_id, condition)
+            for row in self.conn.execute(query):
+                if row.customer_id:
+                    by_id.setdefault(row.customer_id, row)
+                candidates = by_key.setdefault((row.match_key, fold(row.first_name)), [])
+                if all(c.id != row.id for c in candidates):
+                    candidates.append(row)
+        return by_id, by_key
+
+    def add(self, chunk: list[dict[str, Any]]) -> None:
+        if not chunk:
+            return
+        by_id, by_key = self._known(chunk)
+        new: list[dict[str, Any]] = []
+        for rec in chunk:
+            customer_id = rec["customer_id"]
+            key = (rec["match_key"], fold(rec["first_name"]))
+            same = by_id.get(customer_id) if customer_id else None
+            if same is None:
+                same = next((c for c in by_key.get(key, []) if not customer_id or not c.customer_id), None)
+            elif same.match_key != rec["match_key"]:
+                log.warning("%s, row %d: customer id %s is already in the campaign (with another name or address); "
+                            "the earlier record is kept", self.path, rec["source_row"], customer_id)
+            if same is not None:
+                self.present_rows.append(rec["source_row"])
+                continue
+            new.append(rec)
+            mark = _Seen(customer_id, rec["match_key"], rec["source_row"])
+            if customer_id:
+                by_id[customer_id] = mark
+            by_key.setdefault(key, []).append(mark)
+        if new:
+            self.conn.execute(insert(recipients), new)
+            self.inserted += len(new)
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A record of this chunk, inserted with it (stands in for a stored row)."""
+
+    customer_id: str | None
+    match_key: str
+    source_row: int
+    id: int = 0
 
 
 def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, int],
                rows: Iterator[tuple[int, list[str]]], campaign_id: int, import_id: int,
-               rejects: _Rejects | None) -> tuple[int, int, int, InputError | None]:
-    n_rows = imported = bad = 0
+               rejects: _Rejects | None, presence: _Presence) -> tuple[int, int, InputError | None]:
+    n_rows = bad = 0
     first_error: InputError | None = None
     chunk: list[dict[str, Any]] = []
     for n, row in rows:
@@ -412,14 +447,12 @@ def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, 
         rec.update(campaign_id=campaign_id, import_id=import_id, source_row=n, active=True)
         chunk.append(rec)
         if len(chunk) >= CHUNK_ROWS:
-            conn.execute(insert(recipients), chunk)
-            imported += len(chunk)
+            presence.add(chunk)
             chunk = []
-            log.info("%s: %d rows imported", p.name, imported)
-    if chunk and (first_error is None or rejects is not None):
-        conn.execute(insert(recipients), chunk)
-        imported += len(chunk)
-    return n_rows, imported, bad, first_error
+            log.info("%s: %d rows read", p.name, n_rows)
+    if first_error is None or rejects is not None:
+        presence.add(chunk)
+    return n_rows, bad, first_error
 
 
 def read_suppression_rows(path: Path, sheet: str | None = None) -> list[dict[str, Any]]:

@@ -155,8 +155,8 @@ def test_one_line_errors_for_unusable_files(store: Store, campaign, tmp_path: Pa
     with pytest.raises(InputError, match="header but no data rows"):
         import_recipients(store, campaign.name, header_only)
     missing = write_csv(tmp_path / "m.csv", ["Vorname", "Nachname", "Ort"], [["A", "B", "C"]])
-    with pytest.raises(InputError, match=r"row 1: missing required column\(s\): street or street_and_number or "
-                                         r"postbox; postal_code \(found: Vorname, Nachname, Ort\)"):
+    with pytest.raises(InputError, match=r"row 1: missing required column\(s\): Straße or Postfach; PLZ "
+                                         r"\(found: Vorname, Nachname, Ort\)"):
         import_recipients(store, campaign.name, missing)
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"PK\x03\x04 this is not a workbook")
