@@ -334,7 +334,7 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
         if n_rows == 0:
             raise InputError(p, "the file has a header but no data rows")
         if bad == n_rows and rejects is not None:
-            raise InputError(p, f"none of the {n_rows} rows is valid, nothing was imported; the reasons are in "
+            raise InputError(p, f"no row is valid ({n_rows} rejected), nothing was imported; the reasons are in "
                                 f"{rejects.path}")
         imported = presence.inserted
         present = len(presence.present_rows)
