@@ -87,7 +87,7 @@ class DateParam(click.ParamType):
                 continue
         self.fail(f"{value!r} is not a date; write it as 30.11.2026 or 2026-11-30", param, ctx)
 
-    def get_metavar(self, param: click.Parameter, *args: Any) -> str:
+    def get_metavar(self, param: click.Parameter, *args: Any, **kwargs: Any) -> str:
         return "DATE"
 
 
