@@ -2,14 +2,14 @@
 
 Stages: `tabular.read_table` (file → header + rows of strings, streamed) → `resolve_columns`
 (German/English headers and the campaign's `[import.columns]` → target fields) → `parse_row` (one row → a
-recipients record, or the reasons it is bad) → `_Presence` (a record already in the campaign is never added
-again) → chunked inserts → `dedupe.apply` (likely duplicates among the new records) → one `imports` row
+recipients record, or the reasons it is bad) → chunked inserts → `_remove_already_present` (a record already
+in the campaign is never added again) → `dedupe.apply` (likely duplicates among the new records) → one `imports` row
 (with the file's SHA-256) and an audit entry.
 
-Already present: a row is the same record as one in the campaign when both carry a customer id and the ids
+Already present: after the inserts, a new record is the same record as one in the campaign when both carry a customer id and the ids
 are equal, or, when either has none, when surname/company, address and first name are equal after
-normalising. Such a row is counted and named (`ImportSummary.already_present_rows`), never inserted; the
-earlier record is kept as it is. A file imported before (same content hash) is named
+normalising. Such a record is removed again in the same transaction (never committed, never mailed),
+counted and named (`ImportSummary.already_present_rows`); the earlier record is kept as it is. A file imported before (same content hash) is named
 (`ImportSummary.earlier_import`).
 
 All-or-nothing by default: any bad row rolls the whole import back; every bad row is logged as a warning
@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from mailing import dedupe
@@ -319,10 +319,10 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
             campaign_id=campaign_id, source_file=str(p), rows=0, imported=0, rejected=0, duplicates=0,
             merged=0, content_sha256=digest, already_present=0)))
         rejects = _Rejects(p.with_name(p.stem + ".rejected.csv"), header) if skip_invalid else None
-        presence = _Presence(conn, campaign_id, p)
+        first_new_id = (conn.execute(select(func.max(recipients.c.id))).scalar() or 0) + 1
         try:
-            n_rows, bad, first_error = _load_rows(conn, p, header, columns, rows, campaign_id, import_id,
-                                                  rejects, presence)
+            n_rows, imported, bad, first_error = _load_rows(conn, p, header, columns, rows, campaign_id,
+                                                            import_id, rejects)
         finally:
             if rejects is not None:
                 rejects.close()
@@ -336,8 +336,9 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
         if bad == n_rows and rejects is not None:
             raise InputError(p, f"no row is valid ({n_rows} rejected), nothing was imported; the reasons are in "
                                 f"{rejects.path}")
-        imported = presence.inserted
-        present = len(presence.present_rows)
+        present_rows = _remove_already_present(conn, campaign_id, import_id, first_new_id, p)
+        present = len(present_rows)
+        imported -= present
         duplicates, merged = dedupe.apply(conn, campaign_id, import_id, campaign.dedupe_mode)
         conn.execute(update(imports).where(imports.c.id == import_id).values(
             rows=n_rows, imported=imported, rejected=bad, duplicates=duplicates, merged=merged,
@@ -348,81 +349,64 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
               + (f"; same content as {earlier.source_file} imported {earlier.created_at:%Y-%m-%d}" if earlier else ""))
     return ImportSummary(str(p), n_rows, imported, bad, duplicates, merged, import_id,
                          str(rejects.path) if rejects is not None and rejects.count else None,
-                         already_present=present, already_present_rows=tuple(presence.present_rows),
+                         already_present=present, already_present_rows=tuple(present_rows),
                          earlier_import=EarlierImport(earlier.source_file, earlier.created_at) if earlier else None)
 
 
-class _Presence:
-    """Inserts the records of one import, leaving out those already in the campaign (module docstring).
+def _remove_already_present(conn: Connection, campaign_id: int, import_id: int, first_new_id: int,
+                            path: Path) -> list[int]:
+    """Delete this import's records (ids from `first_new_id` on) that are already in the campaign (module
+    docstring); returns their row numbers.
 
-    Checked per chunk against the store (earlier imports and this import's earlier chunks, which the same
-    transaction sees) and within the chunk, so memory stays bounded by the chunk size."""
+    Set-based, after the chunked inserts: grouped scans of the (campaign, customer id) and (campaign, match
+    key) indexes select the keys held more than once with a new record among them (few: repeats and
+    households); only those rows are streamed, one key group at a time, in id order, so a record only ever
+    repeats one that stays and memory is bounded by the largest group."""
+    r = recipients.c
+    present: dict[int, int] = {}  # recipient id → source row
 
-    def __init__(self, conn: Connection, campaign_id: int, path: Path) -> None:
-        self.conn, self.campaign_id, self.path = conn, campaign_id, path
-        self.inserted = 0
-        self.present_rows: list[int] = []
+    def repeated(column: Any) -> Any:
+        return (select(column).where(r.campaign_id == campaign_id, column.is_not(None)).group_by(column)
+                .having(func.count() > 1, func.max(r.id) >= first_new_id))
 
-    def _known(self, chunk: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[tuple[str, str], list[Any]]]:
-        r = recipients.c
-        ids = sorted({rec["customer_id"] for rec in chunk if rec["customer_id"]})
-        keys = sorted({rec["match_key"] for rec in chunk})
-        by_id: dict[str, Any] = {}
-        by_key: dict[tuple[str, str], list[Any]] = {}
-        conditions = [r.customer_id.in_(part) for part in in_chunks(ids)]
-        conditions += [r.match_key.in_(part) for part in in_chunks(keys)]
-        for condition in conditions:
-            query = select(r.id, r.customer_id, r.match_key, r.first_name, r.source_row).where(
-                r.campaign_id == self.campaign_id, condition)
-            for row in self.conn.execute(query):
-                if row.customer_id:
-                    by_id.setdefault(row.customer_id, row)
-                candidates = by_key.setdefault((row.match_key, fold(row.first_name)), [])
-                if all(c.id != row.id for c in candidates):
-                    candidates.append(row)
-        return by_id, by_key
+    same_customer = (select(r.id, r.import_id, r.customer_id, r.match_key, r.source_row)
+                     .where(r.campaign_id == campaign_id, r.customer_id.in_(repeated(r.customer_id)))
+                     .order_by(r.customer_id, r.id).execution_options(yield_per=2000))
+    first: Any = None
+    for row in conn.execute(same_customer):
+        if first is None or first.customer_id != row.customer_id:
+            first = row
+        elif row.import_id == import_id:
+            present[row.id] = row.source_row
+            if row.match_key != first.match_key:
+                log.warning("%s, row %d: customer id %s is already in the campaign (with another name or "
+                            "address); the earlier record is kept", path, row.source_row, row.customer_id)
 
-    def add(self, chunk: list[dict[str, Any]]) -> None:
-        if not chunk:
-            return
-        by_id, by_key = self._known(chunk)
-        new: list[dict[str, Any]] = []
-        for rec in chunk:
-            customer_id = rec["customer_id"]
-            key = (rec["match_key"], fold(rec["first_name"]))
-            same = by_id.get(customer_id) if customer_id else None
-            if same is None:
-                same = next((c for c in by_key.get(key, []) if not customer_id or not c.customer_id), None)
-            elif same.match_key != rec["match_key"]:
-                log.warning("%s, row %d: customer id %s is already in the campaign (with another name or address); "
-                            "the earlier record is kept", self.path, rec["source_row"], customer_id)
-            if same is not None:
-                self.present_rows.append(rec["source_row"])
-                continue
-            new.append(rec)
-            mark = _Seen(customer_id, rec["match_key"], rec["source_row"])
-            if customer_id:
-                by_id[customer_id] = mark
-            by_key.setdefault(key, []).append(mark)
-        if new:
-            self.conn.execute(insert(recipients), new)
-            self.inserted += len(new)
+    same_key = (select(r.id, r.import_id, r.customer_id, r.match_key, r.first_name, r.source_row)
+                .where(r.campaign_id == campaign_id, r.match_key.in_(repeated(r.match_key)))
+                .order_by(r.match_key, r.id).execution_options(yield_per=2000))
+    group_key: str | None = None
+    kept: dict[str, list[bool]] = {}  # folded first name → has a customer id, for each kept record
+    for key_row in conn.execute(same_key):
+        if key_row.match_key != group_key:
+            group_key, kept = key_row.match_key, {}
+        if key_row.id in present:
+            continue
+        earlier = kept.setdefault(fold(key_row.first_name), [])
+        if key_row.import_id == import_id and any(not (key_row.customer_id and has_id) for has_id in earlier):
+            present[key_row.id] = key_row.source_row
+            continue
+        earlier.append(bool(key_row.customer_id))
 
-
-@dataclass(frozen=True)
-class _Seen:
-    """A record of this chunk, inserted with it (stands in for a stored row)."""
-
-    customer_id: str | None
-    match_key: str
-    source_row: int
-    id: int = 0
+    for part in in_chunks(sorted(present)):
+        conn.execute(delete(recipients).where(r.id.in_(part)))
+    return sorted(present.values())
 
 
 def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, int],
                rows: Iterator[tuple[int, list[str]]], campaign_id: int, import_id: int,
-               rejects: _Rejects | None, presence: _Presence) -> tuple[int, int, InputError | None]:
-    n_rows = bad = 0
+               rejects: _Rejects | None) -> tuple[int, int, int, InputError | None]:
+    n_rows = imported = bad = 0
     first_error: InputError | None = None
     chunk: list[dict[str, Any]] = []
     for n, row in rows:
@@ -447,12 +431,14 @@ def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, 
         rec.update(campaign_id=campaign_id, import_id=import_id, source_row=n, active=True)
         chunk.append(rec)
         if len(chunk) >= CHUNK_ROWS:
-            presence.add(chunk)
+            conn.execute(insert(recipients), chunk)
+            imported += len(chunk)
             chunk = []
-            log.info("%s: %d rows read", p.name, n_rows)
-    if first_error is None or rejects is not None:
-        presence.add(chunk)
-    return n_rows, bad, first_error
+            log.info("%s: %d rows imported", p.name, imported)
+    if chunk and (first_error is None or rejects is not None):
+        conn.execute(insert(recipients), chunk)
+        imported += len(chunk)
+    return n_rows, imported, bad, first_error
 
 
 def read_suppression_rows(path: Path, sheet: str | None = None) -> list[dict[str, Any]]:
