@@ -262,8 +262,8 @@ def list_duplicates(conn: Connection, campaign_id: int) -> list[DuplicatePair]:
     width = len(recipients.columns)
     out = []
     for row in conn.execute(query):
-        n = _Row(row[:width])
-        o = _Row(row[width:2 * width])
+        n = _record(row[:width])
+        o = _record(row[width:2 * width])
         out.append(DuplicatePair(
             recipient=n.id, customer_id=n.customer_id, name=_name(n), address=_address_text(n),
             file=Path(row[2 * width]).name, row=n.source_row,
@@ -274,7 +274,7 @@ def list_duplicates(conn: Connection, campaign_id: int) -> list[DuplicatePair]:
     return out
 
 
-def _Row(values: Sequence[Any]) -> SimpleNamespace:  # noqa: N802
+def _record(values: Sequence[Any]) -> SimpleNamespace:
     """Attribute access to one recipients row taken out of a joined result."""
     return SimpleNamespace(**dict(zip(recipients.columns.keys(), values, strict=True)))
 
