@@ -2,15 +2,15 @@
 
 Stages: `tabular.read_table` (file → header + rows of strings, streamed) → `resolve_columns`
 (German/English headers and the campaign's `[import.columns]` → target fields) → `parse_row` (one row → a
-recipients record, or the reasons it is bad) → chunked inserts → `_remove_already_present` (a record already
-in the campaign is never added again) → `dedupe.apply` (likely duplicates among the new records) → one `imports` row
-(with the file's SHA-256) and an audit entry.
+recipients record, or the reasons it is bad) → chunked inserts → `_remove_already_present` (a record
+already in the campaign is never added again) → `dedupe.apply` (likely duplicates among the new records)
+→ one `imports` row (with the file's SHA-256) and an audit entry.
 
-Already present: after the inserts, a new record is the same record as one in the campaign when both carry a customer id and the ids
-are equal, or, when either has none, when surname/company, address and first name are equal after
+Already present: a new record is the same as one in the campaign when both carry a customer id and the
+ids are equal, or, when either has none, when surname/company, address and first name are equal after
 normalising. Such a record is removed again in the same transaction (never committed, never mailed),
-counted and named (`ImportSummary.already_present_rows`); the earlier record is kept as it is. A file imported before (same content hash) is named
-(`ImportSummary.earlier_import`).
+counted and named (`ImportSummary.already_present_rows`); the earlier record is kept as it is. A file
+imported before (same content hash) is named (`ImportSummary.earlier_import`).
 
 All-or-nothing by default: any bad row rolls the whole import back; every bad row is logged as a warning
 (file, row, column, reason) and the first one is raised as an InputError. With `skip_invalid` the good rows
@@ -142,8 +142,8 @@ def _require(path: Path, header: list[str], columns: dict[str, int], groups: lis
             missing.append(" or ".join(words))
     if missing:
         found = ", ".join(h for h in header if h.strip()) or "nothing"
-        raise InputError(path, f"missing required column(s): {'; '.join(missing)} (found: {found}); rename the headers "
-                               "or map them in the campaign's [import.columns]", row=1)
+        raise InputError(path, f"missing required column(s): {'; '.join(missing)} (found: {found}); rename "
+                               "the headers or map them in the campaign's [import.columns]", row=1)
 
 
 _REQUIRED = [("last_name", "company"), ("street", "street_and_number", "postbox"), ("postal_code",), ("city",)]
@@ -346,11 +346,12 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
         audit(conn, "recipients.import", "import", import_id,
               f"{p.name}: {n_rows} rows, {imported} imported, {present} already present, {bad} rejected, "
               f"{duplicates} duplicates, {merged} merged"
-              + (f"; same content as {earlier.source_file} imported {earlier.created_at:%Y-%m-%d}" if earlier else ""))
+              + (f"; same content as {earlier.source_file}, imported {earlier.created_at:%Y-%m-%d}"
+                 if earlier else ""))
     return ImportSummary(str(p), n_rows, imported, bad, duplicates, merged, import_id,
                          str(rejects.path) if rejects is not None and rejects.count else None,
                          already_present=present, already_present_rows=tuple(present_rows),
-                         earlier_import=EarlierImport(earlier.source_file, earlier.created_at) if earlier else None)
+                         earlier_import=EarlierImport(*earlier) if earlier else None)
 
 
 def _remove_already_present(conn: Connection, campaign_id: int, import_id: int, first_new_id: int,
@@ -416,7 +417,8 @@ def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, 
         except RowProblem as problem:
             bad += 1
             label = _label(header, columns, problem.target)
-            error = InputError(p, f"{problem.reason}; {FIX_HINT}", row=n, column=label)
+            hint = FIX_HINT if rejects is None else f"skipped, see {rejects.path.name}"
+            error = InputError(p, f"{problem.reason}; {hint}", row=n, column=label)
             first_error = first_error or error
             named_in_error = rejects is None and error is first_error  # the refusal message names it
             if bad <= MAX_WARNINGS and not named_in_error:
