@@ -321,7 +321,8 @@ def database_url(db: str | None) -> str:
 
 def _prepare_sqlite_file(url: str) -> None:
     """A SQLite store file: refuse a folder or a missing folder in one line; create the file owner-only
-    (0600, personal data; SQLite gives its -wal/-shm files the same permissions)."""
+    (0600, personal data; SQLite gives its -wal/-shm files the same permissions); take world access away
+    from an existing one (group access, if given, stays: a team may share a store on purpose)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return
@@ -336,6 +337,14 @@ def _prepare_sqlite_file(url: str) -> None:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         except OSError as exc:
             raise StoreError(f"cannot create store {path}: {exc.strerror}") from exc
+        return
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = part.stat().st_mode
+            if mode & 0o007:  # written by an earlier version: personal data readable by anyone
+                os.chmod(part, mode & ~0o007 & 0o7777)
+        except OSError:
+            continue  # not there, or not ours to change
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -155,3 +155,11 @@ def test_scan_gallery_writes_no_store(tmp_path: Path, monkeypatch, capsys) -> No
     assert main(["scan-gallery", "leer.png", "--out", "boxes.png", "--jobs", "1"]) == 0
     assert "0 tick boxes" in capsys.readouterr().out
     assert not (tmp_path / "mailing.db").exists()
+
+
+def test_a_world_readable_store_from_an_earlier_version_is_closed(tmp_path: Path, capsys) -> None:
+    db = tmp_path / "alt.db"
+    Store.open(str(db)).dispose()
+    os.chmod(db, 0o664)
+    assert main(["campaign", "list", "--db", str(db)]) == 0
+    assert _mode(db) == 0o660
