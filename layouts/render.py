@@ -171,6 +171,19 @@ class PdfWriter:
         return data if isinstance(data, bytes) else data.encode("latin-1")
 
 
+def _umask() -> int:
+    """The process umask (read without changing it where /proc allows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync, then rename: never a half file under `path`."""
     p = Path(path)
@@ -181,7 +194,7 @@ def write_atomic(path: str | Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; print files are handed on
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; as any new file (the CLI's umask is 077)
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -6,12 +6,12 @@ import hashlib
 import shutil
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from mailing.config import Campaign, example_campaign_path, load_campaign, parse_campaign
 from mailing.errors import MailingError, NotFoundError
-from mailing.store import Store, audit, campaigns, utcnow
+from mailing.store import Store, audit, campaigns, recipients, utcnow
 from mailing.store import new_id as _new_id
 
 
@@ -53,6 +53,19 @@ def load(conn: Connection, name: str) -> tuple[int, Campaign]:
 def load_by_id(conn: Connection, campaign_id: int) -> Campaign:
     row = conn.execute(select(campaigns).where(campaigns.c.id == campaign_id)).one()
     return parse_campaign(row.config_toml, row.source_file)
+
+
+def list_campaigns(conn: Connection) -> list[dict[str, object]]:
+    """Every registered campaign, by name: name, title, created, updated, source file, active recipients."""
+    n = (select(recipients.c.campaign_id, func.count().label("n")).where(recipients.c.active.is_(True))
+         .group_by(recipients.c.campaign_id).subquery())
+    rows = conn.execute(select(campaigns, func.coalesce(n.c.n, 0).label("recipients"))
+                        .select_from(campaigns.outerjoin(n, n.c.campaign_id == campaigns.c.id))
+                        .order_by(campaigns.c.name)).all()
+    return [{"name": r.name, "title": parse_campaign(r.config_toml, r.source_file).title,
+             "created": r.created_at.isoformat(timespec="seconds"),
+             "updated": r.updated_at.isoformat(timespec="seconds"), "source_file": r.source_file,
+             "recipients": int(r.recipients)} for r in rows]
 
 
 def init_example(folder: str | Path) -> list[Path]:

@@ -11,20 +11,32 @@ duplicate. A company-only record compares by company name.
 
 Candidates are blocked by postal code (rows streamed from the store ordered by postal code) and then by
 street key, so the work is linear in the list length and memory is bounded by the largest postal code.
+
+A record that is the very same as one already in the campaign (same customer id, or same name and address
+where a customer id is missing) never gets here: the import leaves it out as "already present". An "exact"
+pair is therefore two records with the same name and address but different customer ids.
+
+`list_duplicates` lists every pair (recipient, duplicate of, kind, reason) for `mailing duplicates`;
+`duplicate_summary` gives the counts that the import summary, `status` and the report all show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import csv
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import cologne_phonetics
 from rapidfuzz import fuzz
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
-from mailing.normalise import address_part_key, fold, house_number_base, street_key
-from mailing.store import recipients
+from mailing.errors import MailingError
+from mailing.normalise import address_part_key, fold, group_postbox, house_number_base, street_key
+from mailing.store import imports, recipients
 
 SURNAME_MIN_RATIO = 88.0  # rapidfuzz ratio: "Schmidt"/"Schmitt" 86 → needs the phonetic match; typos ≥ 88
 
@@ -137,3 +149,170 @@ def apply(conn: Connection, campaign_id: int, import_id: int, mode: str) -> tupl
         conn.execute(update(recipients).where(recipients.c.id == dup.recipient_id).values(**values))
         found += 1
     return found, merged
+
+
+# ----------------------------------------------------------------------------------------- listing
+@dataclass(frozen=True)
+class DuplicateSummary:
+    """A campaign's duplicate figures, the same wherever they are shown."""
+
+    already_present: int  # import rows left out: the record was already in the campaign
+    exact: int  # same name and address, different customer ids
+    likely: int  # sound-alike or close surname, same address, agreeing first names
+    merged: int  # of exact + likely: merged away (never mailed)
+
+    @property
+    def duplicates(self) -> int:
+        return self.exact + self.likely
+
+    def as_json(self) -> dict[str, int]:
+        return {"already_present": self.already_present, "duplicates": self.duplicates, "exact": self.exact,
+                "likely": self.likely, "merged": self.merged}
+
+
+def duplicate_summary(conn: Connection, campaign_id: int) -> DuplicateSummary:
+    """Counts from the recipients themselves (the listing's source) and the imports' already-present rows."""
+    r = recipients.c
+    kinds: dict[str, int] = dict(conn.execute(select(r.duplicate_kind, func.count()).where(
+        r.campaign_id == campaign_id, r.duplicate_of.is_not(None)).group_by(r.duplicate_kind)).all())
+    merged = conn.execute(select(func.count()).select_from(recipients).where(
+        r.campaign_id == campaign_id, r.duplicate_of.is_not(None), r.active.is_(False))).scalar_one()
+    present = conn.execute(select(func.coalesce(func.sum(imports.c.already_present), 0)).where(
+        imports.c.campaign_id == campaign_id)).scalar_one()
+    return DuplicateSummary(int(present), int(kinds.get("exact", 0)), int(kinds.get("likely", 0)), int(merged))
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    """One listed duplicate: a recipient, the earlier recipient it repeats, how and why."""
+
+    recipient: int
+    customer_id: str | None
+    name: str
+    address: str
+    file: str
+    row: int
+    duplicate_of: int
+    of_customer_id: str | None
+    of_name: str
+    of_address: str
+    of_file: str
+    of_row: int
+    kind: str  # exact | likely
+    reason: str
+    merged: bool  # merged away: never mailed
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+COLUMNS = tuple(DuplicatePair.__dataclass_fields__)
+
+
+def _name(row: Any) -> str:
+    person = " ".join(x for x in (row.first_name, row.last_name) if x)
+    return ", ".join(x for x in (person, row.company) if x)
+
+
+def _address_text(row: Any) -> str:
+    place = f"Postfach {group_postbox(row.postbox)}" if row.postbox else " ".join(
+        x for x in (row.street, row.house_number) if x)
+    return f"{place}, {row.postal_code} {row.city}" + ("" if row.country == "DE" else f", {row.country}")
+
+
+def pair_reason(kind: str, new: Any, old: Any) -> str:
+    """Why two stored records were taken for the same person, in words."""
+    if kind == "exact":
+        ids = f" (customer ids {new.customer_id} / {old.customer_id})" if new.customer_id and old.customer_id \
+            else ""
+        return "same name and address" + ids
+    parts = []
+    a, b = new.last_name or new.company or "", old.last_name or old.company or ""
+    if fold(a) == fold(b):
+        parts.append("same surname")
+    elif _phonetic(a) == _phonetic(b):
+        parts.append(f"surnames sound alike ({a} / {b})")
+    else:
+        parts.append(f"surnames spelt alike ({a} / {b})")
+    if new.postbox or old.postbox:
+        parts.append("same Postfach")
+    elif fold(new.house_number) == fold(old.house_number):
+        parts.append("same address")
+    else:
+        parts.append(f"same street, house numbers {new.house_number or '-'} / {old.house_number or '-'}")
+    fa, fb = fold(new.first_name), fold(old.first_name)
+    if fa != fb:
+        parts.append("first name missing on one" if not fa or not fb
+                     else f"first name and initial ({new.first_name} / {old.first_name})")
+    return "; ".join(parts)
+
+
+def list_duplicates(conn: Connection, campaign_id: int) -> list[DuplicatePair]:
+    """Every recipient marked as a duplicate of an earlier one, with both records, oldest pair first."""
+    new, old = recipients.alias("new"), recipients.alias("old")
+    new_imp, old_imp = imports.alias("new_imp"), imports.alias("old_imp")
+    query = (
+        select(new, old, new_imp.c.source_file, old_imp.c.source_file)
+        .select_from(new.join(old, old.c.id == new.c.duplicate_of)
+                     .join(new_imp, new_imp.c.id == new.c.import_id)
+                     .join(old_imp, old_imp.c.id == old.c.import_id))
+        .where(new.c.campaign_id == campaign_id)
+        .order_by(new.c.id)
+    )
+    width = len(recipients.columns)
+    out = []
+    for row in conn.execute(query):
+        n = _record(row[:width])
+        o = _record(row[width:2 * width])
+        out.append(DuplicatePair(
+            recipient=n.id, customer_id=n.customer_id, name=_name(n), address=_address_text(n),
+            file=Path(row[2 * width]).name, row=n.source_row,
+            duplicate_of=o.id, of_customer_id=o.customer_id, of_name=_name(o), of_address=_address_text(o),
+            of_file=Path(row[2 * width + 1]).name, of_row=o.source_row,
+            kind=n.duplicate_kind or "likely", reason=pair_reason(n.duplicate_kind or "likely", n, o),
+            merged=not n.active))
+    return out
+
+
+def _record(values: Sequence[Any]) -> SimpleNamespace:
+    """Attribute access to one recipients row taken out of a joined result."""
+    return SimpleNamespace(**dict(zip(recipients.columns.keys(), values, strict=True)))
+
+
+def write_duplicates(pairs: Sequence[DuplicatePair], path: str | Path) -> Path:
+    """The list as CSV (`;`, UTF-8 with BOM, as German Excel opens it) or XLSX, by the file's extension.
+    Every personal value stays text: formula starters are neutralised (CSV) or written as text cells."""
+    from reports.calllist import csv_safe
+
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise MailingError(f"{out}: give a file name ending in .csv or .xlsx")
+    if not out.parent.is_dir():
+        raise MailingError(f"{out}: folder {out.parent} does not exist; create it first")
+    values = [[_plain(getattr(p, c)) for c in COLUMNS] for p in pairs]
+    part = out.with_name(out.name + ".part")
+    if suffix == ".csv":
+        with part.open("w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh, delimiter=";")
+            writer.writerow(COLUMNS)
+            writer.writerows([csv_safe(v) for v in row] for row in values)
+    else:
+        from reports.xlsx import header_cells, new_workbook, text_cell
+
+        wb = new_workbook(write_only=True)
+        ws = wb.create_sheet("duplicates")
+        ws.append(header_cells(ws, COLUMNS))
+        for row in values:
+            ws.append([text_cell(ws, v) for v in row])
+        wb.save(part)
+    part.replace(out)
+    return out
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

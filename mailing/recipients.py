@@ -1,28 +1,34 @@
 """Recipient import: a CSV or XLSX list → validated rows in the store (one transaction).
 
-Stages: `read_table` (file → header + rows of strings, streamed; CSV in UTF-8 with or without BOM or
-Windows-1252, `,`/`;`/tab; XLSX read-only) → `resolve_columns` (German/English headers and the campaign's
-`[import.columns]` → target fields) → `parse_row` (one row → a recipients record, or the reasons it is bad)
-→ chunked inserts → `dedupe.apply` → one `imports` row and an audit entry.
+Stages: `tabular.read_table` (file → header + rows of strings, streamed) → `resolve_columns`
+(German/English headers and the campaign's `[import.columns]` → target fields) → `parse_row` (one row → a
+recipients record, or the reasons it is bad) → chunked inserts → `_remove_already_present` (a record
+already in the campaign is never added again) → `dedupe.apply` (likely duplicates among the new records)
+→ one `imports` row (with the file's SHA-256) and an audit entry.
+
+Already present: a new record is the same as one in the campaign when both carry a customer id and the
+ids are equal, or, when either has none, when surname/company, address and first name are equal after
+normalising. Such a record is removed again in the same transaction (never committed, never mailed),
+counted and named (`ImportSummary.already_present_rows`); the earlier record is kept as it is. A file
+imported before (same content hash) is named (`ImportSummary.earlier_import`).
 
 All-or-nothing by default: any bad row rolls the whole import back; every bad row is logged as a warning
 (file, row, column, reason) and the first one is raised as an InputError. With `skip_invalid` the good rows
-are imported and the bad ones written to `<stem>.rejected.csv` beside the input with their reasons.
-Values starting with `=`, `+`, `-`, `@` are stored exactly as given (never evaluated).
+are imported and the bad ones written to `<stem>.rejected.csv` beside the input with their reasons; a file
+with no valid row at all is refused. Values starting with `=`, `+`, `-`, `@` are stored exactly as given
+(never evaluated).
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import zipfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from mailing import dedupe
@@ -38,7 +44,8 @@ from mailing.normalise import (
     salutation_value,
     split_street,
 )
-from mailing.store import Store, audit, imports, new_id, recipients
+from mailing.store import Store, audit, imports, in_chunks, new_id, recipients
+from mailing.tabular import content_sha256, read_table
 
 log = get_logger(__name__)
 
@@ -82,90 +89,29 @@ _MAX_LEN: dict[str, int] = {
 
 
 @dataclass(frozen=True)
+class EarlierImport:
+    """An earlier import of the same file content into the same campaign."""
+
+    source_file: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class ImportSummary:
     source_file: str
     rows: int  # data rows read (blank rows not counted)
     imported: int
     rejected: int
-    duplicates: int
+    duplicates: int  # likely (or exact, other customer id) duplicates among the imported records
     merged: int
     import_id: int | None
     rejects_file: str | None
+    already_present: int = 0  # rows not added: the record is already in the campaign
+    already_present_rows: tuple[int, ...] = field(default=(), repr=False)  # their row numbers (header = 1)
+    earlier_import: EarlierImport | None = None  # the same file (content hash) imported before
 
 
-# ----------------------------------------------------------------------------------------- reading
-def _detect_encoding(path: Path) -> str:
-    """utf-8-sig when the whole file decodes as UTF-8 (streamed check), else cp1252."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    with path.open("rb") as fh:
-        try:
-            while chunk := fh.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
-def _read_csv(path: Path) -> Iterator[list[str]]:
-    encoding = _detect_encoding(path)
-    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
-        first = fh.readline()
-        counts = {d: first.count(d) for d in (";", ",", "\t")}
-        delimiter = max(counts, key=lambda d: counts[d])
-        fh.seek(0)
-        try:
-            yield from csv.reader(fh, delimiter=delimiter)
-        except csv.Error as exc:
-            raise InputError(path, f"not a readable CSV file ({exc}); export it again as CSV or XLSX") from exc
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> Iterator[list[str]]:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise InputError(path, f"cannot read this workbook ({exc.__class__.__name__}); "
-                               "save it again as .xlsx or export it as CSV") from exc
-    try:
-        if sheet is not None and sheet not in wb.sheetnames:
-            raise InputError(path, f"no sheet named {sheet!r}; the workbook has: {', '.join(wb.sheetnames)}")
-        ws = wb[sheet] if sheet is not None else wb.worksheets[0]
-        for values in ws.iter_rows(values_only=True):
-            yield [_cell(v) for v in values]
-    finally:
-        wb.close()
-
-
-def read_table(path: str | Path, sheet: str | None = None) -> Iterator[list[str]]:
-    """The file's rows as lists of strings (first = header), streamed. CSV or XLSX by extension."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(p, "no such file")
-    suffix = p.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(p, sheet)
-    if suffix == ".xls":
-        raise InputError(p, "old Excel .xls files are not read; save it as .xlsx or CSV")
-    if sheet is not None:
-        raise InputError(p, "--sheet applies to XLSX workbooks only")
-    return _read_csv(p)
-
-
+# ----------------------------------------------------------------------------------------- columns
 def resolve_columns(path: Path, header: list[str], mapping: Mapping[str, str] | None = None) -> dict[str, int]:
     """target field → column index. Unknown headers are ignored (logged); a target twice is an error."""
     explicit = {fold(k): v for k, v in (mapping or {}).items()}
@@ -188,7 +134,12 @@ def resolve_columns(path: Path, header: list[str], mapping: Mapping[str, str] | 
 
 
 def _require(path: Path, header: list[str], columns: dict[str, int], groups: list[tuple[str, ...]]) -> None:
-    missing = [" or ".join(g) for g in groups if not any(t in columns for t in g)]
+    """Every group needs one of its fields; a missing one is named by the German header word."""
+    missing = []
+    for group in groups:
+        if not any(t in columns for t in group):
+            words = list(dict.fromkeys(_LABELS.get(t, t) for t in group))
+            missing.append(" or ".join(words))
     if missing:
         found = ", ".join(h for h in header if h.strip()) or "nothing"
         raise InputError(path, f"missing required column(s): {'; '.join(missing)} (found: {found}); rename "
@@ -198,7 +149,8 @@ def _require(path: Path, header: list[str], columns: dict[str, int], groups: lis
 _REQUIRED = [("last_name", "company"), ("street", "street_and_number", "postbox"), ("postal_code",), ("city",)]
 _LABELS = {"last_name": "Nachname", "company": "Firma", "street": "Straße", "street_and_number": "Straße",
            "postbox": "Postfach", "postal_code": "PLZ", "city": "Ort", "country": "Land",
-           "salutation": "Anrede", "house_number": "Hausnummer", "address_override": "address_override"}
+           "salutation": "Anrede", "house_number": "Hausnummer", "customer_id": "Kundennummer",
+           "address_override": "address_override"}
 
 
 # ----------------------------------------------------------------------------------------- one row
@@ -352,15 +304,22 @@ def _rows(path: Path, sheet: str | None, mapping: Mapping[str, str] | None,
 
 def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet: str | None = None,
                       skip_invalid: bool = False) -> ImportSummary:
-    """Import a recipient list into the campaign (one transaction), deduplicate, record the run."""
+    """Import a recipient list into the campaign (one transaction): new records only, deduplicate, record
+    the run with the file's content hash."""
     p = Path(path)
     with store.begin() as conn:
         campaign_id, campaign = load(conn, campaign_name)
         header, columns, rows = _rows(p, sheet, campaign.column_mapping, _REQUIRED)
+        digest = content_sha256(p)
+        earlier = conn.execute(
+            select(imports.c.source_file, imports.c.created_at)
+            .where(imports.c.campaign_id == campaign_id, imports.c.content_sha256 == digest)
+            .order_by(imports.c.id).limit(1)).first()
         import_id = new_id(conn.execute(insert(imports).values(
             campaign_id=campaign_id, source_file=str(p), rows=0, imported=0, rejected=0, duplicates=0,
-            merged=0)))
+            merged=0, content_sha256=digest, already_present=0)))
         rejects = _Rejects(p.with_name(p.stem + ".rejected.csv"), header) if skip_invalid else None
+        first_new_id = (conn.execute(select(func.max(recipients.c.id))).scalar() or 0) + 1
         try:
             n_rows, imported, bad, first_error = _load_rows(conn, p, header, columns, rows, campaign_id,
                                                             import_id, rejects)
@@ -374,14 +333,75 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
                              column=first_error.column)
         if n_rows == 0:
             raise InputError(p, "the file has a header but no data rows")
+        if bad == n_rows and rejects is not None:
+            raise InputError(p, f"no row is valid ({n_rows} rejected), nothing was imported; the reasons are in "
+                                f"{rejects.path}")
+        present_rows = _remove_already_present(conn, campaign_id, import_id, first_new_id, p)
+        present = len(present_rows)
+        imported -= present
         duplicates, merged = dedupe.apply(conn, campaign_id, import_id, campaign.dedupe_mode)
         conn.execute(update(imports).where(imports.c.id == import_id).values(
-            rows=n_rows, imported=imported, rejected=bad, duplicates=duplicates, merged=merged))
+            rows=n_rows, imported=imported, rejected=bad, duplicates=duplicates, merged=merged,
+            already_present=present))
         audit(conn, "recipients.import", "import", import_id,
-              f"{p.name}: {n_rows} rows, {imported} imported, {bad} rejected, {duplicates} duplicates, "
-              f"{merged} merged")
+              f"{p.name}: {n_rows} rows, {imported} imported, {present} already present, {bad} rejected, "
+              f"{duplicates} duplicates, {merged} merged"
+              + (f"; same content as {earlier.source_file}, imported {earlier.created_at:%Y-%m-%d}"
+                 if earlier else ""))
     return ImportSummary(str(p), n_rows, imported, bad, duplicates, merged, import_id,
-                         str(rejects.path) if rejects is not None and rejects.count else None)
+                         str(rejects.path) if rejects is not None and rejects.count else None,
+                         already_present=present, already_present_rows=tuple(present_rows),
+                         earlier_import=EarlierImport(*earlier) if earlier else None)
+
+
+def _remove_already_present(conn: Connection, campaign_id: int, import_id: int, first_new_id: int,
+                            path: Path) -> list[int]:
+    """Delete this import's records (ids from `first_new_id` on) that are already in the campaign (module
+    docstring); returns their row numbers.
+
+    Set-based, after the chunked inserts: grouped scans of the (campaign, customer id) and (campaign, match
+    key) indexes select the keys held more than once with a new record among them (few: repeats and
+    households); only those rows are streamed, one key group at a time, in id order, so a record only ever
+    repeats one that stays and memory is bounded by the largest group."""
+    r = recipients.c
+    present: dict[int, int] = {}  # recipient id → source row
+
+    def repeated(column: Any) -> Any:
+        return (select(column).where(r.campaign_id == campaign_id, column.is_not(None)).group_by(column)
+                .having(func.count() > 1, func.max(r.id) >= first_new_id))
+
+    same_customer = (select(r.id, r.import_id, r.customer_id, r.match_key, r.source_row)
+                     .where(r.campaign_id == campaign_id, r.customer_id.in_(repeated(r.customer_id)))
+                     .order_by(r.customer_id, r.id).execution_options(yield_per=2000))
+    first: Any = None
+    for row in conn.execute(same_customer):
+        if first is None or first.customer_id != row.customer_id:
+            first = row
+        elif row.import_id == import_id:
+            present[row.id] = row.source_row
+            if row.match_key != first.match_key:
+                log.warning("%s, row %d: customer id %s is already in the campaign (with another name or "
+                            "address); the earlier record is kept", path, row.source_row, row.customer_id)
+
+    same_key = (select(r.id, r.import_id, r.customer_id, r.match_key, r.first_name, r.source_row)
+                .where(r.campaign_id == campaign_id, r.match_key.in_(repeated(r.match_key)))
+                .order_by(r.match_key, r.id).execution_options(yield_per=2000))
+    group_key: str | None = None
+    kept: dict[str, list[bool]] = {}  # folded first name → has a customer id, for each kept record
+    for key_row in conn.execute(same_key):
+        if key_row.match_key != group_key:
+            group_key, kept = key_row.match_key, {}
+        if key_row.id in present:
+            continue
+        earlier = kept.setdefault(fold(key_row.first_name), [])
+        if key_row.import_id == import_id and any(not (key_row.customer_id and has_id) for has_id in earlier):
+            present[key_row.id] = key_row.source_row
+            continue
+        earlier.append(bool(key_row.customer_id))
+
+    for part in in_chunks(sorted(present)):
+        conn.execute(delete(recipients).where(r.id.in_(part)))
+    return sorted(present.values())
 
 
 def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, int],
@@ -397,7 +417,8 @@ def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, 
         except RowProblem as problem:
             bad += 1
             label = _label(header, columns, problem.target)
-            error = InputError(p, f"{problem.reason}; {FIX_HINT}", row=n, column=label)
+            hint = FIX_HINT if rejects is None else f"skipped, see {rejects.path.name}"
+            error = InputError(p, f"{problem.reason}; {hint}", row=n, column=label)
             first_error = first_error or error
             named_in_error = rejects is None and error is first_error  # the refusal message names it
             if bad <= MAX_WARNINGS and not named_in_error:

@@ -46,7 +46,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from mailing.errors import StoreError
@@ -102,6 +102,9 @@ imports = Table(
     Column("duplicates", Integer, nullable=False),  # likely/exact duplicates found
     Column("merged", Integer, nullable=False),  # of which merged away (mode merge-keep-first)
     Column("created_at", DateTime, nullable=False, default=utcnow),
+    Column("content_sha256", String(64)),  # SHA-256 of the file's bytes: the same file imported again
+    Column("already_present", Integer, nullable=False, server_default="0"),  # rows not added: already there
+    Index("ix_imports_content", "campaign_id", "content_sha256"),
 )
 
 recipients = Table(
@@ -135,6 +138,7 @@ recipients = Table(
     Column("created_at", DateTime, nullable=False, default=utcnow),
     Index("ix_recipients_campaign", "campaign_id"),
     Index("ix_recipients_match", "campaign_id", "match_key"),
+    Index("ix_recipients_customer", "campaign_id", "customer_id"),
 )
 
 suppression = Table(
@@ -329,6 +333,34 @@ def database_url(db: str | None) -> str:
     return f"sqlite:///{Path(value).expanduser().absolute()}"
 
 
+def _prepare_sqlite_file(url: str) -> None:
+    """A SQLite store file: refuse a folder or a missing folder in one line; create the file owner-only
+    (0600, personal data; SQLite gives its -wal/-shm files the same permissions); take world access away
+    from an existing one (group access, if given, stays: a team may share a store on purpose)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database)
+    if path.is_dir():
+        raise StoreError(f"store {path} is a folder; name a store file such as {path / DEFAULT_DB} (--db or "
+                         "$MAILING_DB)")
+    if not path.parent.is_dir():
+        raise StoreError(f"store {path}: folder {path.parent} does not exist; create it first")
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise StoreError(f"cannot create store {path}: {exc.strerror}") from exc
+        return
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = part.stat().st_mode
+            if mode & 0o007:  # written by an earlier version: personal data readable by anyone
+                os.chmod(part, mode & ~0o007 & 0o7777)
+        except OSError:
+            continue  # not there, or not ours to change
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
@@ -343,6 +375,7 @@ class Store:
 
     def __init__(self, url: str, *, check_schema: bool = True) -> None:
         self.url = url
+        _prepare_sqlite_file(url)
         try:
             self.engine: Engine = create_engine(url, future=True)
         except (SQLAlchemyError, ImportError) as exc:

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from mailing.errors import MailingError
 from mailing.log import get_logger
 from mailing.normalise import fold, match_key
+from mailing.recipients import read_suppression_rows
 from mailing.store import Store, audit, new_id, recipients, suppression
 
 log = get_logger(__name__)
@@ -172,8 +173,6 @@ def import_file(store: Store, path: str | Path, reason: str, sheet: str | None =
 
     Any bad row refuses the whole file (nothing written), named by file, row and column.
     """
-    from mailing.recipients import read_suppression_rows
-
     if reason not in REASONS:
         raise MailingError(f"unknown suppression reason {reason!r}; allowed: {', '.join(REASONS)}")
     p = Path(path)

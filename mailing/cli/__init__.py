@@ -2,27 +2,36 @@
 
 No business rule lives here. `main(argv)` returns an exit code so tests call it in-process. A
 MailingError becomes one line on stderr and exit status 1; wrong usage exits 2.
+
+Files hold personal data (the store, manifests, call lists, reports), so `main` makes everything it creates
+owner-only: the process umask gains 0o077 (a stricter umask stays as it is) for the command's duration.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 import click
 
 from mailing.cli import campaigns, db, demo, followup, production, reporting, scanning, status
-from mailing.cli.common import root
+from mailing.cli.common import add_db_option, root
 from mailing.errors import MailingError
+
+OWNER_ONLY_UMASK = 0o077  # no group or world access to anything a command creates
 
 for module in (campaigns, production, scanning, followup, reporting, status, demo, db):
     for command in module.COMMANDS:
+        add_db_option(command)
         root.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    previous_umask = os.umask(OWNER_ONLY_UMASK)
+    os.umask(previous_umask | OWNER_ONLY_UMASK)
     try:
         result = root.main(args=list(argv) if argv is not None else None, prog_name="mailing",
                            standalone_mode=False)
@@ -38,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted; finished work is saved, run the command again to resume", err=True)
         return 130
+    finally:
+        os.umask(previous_umask)
     return result if isinstance(result, int) else 0
 
 

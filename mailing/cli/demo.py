@@ -6,10 +6,11 @@ import json
 
 import click
 
+from mailing.cli.common import example
 from mailing.demo import run_demo
 
 
-@click.command("demo")
+@click.command("demo", epilog=example("mailing demo --out demo-output"))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo-output", show_default=True,
               help="Folder for everything the demo writes (an earlier demo's output there is replaced).")
 @click.pass_context

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import click
 
-from mailing.cli.common import echo_json, json_option, open_store
+from mailing.cli.common import DATE, echo_json, example, json_option, open_store
 from mailing.followup import run_followups
 
 
-@click.command("followup")
+@click.command("followup", epilog=example("mailing followup fruehjahr-2026 --as-of 30.11.2026 --dry-run",
+                                           "mailing followup fruehjahr-2026 --out nachfass/"))
 @click.argument("campaign")
-@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Run the rules as of this day (default: today); decides which reminders are due.")
+@click.option("--as-of", type=DATE, default=None,
+              help="Run the rules as of this day, 30.11.2026 or 2026-11-30 (default: today); decides which "
+                   "reminders are due.")
 @click.option("--dry-run", is_flag=True, help="List who would get what; write nothing.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for call lists (default: ./followup-CAMPAIGN).")
@@ -19,14 +21,8 @@ from mailing.followup import run_followups
 @click.pass_context
 def followup_cmd(ctx: click.Context, campaign: str, as_of, dry_run: bool, out_dir: str | None,
                  as_json: bool) -> None:
-    """Info packs, call lists, opt-outs and reminders from the responses so far.
-
-    \b
-    Examples:
-      mailing followup fruehjahr-2026 --as-of 2026-03-23 --dry-run
-      mailing followup fruehjahr-2026 --out nachfass
-    """
-    result = run_followups(open_store(ctx), campaign, as_of=as_of.date() if as_of else None, dry_run=dry_run,
+    """Info packs, call lists, opt-outs and reminders from the responses so far."""
+    result = run_followups(open_store(ctx), campaign, as_of=as_of, dry_run=dry_run,
                            out_dir=out_dir)
     if as_json:
         echo_json(result.as_json())

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
 
-from mailing.cli.common import default_jobs, echo_json, jobs_option, json_option, open_store
+from mailing.cli.common import DATE, default_jobs, echo_json, example, jobs_option, json_option, open_store
 
 
 @contextmanager
@@ -31,7 +31,8 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] 
         yield update
 
 
-@click.command("produce")
+@click.command("produce", epilog=example("mailing produce fruehjahr-2026 --out druck/ --drop-date 30.11.2026",
+                                          "mailing produce fruehjahr-2026 --wave 1 --reprint --out nachdruck/"))
 @click.argument("campaign")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the print package.")
 @click.option("--wave", type=click.IntRange(1), default=None,
@@ -39,25 +40,19 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] 
 @click.option("--reprint", is_flag=True,
               help="Print a produced wave (--wave N) again: byte-identical files in --out; the store is unchanged.")
 @jobs_option
-@click.option("--drop-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Day the wave is posted (default: today).")
+@click.option("--drop-date", type=DATE, default=None,
+              help="Day the wave is posted, 30.11.2026 or 2026-11-30 (default: today).")
 @json_option
 @click.pass_context
 def produce_cmd(ctx: click.Context, campaign: str, out: str, wave: int | None, reprint: bool, jobs: int | None,
-                drop_date: datetime | None, as_json: bool) -> int:
-    """Print PDFs, manifest and job ticket for a wave (plans wave 1 on the first run; resumes).
-
-    \b
-    Examples:
-      mailing produce fruehjahr-2026 --out druck-welle-1 --drop-date 2026-03-02
-      mailing produce fruehjahr-2026 --wave 1 --reprint --out nachdruck
-    """
+                drop_date: date | None, as_json: bool) -> int:
+    """Print PDFs, manifest and job ticket for a wave (plans wave 1 on the first run; resumes)."""
     from mailing.production import produce, result_json
 
     store = open_store(ctx)
     with _progress("Briefe", not as_json) as progress:
         result = produce(store, campaign, out, wave=wave, reprint=reprint, jobs=default_jobs(jobs),
-                         drop_date=drop_date.date() if drop_date else None, progress=progress)
+                         drop_date=drop_date, progress=progress)
     if as_json:
         echo_json(result_json(result))
     else:
@@ -75,7 +70,7 @@ def produce_cmd(ctx: click.Context, campaign: str, out: str, wave: int | None, r
     return 0
 
 
-@click.command("preflight")
+@click.command("preflight", epilog=example("mailing preflight druck/"))
 @click.argument("folder", type=click.Path(file_okay=False))
 @jobs_option
 @json_option
@@ -100,7 +95,7 @@ def preflight_cmd(folder: str, jobs: int | None, as_json: bool) -> int:
     return 1 if problems else 0
 
 
-@click.command("layout")
+@click.command("layout", epilog=example("mailing layout fruehjahr-2026 --json"))
 @click.argument("campaign")
 @json_option
 @click.pass_context

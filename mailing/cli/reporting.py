@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from mailing.cli.common import open_store
+from mailing.cli.common import example, open_store
 from mailing.errors import MailingError
 
 
-@click.command("report")
+@click.command("report", epilog=example("mailing report fruehjahr-2026 --out bericht.xlsx"))
 @click.argument("campaign")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The workbook to write (.xlsx).")

@@ -9,15 +9,24 @@ from datetime import date
 import click
 
 from mailing import review as review_lib
-from mailing.cli.common import default_jobs, echo_json, jobs_option, json_option, open_store
+from mailing.cli.common import (
+    DATE,
+    default_jobs,
+    echo_json,
+    example,
+    existing_store,
+    jobs_option,
+    json_option,
+    open_store,
+)
 from mailing.scanrun import max_options, scan
 
 
-@click.command("scan")
+@click.command("scan", epilog=example("mailing scan scans/ --json", "mailing scan ruecklauf.pdf --returned-mail"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--returned-mail", is_flag=True, help="These are returned undeliverable letters: flag and suppress.")
-@click.option("--received-on", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="Date the post arrived (default: today).")
+@click.option("--received-on", type=DATE, default=None,
+              help="Date the post arrived, 30.11.2026 or 2026-11-30 (default: today).")
 @json_option
 @jobs_option
 @click.pass_context
@@ -25,7 +34,7 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, re
              jobs: int | None) -> None:
     """Read returned coupons from PDF, TIFF, JPEG and PNG files or folders."""
     store = open_store(ctx)
-    day: date | None = received_on.date() if received_on else None
+    day: date | None = received_on
     counts: Counter[str] = Counter()
     review = 0
     outcomes = scan(store, paths, returned_mail=returned_mail, jobs=default_jobs(jobs), received_on=day)
@@ -65,7 +74,8 @@ def _summary(counts: Counter[str], review: int) -> None:
         click.echo(f"{review} item(s) need review: run `mailing review`")
 
 
-@click.group("review", invoke_without_command=True)
+@click.group("review", invoke_without_command=True,
+             epilog=example("mailing review", "mailing review resolve 12 --code 7K3M-9QXP-2W4 info=yes"))
 @click.option("--campaign", default=None, help="Only this campaign's items.")
 @click.option("--pictures", type=click.Path(file_okay=False), default="review-pictures", show_default=True,
               help="Folder where each item's picture is written.")
@@ -91,7 +101,7 @@ def review_group(ctx: click.Context, campaign: str | None, pictures: str, as_jso
                "| mailing review void ID")
 
 
-@review_group.command("resolve")
+@review_group.command("resolve", epilog=example("mailing review resolve 12 --code 7K3M-9QXP-2W4 info=yes call=no"))
 @click.argument("item_id", type=int)
 @click.option("--code", "typed", required=True, help="The code printed under the QR code (hyphens optional).")
 @click.argument("boxes", nargs=-1)
@@ -102,7 +112,7 @@ def review_resolve(ctx: click.Context, item_id: int, typed: str, boxes: tuple[st
     click.echo(f"review item {item_id}: {status}")
 
 
-@review_group.command("set")
+@review_group.command("set", epilog=example("mailing review set 12 info=yes optout=no"))
 @click.argument("item_id", type=int)
 @click.argument("boxes", nargs=-1, required=True)
 @click.pass_context
@@ -112,7 +122,7 @@ def review_set(ctx: click.Context, item_id: int, boxes: tuple[str, ...]) -> None
     click.echo(f"review item {item_id}: " + " ".join(f"{k}={v}" for k, v in after.items()))
 
 
-@review_group.command("void")
+@review_group.command("void", epilog=example("mailing review void 12 --note \"not a coupon\""))
 @click.argument("item_id", type=int)
 @click.option("--note", default="", help="Why (kept in the audit log).")
 @click.pass_context
@@ -122,17 +132,19 @@ def review_void(ctx: click.Context, item_id: int, note: str) -> None:
     click.echo(f"review item {item_id}: voided")
 
 
-@click.command("scan-gallery")
+@click.command("scan-gallery", epilog=example("mailing scan-gallery scans/ --out tick-boxes.png"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--out", "out_png", type=click.Path(dir_okay=False), default="tick-boxes.png", show_default=True)
 @jobs_option
 @click.pass_context
 def gallery_cmd(ctx: click.Context, paths: tuple[str, ...], out_png: str, jobs: int | None) -> None:
     """For tuning: one PNG of every tick box in PATHS, sorted by ink score (nothing is recorded)."""
+    from layouts.geometry import CHECKBOX_SLOTS
     from scanning.gallery import write_gallery
     from scanning.pipeline import read_files
 
-    slots = max_options(open_store(ctx))
+    store = existing_store(ctx)  # a tuning look: never creates a store
+    slots = max_options(store) if store is not None else CHECKBOX_SLOTS
     n = write_gallery(read_files(list(paths), jobs=default_jobs(jobs), crops=True, slots=slots), out_png)
     click.echo(f"{n} tick boxes, sorted by score → {out_png}")
 

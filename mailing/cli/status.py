@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from mailing.cli.common import echo_json, json_option, open_store
+from mailing.cli.common import echo_json, example, json_option, open_store
 from mailing.status import campaign_status
 
 
-@click.command("status")
+@click.command("status", epilog=example("mailing status fruehjahr-2026", "mailing status fruehjahr-2026 --json"))
 @click.argument("campaign")
 @json_option
 @click.pass_context
@@ -29,9 +29,13 @@ def status_cmd(ctx: click.Context, campaign: str, as_json: bool) -> None:
     if st["followups_waiting"]:
         click.echo("follow-ups waiting for minimum volume: "
                    + ", ".join(f"{k} {v}" for k, v in st["followups_waiting"].items()))
-    dup = st["import_duplicates"]
-    if dup["found"]:
-        click.echo(f"likely duplicates at import: {dup['found']} found, {dup['merged']} merged")
+    dup = st.get("import_duplicates") or {}
+    found = dup.get("duplicates", dup.get("found", 0))
+    if found or dup.get("already_present"):
+        click.echo(f"at import: {found} likely duplicate(s), {dup.get('merged', 0)} merged"
+                   + (f", {dup['already_present']} row(s) already present and not added"
+                      if "already_present" in dup else "")
+                   + (f"; list them: mailing duplicates {st['campaign']}" if found else ""))
 
 
 COMMANDS: list[click.Command] = [status_cmd]

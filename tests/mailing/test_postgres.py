@@ -30,3 +30,30 @@ def test_demo_cycle_on_postgresql_matches_sqlite(tmp_path: Path) -> None:
     on_sqlite = run_demo(tmp_path / "sqlite")
     assert on_pg.status == on_sqlite.status
     assert on_pg.status["responses"] > 0 and len(on_pg.status["waves"]) == 3
+
+
+def test_reimport_adds_nobody_twice_on_postgresql(tmp_path: Path) -> None:
+    """The already-present check (grouped index scans, then deletes) and the duplicate listing on PostgreSQL."""
+    from mailing.campaigns import init_example, register_campaign
+    from mailing.dedupe import duplicate_summary, list_duplicates
+    from mailing.recipients import import_recipients
+    from mailing.store import Store
+
+    assert URL
+    engine = create_engine(URL)
+    metadata.drop_all(engine)
+    engine.dispose()
+    files = init_example(tmp_path / "ex")
+    store = Store.open(URL)
+    try:
+        campaign, _ = register_campaign(store, files[0])
+        first = import_recipients(store, campaign.name, files[1])
+        again = import_recipients(store, campaign.name, files[1])
+        assert (first.imported, again.imported, again.already_present) == (50, 0, 50)
+        assert again.earlier_import is not None
+        with store.connect() as conn:
+            summary = duplicate_summary(conn, 1)
+            assert summary.duplicates == len(list_duplicates(conn, 1)) == first.duplicates == 1
+            assert summary.already_present == 50
+    finally:
+        store.dispose()

@@ -155,8 +155,8 @@ def test_one_line_errors_for_unusable_files(store: Store, campaign, tmp_path: Pa
     with pytest.raises(InputError, match="header but no data rows"):
         import_recipients(store, campaign.name, header_only)
     missing = write_csv(tmp_path / "m.csv", ["Vorname", "Nachname", "Ort"], [["A", "B", "C"]])
-    with pytest.raises(InputError, match=r"row 1: missing required column\(s\): street or street_and_number or "
-                                         r"postbox; postal_code \(found: Vorname, Nachname, Ort\)"):
+    with pytest.raises(InputError, match=r"row 1: missing required column\(s\): Straße or Postfach; PLZ "
+                                         r"\(found: Vorname, Nachname, Ort\)"):
         import_recipients(store, campaign.name, missing)
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"PK\x03\x04 this is not a workbook")
@@ -186,14 +186,17 @@ def test_cli_import(store: Store, campaign, tmp_path: Path, capsys) -> None:
     f = write_csv(tmp_path / "liste.csv", HEADER_DE, GOOD)
     assert main(["--db", str(db), "import", campaign.name, str(f)]) == 0
     out = capsys.readouterr().out
-    assert f"{f}: 5 rows, 5 imported, 0 rejected, 0 duplicates found, 0 merged" in out
+    assert f"{f}: 5 rows, 5 imported, 0 already present, 0 rejected, 0 likely duplicates found, 0 merged" in out
     bad = write_csv(tmp_path / "bad.csv", HEADER_DE, [BAD[0]])
     assert main(["--db", str(db), "import", campaign.name, str(bad)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == (f"error: {bad}, row 2, column PLZ: '1234' is not a valid postal code (a German postal code "
                        "has 5 digits); a leading zero lost in Excel? write e.g. 01067; fix the row or use "
                        "--skip-invalid (nothing was imported)")
-    assert main(["--db", str(db), "import", campaign.name, str(bad), "--skip-invalid"]) == 0
+    assert main(["--db", str(db), "import", campaign.name, str(bad), "--skip-invalid"]) == 1  # nothing valid
+    capsys.readouterr()
+    mixed = write_csv(tmp_path / "mixed.csv", HEADER_DE, [BAD[0], GOOD[0]])
+    assert main(["--db", str(db), "import", campaign.name, str(mixed), "--skip-invalid"]) == 0
     assert "rejected rows with reasons: " in capsys.readouterr().out
     assert main(["--db", str(db), "import", "nope", str(f)]) == 1
     assert count(store) == 5
@@ -216,3 +219,107 @@ def test_streams_many_rows_in_chunks(store: Store, campaign, tmp_path: Path) -> 
              "Ort", ""] for i in range(3500)]
     s = import_recipients(store, campaign.name, write_csv(tmp_path / "big.csv", HEADER_DE, rows))
     assert s.imported == 3500 and count(store) == 3500
+
+
+def test_importing_the_same_file_twice_adds_nobody_twice(store: Store, campaign, tmp_path: Path, capsys) -> None:
+    """Bug: importing recipients.csv twice gave 100 recipients instead of 50 ("50 duplicates found")."""
+    from mailing.campaigns import init_example
+
+    init_example(tmp_path / "ex")
+    f = tmp_path / "ex" / "recipients.csv"
+    db = store.url.removeprefix("sqlite:///")
+    assert main(["import", campaign.name, str(f), "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["import", campaign.name, str(f), "--db", db]) == 0
+    out = capsys.readouterr().out.splitlines()
+    day = stored(store)[0]["created_at"].date().isoformat()
+    assert out[0] == f"{f} was already imported on {day}; 50 rows already present"
+    assert out[1] == f"{f}: 50 rows, 0 imported, 50 already present, 0 rejected, 0 likely duplicates found, 0 merged"
+    assert out[2] == "already present (not added again): rows 2-51"
+    assert count(store) == 50
+    # a renamed copy is recognised by its content
+    copy = tmp_path / "kopie.csv"
+    copy.write_bytes(f.read_bytes())
+    s = import_recipients(store, campaign.name, copy)
+    assert s.earlier_import is not None and s.earlier_import.source_file == str(f)
+    assert (s.imported, s.already_present) == (0, 50) and count(store) == 50
+    with store.connect() as conn:
+        hashes = {r.content_sha256 for r in conn.execute(select(imports))}
+    assert len(hashes) == 1 and len(next(iter(hashes))) == 64
+
+
+def test_same_customer_id_is_already_present_even_at_a_new_address(store: Store, campaign, tmp_path: Path,
+                                                                     caplog) -> None:
+    import_recipients(store, campaign.name, write_csv(tmp_path / "a.csv", HEADER_DE, GOOD[:2]))
+    moved = [GOOD[0][:6] + ["Neue Straße", "9", "10117", "Berlin", ""], GOOD[2]]
+    s = import_recipients(store, campaign.name, write_csv(tmp_path / "b.csv", HEADER_DE, moved))
+    assert (s.imported, s.already_present, s.already_present_rows) == (1, 1, (2,))
+    assert any("row 2: customer id K-1 is already in the campaign (with another name or address)" in r.getMessage()
+               for r in caplog.records)
+    assert [r["customer_id"] for r in stored(store)] == ["K-1", "K-2", "K-3"]
+    assert stored(store)[0]["street"] == "Hauptstraße"  # the earlier record is kept as it was
+
+
+def test_without_customer_id_same_name_and_address_is_already_present(store: Store, campaign,
+                                                                       tmp_path: Path) -> None:
+    header = [h for h in HEADER_DE if h != "Kundennummer"]
+    rows = [r[1:] for r in GOOD[:2]]
+    import_recipients(store, campaign.name, write_csv(tmp_path / "a.csv", header, rows))
+    respelt = [["Frau", "Dr.", "Anna", "MÜLLER", "", "Hauptstr.", "5", "10115", "Berlin", "DE"]]
+    s = import_recipients(store, campaign.name, write_csv(tmp_path / "b.csv", header, respelt + rows[1:]))
+    assert (s.imported, s.already_present) == (0, 2) and count(store) == 2
+    # one side with a customer id, the other without: still the same record
+    s = import_recipients(store, campaign.name, write_csv(tmp_path / "c.csv", HEADER_DE, GOOD[:1]))
+    assert (s.imported, s.already_present) == (0, 1)
+    # within one file too
+    s = import_recipients(store, campaign.name, write_csv(tmp_path / "d.csv", HEADER_DE, [GOOD[4], GOOD[4]]))
+    assert (s.imported, s.already_present, s.already_present_rows) == (1, 1, (3,))
+
+
+@pytest.mark.parametrize("delimiter", ["\t", ";"])
+def test_utf16_unicode_text_imports(store: Store, campaign, tmp_path: Path, delimiter: str) -> None:
+    """Bug: Excel's "Unicode-Text" (UTF-16 with BOM, tab-separated) gave row errors instead of importing."""
+    f = write_csv(tmp_path / "unicode.txt", HEADER_DE, GOOD, encoding="utf-16", delimiter=delimiter)
+    assert f.read_bytes()[:2] == b"\xff\xfe"
+    s = import_recipients(store, campaign.name, f)
+    assert (s.rows, s.imported, s.rejected) == (5, 5, 0)
+    assert [r["last_name"] for r in stored(store)][:2] == ["Müller", "Weiß"]
+
+
+def test_utf16_without_byte_order_mark_is_named(store: Store, campaign, tmp_path: Path) -> None:
+    f = tmp_path / "nobom.csv"
+    f.write_bytes(";".join(HEADER_DE).encode("utf-16-le"))
+    with pytest.raises(InputError, match="NUL bytes"):
+        import_recipients(store, campaign.name, f)
+
+
+def test_header_and_row_delimiter_mismatch_is_named_as_such(store: Store, campaign, tmp_path: Path) -> None:
+    """Bug: a header separated by ';' with rows separated by ',' gave a row error for a missing surname."""
+    f = tmp_path / "gemischt.csv"
+    f.write_text(";".join(HEADER_DE) + "\n" + "\n".join(",".join(r) for r in GOOD[:2]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        import_recipients(store, campaign.name, f)
+    assert str(info.value) == (f"{f}, row 2: the header is separated by ';' but the rows by ','; use one delimiter "
+                               "for the whole file (save it again from Excel as 'CSV UTF-8 (comma delimited)' or "
+                               "as .xlsx)")
+    assert count(store) == 0
+
+
+def test_missing_column_messages_use_german_header_words(store: Store, campaign, tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "m.csv", ["Vorname", "Straße"], [["Anna", "Weg 1"]])
+    with pytest.raises(InputError) as info:
+        import_recipients(store, campaign.name, f)
+    assert "missing required column(s): Nachname or Firma; PLZ; Ort (found: Vorname, Straße)" in str(info.value)
+    assert "last_name" not in str(info.value) and "postal_code" not in str(info.value)
+
+
+def test_skip_invalid_with_nothing_valid_exits_1(store: Store, campaign, tmp_path: Path, capsys) -> None:
+    """Bug: `--skip-invalid` with every row rejected exited 0 and recorded an empty import."""
+    f = write_csv(tmp_path / "alle-falsch.csv", HEADER_DE, BAD)
+    db = store.url.removeprefix("sqlite:///")
+    assert main(["import", campaign.name, str(f), "--skip-invalid", "--db", db]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (f"error: {f}: no row is valid (4 rejected), nothing was imported; the reasons are in "
+                       f"{tmp_path / 'alle-falsch.rejected.csv'}")
+    assert count(store) == 0 and count(store, imports) == 0
+    assert (tmp_path / "alle-falsch.rejected.csv").is_file()
