@@ -32,9 +32,9 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from mailing.config import Campaign
+from mailing.dedupe import DuplicateSummary, duplicate_summary
 from mailing.store import (
     followups,
-    imports,
     pieces,
     recipients,
     response_options,
@@ -142,8 +142,7 @@ class Figures:
     review_open: int = 0
     review_open_unassigned: int = 0
     pooled: dict[str, int] = field(default_factory=dict)  # follow-up rule → recipients waiting (no wave yet)
-    import_duplicates: int = 0
-    import_merged: int = 0
+    import_duplicates: DuplicateSummary = field(default_factory=lambda: DuplicateSummary(0, 0, 0, 0))
     # details for the report (collect(..., detail=True))
     regions: list[tuple[str, str, Group, int]] = field(default_factory=list)  # (kind "0"/"1", key, sent, control)
     days: dict[date, dict[int, int]] = field(default_factory=dict)  # received_on → wave number → responses
@@ -266,18 +265,10 @@ def collect(conn: Connection, cid: int, campaign: Campaign, *, detail: bool = Tr
     f.pooled = {str(k): _n(v) for k, v in conn.execute(
         select(followups.c.rule, func.count()).where(followups.c.campaign_id == cid, followups.c.status == "pending")
         .group_by(followups.c.rule))}
-    f.import_duplicates, f.import_merged = _import_duplicates(conn, cid)
+    f.import_duplicates = duplicate_summary(conn, cid)
     if detail:
         _details(conn, f)
     return f
-
-
-def _import_duplicates(conn: Connection, cid: int) -> tuple[int, int]:
-    """(likely duplicates found, merged away) over the campaign's imports."""
-    found, merged = conn.execute(select(func.coalesce(func.sum(imports.c.duplicates), 0),
-                                        func.coalesce(func.sum(imports.c.merged), 0))
-                                 .where(imports.c.campaign_id == cid)).one()
-    return _n(found), _n(merged)
 
 
 def _waves(conn: Connection, cid: int) -> list[WaveFigures]:
@@ -379,7 +370,7 @@ def status_json(f: Figures) -> dict[str, Any]:
         "cost_per_response": _round(f.cost_per_response),
         "review_open_unassigned": f.review_open_unassigned,
         "followups_waiting": dict(f.pooled),
-        "import_duplicates": {"found": f.import_duplicates, "merged": f.import_merged},
+        "import_duplicates": f.import_duplicates.as_json(),
     }
 
 

@@ -131,7 +131,7 @@ def test_store_and_print_package_are_owner_only(tmp_path: Path, campaign_file: P
     finally:
         os.umask(old)
     produced = [p for p in out.iterdir()]
-    assert {"manifest.csv", "manifest.xlsx"} <= {p.name for p in produced}
+    assert {"welle-01-manifest.csv", "welle-01-manifest.xlsx"} <= {p.name for p in produced}
     for path in [db, out, *produced]:
         assert _mode(path) & 0o077 == 0, (path, oct(_mode(path)))
     assert _mode(db) == 0o600
