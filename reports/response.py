@@ -461,13 +461,13 @@ def _option_labels(f: Figures) -> list[tuple[str, str]]:
 
 def _waves_sheet(ws: Any, f: Figures) -> None:
     table = TableSheet(ws, [
-        Col("Welle", 9, "int", "center"), Col("Art", 24), Col("Regel", 16), Col("Status", 11), Col("Versanddatum", 13, "date"),
-        Col("Gesperrt (nicht angeschrieben)", 14, "int"), Col("Versendet", 12, "int"),
-        Col("Kontrollgruppe", 12, "int"), Col("Unzustellbar", 12, "int"), Col("Zugestellt", 12, "int"),
-        Col("Antworten", 11, "int"), Col("Rücklaufquote", 12, "percent"),
-        Col("Quote bezogen auf zugestellte", 14, "percent"), Col("Doppelt eingesandt", 12, "int"),
-        Col("Erste Antwort", 13, "date"), Col("Letzte Antwort", 13, "date"), Col("Kosten", 13, "euro"),
-        Col("Kosten je Antwort", 13, "euro")], header_row=3)
+        Col("Welle", 7, "int", "center"), Col("Art", 20), Col("Regel", 12), Col("Status", 11),
+        Col("Versanddatum", 12, "date"), Col("Gesperrt (nicht angeschrieben)", 14, "int"), Col("Versendet", 10, "int"),
+        Col("Kontrollgruppe", 10, "int"), Col("Unzustellbar", 10, "int"), Col("Zugestellt", 10, "int"),
+        Col("Antworten", 10, "int"), Col("Rücklaufquote", 10, "percent"),
+        Col("Quote bezogen auf zugestellte", 12, "percent"), Col("Doppelt eingesandt", 10, "int"),
+        Col("Erste Antwort", 11, "date"), Col("Letzte Antwort", 11, "date"), Col("Kosten", 11, "euro"),
+        Col("Kosten je Antwort", 11, "euro")], header_row=3)
     _title(ws, "Wellen", f)
     table.header()
     for w in f.waves:
@@ -569,8 +569,7 @@ def _timeline_sheet(ws: Any, f: Figures) -> None:
     n_col = 3 + len(numbers)
     chart = LineChart()
     chart.title = "Antworten je Tag"
-    chart.y_axis.title = "Antworten je Tag"
-    chart.x_axis.title = "Datum"
+    chart.y_axis.title = "Antworten je Tag"  # the dates below need no title (LibreOffice would print it twice)
     chart.x_axis.number_format = FMT_DATE
     chart.height, chart.width = CHART_HEIGHT_CM, CHART_WIDTH_CM
     chart.add_data(Reference(ws, min_col=n_col, min_row=first, max_row=last), titles_from_data=True)
@@ -680,7 +679,7 @@ def _grouped(code: str | None) -> str | None:
 
 def _review_sheet(ws: Any, conn: Connection, f: Figures) -> None:
     table = TableSheet(ws, [
-        Col("Nr.", 7, "int", "center"), Col("Art", 18), Col("Eingegangen", 16, "datetime"), Col("Datei", 36), Col("Seite", 7, "int", "center"),
+        Col("Nr.", 7, "int", "center"), Col("Art", 18), Col("Eingegangen", 17, "datetime", "center"), Col("Datei", 36), Col("Seite", 7, "int", "center"),
         Col("Code", 16), Col("Grund", 30), Col("Welle", 7, "int", "center"), Col("Kundennummer", 14), Col("Name", 28),
         Col("Zuordnung", 16), Col("Notiz", 30)], header_row=3)
     _title(ws, f"Prüfung: {f.review_open} offene Fälle (bearbeiten mit „mailing review“)", f)
@@ -702,7 +701,7 @@ def _review_sheet(ws: Any, conn: Connection, f: Figures) -> None:
 
 def _suppression_sheet(ws: Any, conn: Connection, f: Figures) -> None:
     table = TableSheet(ws, [
-        Col("Eingetragen am", 16, "datetime"), Col("Quelle", 20), Col("Grund", 18), Col("Bezug", 24),
+        Col("Eingetragen am", 17, "datetime", "center"), Col("Quelle", 20), Col("Grund", 18), Col("Bezug", 24),
         Col("Kundennummer", 14), Col("Nachname", 20), Col("Vorname", 16), Col("Firma", 24), Col("Straße", 22),
         Col("Hausnr.", 8), Col("PLZ", 8), Col("Ort", 18), Col("Land", 6), Col("Gilt bis", 12, "date")],
         header_row=7 + max(len(f.suppression_counts), 1), freeze=False)

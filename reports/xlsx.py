@@ -70,7 +70,7 @@ MARGIN_SIDE_IN = 0.6  # 15 mm left and right
 MARGIN_TOP_BOTTOM_IN = 0.8  # 20 mm: room for the running header and footer
 MARGIN_HEADER_FOOTER_IN = 0.3  # 8 mm from the paper's edge
 PORTRAIT_WIDTH_CHARS = (210 - 2 * 15) / DIGIT_WIDTH_MM  # ~97; wider sheets print landscape (~144 fit there)
-HEADER_LINE_PT = 15.0  # one line of 11-pt text (row height in points)
+LINE_PT = 15.0  # one line of 11-pt text (row height in points)
 HEADER_PAD_PT = 3.0
 CELL_PAD_CHARS = 1.2  # the cell's inner margins (Excel: 5 px, 0.7 digit) plus a little slack
 HEADER_FOOTER_MAX_CHARS = 240  # Excel refuses a header/footer longer than 255 characters in all
@@ -161,7 +161,7 @@ def wrapped_lines(label: str, width: float) -> int:
 def header_height(labels: Sequence[str], widths: Sequence[float]) -> float:
     """Row height in points that shows every label of a header row wrapped into its column."""
     lines = max((wrapped_lines(label, width) for label, width in zip(labels, widths, strict=False)), default=1)
-    return lines * HEADER_LINE_PT + HEADER_PAD_PT
+    return lines * LINE_PT + HEADER_PAD_PT
 
 
 def fit_widths(widths: Sequence[float], *header_rows: Sequence[str]) -> list[float]:
@@ -272,6 +272,7 @@ class Col:
     width: float = 14
     kind: str = "text"
     align: str | None = None  # "center" for a short number next to text ("1 Erstaussendung", not "1Erst…")
+    wrap: bool = False  # long text wraps inside the column (the row grows) instead of being cut off
 
 
 _KIND_FORMAT = {"int": FMT_INT, "decimal": FMT_DECIMAL, "percent": FMT_PERCENT, "euro": FMT_EURO,
@@ -289,7 +290,7 @@ class TableSheet:
     """
 
     def __init__(self, ws: Any, columns: Sequence[Col], header_row: int = 1, freeze: bool = True,
-                 autofilter: bool = True, print_header: PrintHeader | None = None) -> None:
+                 autofilter: bool = True, print_header: PrintHeader | None = None, top: bool = False) -> None:
         self.ws = ws
         self.columns = list(columns)
         self.widths = fit_widths([c.width for c in self.columns], [c.label for c in self.columns])
@@ -297,7 +298,11 @@ class TableSheet:
         self.rows = 0
         self.header_row = header_row
         self._formats = [_KIND_FORMAT.get(c.kind) for c in self.columns]
-        self._aligns = [Alignment(horizontal=c.align) if c.align else None for c in self.columns]
+        # top: every cell at the top of its row, which a wrapped column makes taller (small tables only:
+        # a style on every cell costs time on big sheets)
+        self._wrapped = [i for i, c in enumerate(self.columns) if c.wrap]
+        self._aligns = [Alignment(horizontal=c.align, wrap_text=c.wrap or None, vertical="top" if top else None)
+                        if c.align or c.wrap or top else None for c in self.columns]
         for c in self.columns:
             if c.kind != "text" and c.kind not in _KIND_FORMAT:
                 raise ValueError(f"column {c.label!r}: unknown kind {c.kind!r}")
@@ -317,6 +322,11 @@ class TableSheet:
 
     def row(self, values: Sequence[Any]) -> None:
         ws = self.ws
+        if self._wrapped:  # a row height stored in the file: no spreadsheet program has to guess it
+            lines = max(wrapped_lines(str(values[i]), self.widths[i]) if i < len(values) and values[i] else 1
+                        for i in self._wrapped)
+            if lines > 1:
+                ws.row_dimensions[self.header_row + self.rows + 1].height = lines * LINE_PT
         cells: list[Any] = []
         for col, fmt, align, value in zip(self.columns, self._formats, self._aligns, values, strict=False):
             cell: Any
