@@ -255,12 +255,12 @@ def build_campaign(store: Store, campaign_name: str, n_pieces: int = 400, n_resp
 
         supp: list[dict[str, Any]] = []
         for rid in undeliverable_refs[:2000]:
-            supp.append(_supp(reason="undeliverable", source="returned-mail", source_ref=f"piece of recipient {rid}",
+            supp.append(_supp(reason="undeliverable", source="returned-mail", source_ref=f"scan {rid}",
                              customer_id=None, last_name="-Rückläufer", first_name="@x", postal_code="50667",
                              city="Köln", country="DE", match_key=f"k{rid}", campaign_id=cid, created_at=now))
             exp.suppression_by_source["returned-mail"] += 1
         for p, _code in answered[:: 7][:2000]:
-            supp.append(_supp(reason="objection", source="scan", source_ref=f"response to piece {p}",
+            supp.append(_supp(reason="objection", source="scan", source_ref=f"response {p}",
                              customer_id=f"K{p:07d}", last_name="=Widerspruch()", campaign_id=cid, created_at=now))
             exp.suppression_by_source["scan"] += 1
         supp.append(_supp(reason="robinson", source="import", source_ref="robinson.csv", customer_id="X1",
