@@ -237,7 +237,7 @@ def build_campaign(store: Store, campaign_name: str, n_pieces: int = 400, n_resp
         extra: list[dict[str, Any]] = []
         for k, (p, code) in enumerate(answered[::10]):
             extra.append(dict(id=sid, image_hash=f"dup{sid}", coupon_index=0, source="nachzuegler.pdf", page=k + 1,
-                              status="duplicate", code=code, piece_id=p, returned_mail=False, created_at=now))
+                              status="duplicate", reason=None, code=code, piece_id=p, returned_mail=False, created_at=now))
             sid += 1
             exp.duplicates += 1
         # review items: `review_open` open ones (unreadable pages, not tied to a piece), one resolved

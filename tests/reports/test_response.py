@@ -233,6 +233,7 @@ def test_review_and_suppression_sheets(report: tuple[Any, Expected, Path]) -> No
     review = as_dicts(wb["Prüfung"], "Nr.")
     assert len(review) == exp.review_open
     assert {r["Art"] for r in review} == {"nicht lesbar"}
+    assert {r["Grund"] for r in review} == {"kein Code gefunden"}  # the scanner's "no code found", in German
     counts = {(r["Quelle"], r["Grund"]): r["Einträge"] for r in as_dicts(wb["Sperrliste"], "Quelle")
               if r["Quelle"] != "Gesamt"}
     assert counts == {("Antwortkarte", "Werbewiderspruch"): exp.suppression_by_source["scan"],
