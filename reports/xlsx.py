@@ -73,7 +73,7 @@ PORTRAIT_WIDTH_CHARS = (210 - 2 * 15) / DIGIT_WIDTH_MM  # ~97; wider sheets prin
 LINE_PT = 15.0  # one line of 11-pt text (row height in points)
 HEADER_PAD_PT = 3.0
 CELL_PAD_CHARS = 1.2  # the cell's inner margins (Excel: 5 px, 0.7 digit) plus a little slack
-HEADER_FOOTER_MAX_CHARS = 240  # Excel refuses a header/footer longer than 255 characters in all
+HEADER_LEFT_MAX_CHARS = 120  # Excel refuses a page header longer than 255 characters, codes included
 
 # Widths of bold Calibri glyphs in digit widths, measured on the metric-compatible Carlito Bold and rounded
 # up to 0.05; digits are 1.0, any other character counts as a wide capital.
@@ -208,7 +208,7 @@ class PrintHeader:
 
     def left(self) -> str:
         text = f"{self.document}: {self.campaign}" if self.campaign else self.document
-        return _header_text(text[:HEADER_FOOTER_MAX_CHARS // 2])
+        return _header_text(text[:HEADER_LEFT_MAX_CHARS])
 
     def right(self) -> str:
         return f"Stand {(self.as_of or date.today()).strftime('%d.%m.%Y')}"
