@@ -3,7 +3,9 @@
 `write_call_list(rows, xlsx_path, csv_path)` takes `CallListRow`s (built by the follow-up rules) and
 writes both files atomically (temporary file, then rename).
 
-XLSX: every personal value is a text cell (never a formula). CSV: semicolon-separated, UTF-8 with BOM,
+XLSX: every personal value is a text cell (never a formula); it prints on A4 landscape, all columns on one
+page width, the header row on every page, with "Anrufliste: <campaign>" and "Seite X von Y" (see
+`reports.xlsx.print_sheet`); "Angerufen am" and "Ergebnis" stay empty for notes by hand. CSV: semicolon-separated, UTF-8 with BOM,
 dates DD.MM.YYYY, as German Excel reads it. A CSV has no cell types, so a value that starts with
 = + - @ (or a tab/CR) and contains anything besides digits, spaces and + - / ( ) . is prefixed with an
 apostrophe (OWASP "CSV injection" advice); a phone number like "+49 171 2345678" stays unchanged, since it
@@ -20,12 +22,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from reports.xlsx import Col, TableSheet, new_workbook, text_cell
+from reports.xlsx import Col, PrintHeader, TableSheet, new_workbook, text_cell
 
 COLUMNS = (
-    Col("Name", 32), Col("Kundennummer", 16), Col("Telefon", 20), Col("E-Mail", 30),
-    Col("Gewünschte Optionen", 44), Col("Antwort vom", 13, "date"), Col("PLZ", 8), Col("Ort", 20),
-    Col("Angerufen am", 14), Col("Ergebnis", 30),
+    Col("Name", 28), Col("Kundennummer", 14), Col("Telefon", 18), Col("E-Mail", 28),
+    Col("Gewünschte Optionen", 40, wrap=True), Col("Antwort vom", 11, "date"), Col("PLZ", 9), Col("Ort", 18),
+    Col("Angerufen am", 13), Col("Ergebnis", 30),
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _HARMLESS = re.compile(r"[\d\s+\-/().]*")
@@ -60,14 +62,16 @@ def _values(r: CallListRow) -> list[object]:
     return [r.name, r.customer_id, r.phone, r.email, r.options, r.responded_on, r.postal_code, r.city, None, None]
 
 
-def write_call_list(rows: Iterable[CallListRow], xlsx_path: str | Path, csv_path: str | Path) -> int:
-    """Write the call list to both files; returns the number of rows."""
+def write_call_list(rows: Iterable[CallListRow], xlsx_path: str | Path, csv_path: str | Path,
+                    campaign: str = "") -> int:
+    """Write the call list to both files; returns the number of rows. `campaign` (its title) goes into the
+    printed page header."""
     rows = list(rows)
     xlsx_path, csv_path = Path(xlsx_path), Path(csv_path)
 
     wb = new_workbook(write_only=True)
     ws = wb.create_sheet("Anrufliste")
-    table = TableSheet(ws, COLUMNS)
+    table = TableSheet(ws, COLUMNS, print_header=PrintHeader("Anrufliste", campaign), top=True)
     table.header()
     for r in rows:
         table.row(_values(r))

@@ -43,8 +43,21 @@ from mailing.store import (
     waves,
 )
 from reports.stats import two_proportion_test, wilson_interval
+from reports.wording import (
+    RESPONSE_SOURCES,
+    REVIEW_KINDS,
+    SALUTATIONS,
+    SUPPRESSION_REASONS,
+    SUPPRESSION_SOURCES,
+    TICKS,
+    WAVE_STATUS,
+    german_label,
+    german_message,
+    wave_kind,
+)
 from reports.xlsx import (
     BOLD,
+    DIGIT_WIDTH_MM,
     FMT_DATE,
     FMT_EURO,
     FMT_INT,
@@ -54,10 +67,15 @@ from reports.xlsx import (
     SECTION_FONT,
     TITLE_FONT,
     Col,
+    PrintHeader,
     TableSheet,
+    fit_orientation,
+    fit_widths,
     header_cells,
+    header_height,
+    missing_cell,
     new_workbook,
-    print_landscape,
+    print_sheet,
     set_widths,
     text_cell,
     value_cell,
@@ -69,20 +87,11 @@ SHEETS = ("Übersicht", "Wellen", "Varianten", "Regionen", "Verlauf", "Optionen"
           "Sperrliste")
 STREAM_CHUNK = 2000  # rows fetched per round trip while streaming raw rows
 MAX_TIMELINE_DAYS = 3660  # a wrongly typed year must not produce a million empty days
+CHART_WIDTH_CM, CHART_HEIGHT_CM = 22.0, 9.0  # the Verlauf chart, to the right of its table
 
-KIND_LABELS = {"initial": "Erstaussendung", "reminder": "Erinnerung"}
-REVIEW_LABELS = {"unreadable": "nicht lesbar", "invalid": "Prüfzeichen falsch", "unknown": "unbekannter Code",
-                 "doubtful": "Kreuz unklar", "conflict": "Widerspruch"}
-SOURCE_LABELS = {"import": "Import (Sperrdatei)", "scan": "Antwortkarte", "returned-mail": "Rückläufer",
-                 "review": "Prüfung", "followup": "Folgeaktion"}
-REASON_LABELS = {"objection": "Werbewiderspruch", "robinson": "Robinsonliste", "undeliverable": "unzustellbar",
-                 "deceased": "verstorben"}
-SALUTATION_LABELS = {"female": "Frau", "male": "Herr", "none": "", "company": "Firma"}
 COUNTRY_NAMES = {"AT": "Österreich", "CH": "Schweiz", "LI": "Liechtenstein", "LU": "Luxemburg", "BE": "Belgien",
                  "NL": "Niederlande", "DK": "Dänemark", "PL": "Polen", "CZ": "Tschechien", "FR": "Frankreich",
                  "IT": "Italien", "ES": "Spanien", "GB": "Vereinigtes Königreich", "SE": "Schweden"}
-TICK_LABELS = {True: "ja", False: "nein", None: "unklar"}
-STATUS_LABELS = {"planned": "geplant", "produced": "produziert", "dropped": "eingeliefert"}
 
 
 @dataclass(frozen=True)
@@ -119,15 +128,22 @@ def write_response_report(store: Store, campaign_name: str, out_path: str | Path
         figures = collect(conn, cid, campaign)
         log.info("report %s: figures collected in %.1f s", campaign_name, time.perf_counter() - started)
         wb = new_workbook(write_only=True)
-        _overview(wb.create_sheet("Übersicht"), figures)
-        _waves_sheet(wb.create_sheet("Wellen"), figures)
-        _variants_sheet(wb.create_sheet("Varianten"), figures)
-        _regions_sheet(wb.create_sheet("Regionen"), figures)
-        _timeline_sheet(wb.create_sheet("Verlauf"), figures)
-        _options_sheet(wb.create_sheet("Optionen"), figures)
-        _responses_sheet(wb.create_sheet("Antworten"), conn, figures)
-        _review_sheet(wb.create_sheet("Prüfung"), conn, figures)
-        _suppression_sheet(wb.create_sheet("Sperrliste"), conn, figures)
+        printed = PrintHeader("Antwortbericht", campaign.title)
+
+        def sheet(name: str) -> Any:
+            ws = wb.create_sheet(name)
+            print_sheet(ws, printed)  # A4, one page wide; each sheet's table sets orientation and titles
+            return ws
+
+        _overview(sheet("Übersicht"), figures)
+        _waves_sheet(sheet("Wellen"), figures)
+        _variants_sheet(sheet("Varianten"), figures)
+        _regions_sheet(sheet("Regionen"), figures)
+        _timeline_sheet(sheet("Verlauf"), figures)
+        _options_sheet(sheet("Optionen"), figures)
+        _responses_sheet(sheet("Antworten"), conn, figures)
+        _review_sheet(sheet("Prüfung"), conn, figures)
+        _suppression_sheet(sheet("Sperrliste"), conn, figures)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(tmp)
     tmp.replace(out)
@@ -153,12 +169,6 @@ def _note(ws: Any, text: str) -> None:
     ws.append([text_cell(ws, text, NOTE_FONT)])
 
 
-def _kind_label(kind: str) -> str:
-    if kind.startswith("letter:"):
-        return f"Folgebrief ({kind.split(':', 1)[1]})"
-    return KIND_LABELS.get(kind, kind)
-
-
 class _Rows:
     """Appends rows to a write-only sheet and knows the current row number (for row heights)."""
 
@@ -169,14 +179,20 @@ class _Rows:
         self.ws.append(cells)
         self.n += 1
 
-    def header(self, labels: list[str], height: float = 30) -> None:
-        self.ws.row_dimensions[self.n + 1].height = height
+    def header(self, labels: list[str], widths: list[float]) -> None:
+        self.ws.row_dimensions[self.n + 1].height = header_height(labels, widths)
         self.add(header_cells(self.ws, labels))
 
 
+OVERVIEW_WAVE_HEADER = ["Welle", "Art", "Versanddatum", "Versendet", "Kontrollgruppe", "Unzustellbar", "Antworten",
+                        "Rücklaufquote", "Kosten je Antwort"]
+OVERVIEW_OPTION_HEADER = ["Option", "Angekreuzt", "Anteil an Antworten", "Quote je Sendung"]
+
+
 def _overview(ws: Any, f: Figures) -> None:
-    set_widths(ws, [44, 16, 14, 13, 14, 13, 13, 14, 14])
-    print_landscape(ws)
+    widths = fit_widths([44, 22, 14, 13, 14, 13, 13, 14, 14], OVERVIEW_WAVE_HEADER, OVERVIEW_OPTION_HEADER)
+    set_widths(ws, widths)
+    fit_orientation(ws, sum(widths))
     out = _Rows(ws)
     out.add([text_cell(ws, f"Antwortbericht: {f.campaign.title}", TITLE_FONT)])
     out.add([text_cell(ws, "Kampagne"), text_cell(ws, f.campaign.name)])
@@ -205,17 +221,16 @@ def _overview(ws: Any, f: Figures) -> None:
         rows.append(("Kosten gesamt (Druck, Porto, Beilagen)", cost, FMT_EURO))
         rows.append(("Kosten je Antwort", f.cost_per_response, FMT_EURO))
     for label, value, fmt in rows:
-        out.add([text_cell(ws, label), value_cell(ws, value, fmt) if value is not None else text_cell(ws, "–")])
+        out.add([text_cell(ws, label), value_cell(ws, value, fmt) if value is not None else missing_cell(ws)])
     if cost is None:
         out.add([text_cell(ws, "Kosten je Antwort: keine Stückkosten in der Kampagnendatei ([costs]).", NOTE_FONT)])
     out.add([])
 
     out.add([text_cell(ws, "Je Welle", SECTION_FONT)])
-    out.header(["Welle", "Art", "Versanddatum", "Versendet", "Kontrollgruppe", "Unzustellbar", "Antworten",
-                "Rücklaufquote", "Kosten je Antwort"])
+    out.header(OVERVIEW_WAVE_HEADER, widths)
     for w in f.waves:
         label = w.label if w.is_sent else f"{w.label} (geplant)"
-        out.add(_wave_row(ws, label, _kind_label(w.kind), w.drop_date, w.sent, w.control.pieces,
+        out.add(_wave_row(ws, label, wave_kind(w.kind), w.drop_date, w.sent, w.control.pieces,
                           f.cost_per_response_of(w.sent)))
     if not f.waves:
         out.add([text_cell(ws, "Noch keine Welle geplant.", NOTE_FONT)])
@@ -223,7 +238,7 @@ def _overview(ws: Any, f: Figures) -> None:
     out.add([])
 
     out.add([text_cell(ws, "Je Option", SECTION_FONT)])
-    out.header(["Option", "Angekreuzt", "Anteil an Antworten", "Quote je Sendung"])
+    out.header(OVERVIEW_OPTION_HEADER, widths)
     for key, label in _option_labels(f):
         ticked = sum(f.options.get(key, {}).get(True, {}).values())
         out.add([text_cell(ws, label), value_cell(ws, ticked, FMT_INT),
@@ -236,7 +251,7 @@ def _overview(ws: Any, f: Figures) -> None:
 
 
 def _rate_cell(ws: Any, num: int, den: int, fmt: str = FMT_PERCENT) -> Any:
-    return value_cell(ws, num / den, fmt) if den else text_cell(ws, "–")
+    return value_cell(ws, num / den, fmt) if den else missing_cell(ws)
 
 
 def _wave_row(ws: Any, label: str, kind: str, drop: date | None, g: Group, control: int, cpr: float | None,
@@ -246,7 +261,7 @@ def _wave_row(ws: Any, label: str, kind: str, drop: date | None, g: Group, contr
             value_cell(ws, g.pieces, FMT_INT, font), value_cell(ws, control, FMT_INT, font),
             value_cell(ws, g.undeliverable, FMT_INT, font), value_cell(ws, g.responses, FMT_INT, font),
             _rate_cell(ws, g.responses, g.pieces, FMT_PERCENT_2),
-            value_cell(ws, cpr, FMT_EURO, font) if cpr is not None else text_cell(ws, "–")]
+            value_cell(ws, cpr, FMT_EURO, font) if cpr is not None else missing_cell(ws)]
 
 
 def _option_labels(f: Figures) -> list[tuple[str, str]]:
@@ -258,18 +273,18 @@ def _option_labels(f: Figures) -> list[tuple[str, str]]:
 
 def _waves_sheet(ws: Any, f: Figures) -> None:
     table = TableSheet(ws, [
-        Col("Welle", 9, "int"), Col("Art", 24), Col("Regel", 16), Col("Status", 11), Col("Versanddatum", 13, "date"),
-        Col("Gesperrt (nicht angeschrieben)", 14, "int"), Col("Versendet", 12, "int"),
-        Col("Kontrollgruppe", 12, "int"), Col("Unzustellbar", 12, "int"), Col("Zugestellt", 12, "int"),
-        Col("Antworten", 11, "int"), Col("Rücklaufquote", 12, "percent"),
-        Col("Quote bezogen auf zugestellte", 14, "percent"), Col("Doppelt eingesandt", 12, "int"),
-        Col("Erste Antwort", 13, "date"), Col("Letzte Antwort", 13, "date"), Col("Kosten", 13, "euro"),
-        Col("Kosten je Antwort", 13, "euro")], header_row=3)
+        Col("Welle", 7, "int", "center"), Col("Art", 20), Col("Regel", 12), Col("Status", 11),
+        Col("Versanddatum", 12, "date"), Col("Gesperrt (nicht angeschrieben)", 14, "int"), Col("Versendet", 10, "int"),
+        Col("Kontrollgruppe", 10, "int"), Col("Unzustellbar", 10, "int"), Col("Zugestellt", 10, "int"),
+        Col("Antworten", 10, "int"), Col("Rücklaufquote", 10, "percent"),
+        Col("Quote bezogen auf zugestellte", 12, "percent"), Col("Doppelt eingesandt", 10, "int"),
+        Col("Erste Antwort", 11, "date"), Col("Letzte Antwort", 11, "date"), Col("Kosten", 11, "euro"),
+        Col("Kosten je Antwort", 11, "euro")], header_row=3)
     _title(ws, "Wellen", f)
     table.header()
     for w in f.waves:
         cost = f.wave_cost(w)
-        table.row([w.number, _kind_label(w.kind), w.rule, STATUS_LABELS.get(w.status, w.status),
+        table.row([w.number, wave_kind(w.kind), w.rule, german_label(WAVE_STATUS, w.status),
                    w.drop_date, w.suppressed, w.sent.pieces, w.control.pieces, w.sent.undeliverable,
                    w.sent.delivered, w.sent.responses, w.sent.rate, w.sent.delivered_rate, w.duplicates, w.sent.first,
                    w.sent.last,
@@ -279,7 +294,7 @@ def _waves_sheet(ws: Any, f: Figures) -> None:
 
 def _variants_sheet(ws: Any, f: Figures) -> None:
     table = TableSheet(ws, [
-        Col("Welle", 9, "int"), Col("Gruppe", 16), Col("Stück", 11, "int"), Col("Antworten", 11, "int"),
+        Col("Welle", 9, "int", "center"), Col("Gruppe", 16), Col("Stück", 11, "int"), Col("Antworten", 11, "int"),
         Col("Rücklaufquote", 12, "percent"), Col("95-%-KI von", 11, "percent"), Col("95-%-KI bis", 11, "percent"),
         Col("Verglichen mit", 16), Col("Differenz (Prozentpunkte)", 13, "decimal"), Col("z", 8, "decimal"),
         Col("p-Wert", 9, "p"), Col("Ergebnis", 24), Col("Hinweis", 36)], header_row=3)
@@ -366,10 +381,9 @@ def _timeline_sheet(ws: Any, f: Figures) -> None:
     n_col = 3 + len(numbers)
     chart = LineChart()
     chart.title = "Antworten je Tag"
-    chart.y_axis.title = "Antworten je Tag"
-    chart.x_axis.title = "Datum"
+    chart.y_axis.title = "Antworten je Tag"  # the dates below need no title (LibreOffice would print it twice)
     chart.x_axis.number_format = FMT_DATE
-    chart.height, chart.width = 9, 22
+    chart.height, chart.width = CHART_HEIGHT_CM, CHART_WIDTH_CM
     chart.add_data(Reference(ws, min_col=n_col, min_row=first, max_row=last), titles_from_data=True)
     cum = LineChart()
     cum.add_data(Reference(ws, min_col=n_col + 1, min_row=first, max_row=last), titles_from_data=True)
@@ -380,8 +394,18 @@ def _timeline_sheet(ws: Any, f: Figures) -> None:
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     cum.y_axis.delete = False
+    for c in (chart, cum):
+        # Straight segments: a line series without <c:smooth val="0"/> is drawn as a smoothed curve by
+        # LibreOffice, which dips below zero between days and makes the cumulative line fall.
+        c.smooth = False
+        for series in c.series:
+            series.smooth = False
+        c.y_axis.scaling.min = 0  # counts: never below zero
+        c.y_axis.number_format = FMT_INT
+    chart.legend.position = "b"
     chart += cum
     ws.add_chart(chart, f"{_col_letter(n_col + 3)}3")
+    fit_orientation(ws, sum(table.widths) + CHART_WIDTH_CM * 10 / DIGIT_WIDTH_MM)
 
 
 def _col_letter(n: int) -> str:
@@ -423,7 +447,7 @@ def _stream(conn: Connection, stmt: Any) -> Iterator[Any]:
 
 def _responses_sheet(ws: Any, conn: Connection, f: Figures) -> None:
     keys = [k for k, _ in _option_labels(f)]
-    cols = [Col("Eingang", 12, "date"), Col("Welle", 7, "int"), Col("Variante", 9), Col("Kontrollgruppe", 9),
+    cols = [Col("Eingang", 12, "date"), Col("Welle", 7, "int", "center"), Col("Variante", 9), Col("Kontrollgruppe", 9),
             Col("Code", 16), Col("Kundennummer", 14), Col("Anrede", 8), Col("Titel", 10), Col("Vorname", 16),
             Col("Nachname", 20), Col("Firma", 24), Col("PLZ", 8), Col("Ort", 18), Col("Land", 6), Col("E-Mail", 28),
             Col("Telefon", 18)]
@@ -448,11 +472,11 @@ def _responses_sheet(ws: Any, conn: Connection, f: Figures) -> None:
         ticks = r[17:17 + n]
         present = r[17 + n:17 + 2 * n]
         table.row([r.received_on, r.number, r.variant, "ja" if r.control else "nein", _grouped(r.code),
-                   r.customer_id, SALUTATION_LABELS.get(r.salutation, r.salutation), r.title, r.first_name,
+                   r.customer_id, german_label(SALUTATIONS, r.salutation), r.title, r.first_name,
                    r.last_name, r.company, r.postal_code, r.city, r.country, r.email, r.phone,
-                   *[TICK_LABELS[None if t is None else bool(t)] if p else None
+                   *[TICKS[None if t is None else bool(t)] if p else None
                      for t, p in zip(ticks, present, strict=True)],
-                   "Prüfung" if r.source == "review" else "Scan"])
+                   german_label(RESPONSE_SOURCES, r.source)])
     table.finish()
     if not table.rows:
         _note(ws, "Noch keine Antworten.")
@@ -467,10 +491,10 @@ def _grouped(code: str | None) -> str | None:
 
 def _review_sheet(ws: Any, conn: Connection, f: Figures) -> None:
     table = TableSheet(ws, [
-        Col("Nr.", 7, "int"), Col("Art", 18), Col("Eingegangen", 16, "datetime"), Col("Datei", 36), Col("Seite", 7, "int"),
-        Col("Code", 16), Col("Grund", 30), Col("Welle", 7, "int"), Col("Kundennummer", 14), Col("Name", 28),
+        Col("Nr.", 7, "int", "center"), Col("Art", 18), Col("Eingegangen", 17, "datetime", "center"), Col("Datei", 36), Col("Seite", 7, "int", "center"),
+        Col("Code", 16), Col("Grund", 30), Col("Welle", 7, "int", "center"), Col("Kundennummer", 14), Col("Name", 28),
         Col("Zuordnung", 16), Col("Notiz", 30)], header_row=3)
-    _title(ws, f"Prüfung: {f.review_open} offene Fälle (mailing review)", f)
+    _title(ws, f"Prüfung: {f.review_open} offene Fälle (bearbeiten mit „mailing review“)", f)
     table.header()
     frm = review_from().outerjoin(recipients, recipients.c.id == pieces.c.recipient_id)
     stmt = (select(review_items.c.id, review_items.c.kind, review_items.c.created_at, review_items.c.note,
@@ -479,9 +503,9 @@ def _review_sheet(ws: Any, conn: Connection, f: Figures) -> None:
             .select_from(frm).where(review_where(f.campaign_id)).order_by(review_items.c.id))
     for r in _stream(conn, stmt):
         name = " ".join(p for p in (r.first_name, r.last_name) if p) or r.company
-        table.row([r.id, REVIEW_LABELS.get(r.kind, r.kind), r.created_at, r.source, r.page, _grouped(r.code),
-                   r.reason, r.number, r.customer_id, name,
-                   "diese Kampagne" if r.number is not None else "keiner Sendung zugeordnet", r.note])
+        table.row([r.id, german_label(REVIEW_KINDS, r.kind), r.created_at, r.source, r.page, _grouped(r.code),
+                   german_message(r.reason), r.number, r.customer_id, name,
+                   "diese Kampagne" if r.number is not None else "keiner Sendung zugeordnet", german_message(r.note)])
     table.finish()
     if not table.rows:
         _note(ws, "Keine offenen Prüffälle.")
@@ -489,7 +513,7 @@ def _review_sheet(ws: Any, conn: Connection, f: Figures) -> None:
 
 def _suppression_sheet(ws: Any, conn: Connection, f: Figures) -> None:
     table = TableSheet(ws, [
-        Col("Eingetragen am", 16, "datetime"), Col("Quelle", 20), Col("Grund", 18), Col("Bezug", 24),
+        Col("Eingetragen am", 17, "datetime", "center"), Col("Quelle", 20), Col("Grund", 18), Col("Bezug", 24),
         Col("Kundennummer", 14), Col("Nachname", 20), Col("Vorname", 16), Col("Firma", 24), Col("Straße", 22),
         Col("Hausnr.", 8), Col("PLZ", 8), Col("Ort", 18), Col("Land", 6), Col("Gilt bis", 12, "date")],
         header_row=7 + max(len(f.suppression_counts), 1), freeze=False)
@@ -497,7 +521,8 @@ def _suppression_sheet(ws: Any, conn: Connection, f: Figures) -> None:
     ws.append([])
     ws.append(header_cells(ws, ["Quelle", "Grund", "Einträge"]))
     for source, reason, n in f.suppression_counts:
-        ws.append([text_cell(ws, SOURCE_LABELS.get(source, source)), text_cell(ws, REASON_LABELS.get(reason, reason)),
+        ws.append([text_cell(ws, german_label(SUPPRESSION_SOURCES, source)),
+                   text_cell(ws, german_label(SUPPRESSION_REASONS, reason)),
                    value_cell(ws, n, FMT_INT)])
     if not f.suppression_counts:
         _note(ws, "Keine Einträge.")
@@ -508,8 +533,8 @@ def _suppression_sheet(ws: Any, conn: Connection, f: Figures) -> None:
     stmt = (select(suppression).where(suppression.c.campaign_id == f.campaign_id)
             .order_by(suppression.c.created_at, suppression.c.id))
     for r in _stream(conn, stmt):
-        table.row([r.created_at, SOURCE_LABELS.get(r.source, r.source), REASON_LABELS.get(r.reason, r.reason),
-                   r.source_ref, r.customer_id, r.last_name, r.first_name, r.company, r.street, r.house_number,
+        table.row([r.created_at, german_label(SUPPRESSION_SOURCES, r.source), german_label(SUPPRESSION_REASONS, r.reason),
+                   german_message(r.source_ref), r.customer_id, r.last_name, r.first_name, r.company, r.street, r.house_number,
                    r.postal_code, r.city, r.country, r.expires_at])
     table.finish()
     ws.append([])

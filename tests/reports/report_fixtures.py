@@ -237,7 +237,7 @@ def build_campaign(store: Store, campaign_name: str, n_pieces: int = 400, n_resp
         extra: list[dict[str, Any]] = []
         for k, (p, code) in enumerate(answered[::10]):
             extra.append(dict(id=sid, image_hash=f"dup{sid}", coupon_index=0, source="nachzuegler.pdf", page=k + 1,
-                              status="duplicate", code=code, piece_id=p, returned_mail=False, created_at=now))
+                              status="duplicate", reason=None, code=code, piece_id=p, returned_mail=False, created_at=now))
             sid += 1
             exp.duplicates += 1
         # review items: `review_open` open ones (unreadable pages, not tied to a piece), one resolved
@@ -255,12 +255,12 @@ def build_campaign(store: Store, campaign_name: str, n_pieces: int = 400, n_resp
 
         supp: list[dict[str, Any]] = []
         for rid in undeliverable_refs[:2000]:
-            supp.append(_supp(reason="undeliverable", source="returned-mail", source_ref=f"piece of recipient {rid}",
+            supp.append(_supp(reason="undeliverable", source="returned-mail", source_ref=f"scan {rid}",
                              customer_id=None, last_name="-Rückläufer", first_name="@x", postal_code="50667",
                              city="Köln", country="DE", match_key=f"k{rid}", campaign_id=cid, created_at=now))
             exp.suppression_by_source["returned-mail"] += 1
         for p, _code in answered[:: 7][:2000]:
-            supp.append(_supp(reason="objection", source="scan", source_ref=f"response to piece {p}",
+            supp.append(_supp(reason="objection", source="scan", source_ref=f"response {p}",
                              customer_id=f"K{p:07d}", last_name="=Widerspruch()", campaign_id=cid, created_at=now))
             exp.suppression_by_source["scan"] += 1
         supp.append(_supp(reason="robinson", source="import", source_ref="robinson.csv", customer_id="X1",

@@ -52,3 +52,18 @@ def test_csv_safe() -> None:
     assert csv_safe("-Müller") == "'-Müller"
     assert csv_safe("+49 (0)221 / 123-45") == "+49 (0)221 / 123-45"
     assert csv_safe("Müller") == "Müller"
+
+
+def test_call_list_prints_one_page_wide_with_header_row_and_campaign(tmp_path: Path) -> None:
+    # found in issue 9: the call list had no page setup (a 5-row list printed as 4 pages)
+    x = tmp_path / "anrufliste.xlsx"
+    write_call_list(ROWS, x, tmp_path / "anrufliste.csv", campaign="Frühjahrsaktion 2026")
+    ws = load_workbook(x)["Anrufliste"]
+    setup = ws.page_setup
+    assert (setup.paperSize, setup.orientation, setup.fitToWidth, setup.fitToHeight) == (9, "landscape", 1, 0)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    assert ws.print_title_rows == "$1:$1"
+    assert ws.oddHeader.left.text == "Anrufliste: Frühjahrsaktion 2026"
+    assert ws.oddFooter.center.text == "Seite &P von &N"
+    assert ws["E3"].alignment.wrap_text and ws.row_dimensions[3].height >= 30  # two options: two lines
+    assert ws["A2"].value == ROWS[0].name and ws["A2"].data_type == "s"  # still never a formula

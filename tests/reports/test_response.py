@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from openpyxl import load_workbook
 from report_fixtures import Expected
+from sqlalchemy import func, insert, select, update
 
 from mailing.cli import main
-from mailing.store import Store
+from mailing.store import Store, pieces, responses, review_items, scans, suppression, waves
 from reports.response import SHEETS, write_response_report
 from reports.stats import two_proportion_test, wilson_interval
+from reports.xlsx import (
+    FMT_DATE,
+    FMT_DATETIME,
+    FMT_DECIMAL,
+    FMT_EURO,
+    FMT_INT,
+    FMT_P_VALUE,
+    FMT_PERCENT,
+    FMT_PERCENT_2,
+    FONT_NAME,
+    FONT_SIZE,
+    HEADER_FILL,
+    header_width,
+    wrapped_lines,
+)
 
 
 def table(ws: Any, first_header: str) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -215,6 +233,7 @@ def test_review_and_suppression_sheets(report: tuple[Any, Expected, Path]) -> No
     review = as_dicts(wb["Prüfung"], "Nr.")
     assert len(review) == exp.review_open
     assert {r["Art"] for r in review} == {"nicht lesbar"}
+    assert {r["Grund"] for r in review} == {"kein Code gefunden"}  # the scanner's "no code found", in German
     counts = {(r["Quelle"], r["Grund"]): r["Einträge"] for r in as_dicts(wb["Sperrliste"], "Quelle")
               if r["Quelle"] != "Gesamt"}
     assert counts == {("Antwortkarte", "Werbewiderspruch"): exp.suppression_by_source["scan"],
@@ -271,3 +290,143 @@ def test_date_today_in_overview(report: tuple[Any, Expected, Path]) -> None:
     wb, _, _ = report
     kv = {r[0]: r[1] for r in wb["Übersicht"].iter_rows(values_only=True) if r and isinstance(r[0], str)}
     assert kv["Stand"].date() == date.today()
+
+
+def test_verlauf_chart_draws_straight_segments(report: tuple[Any, Expected, Path]) -> None:
+    # found in issue 9: without <c:smooth val="0"/> LibreOffice draws smoothed curves that dip below zero
+    # and make the cumulative line fall
+    _, _, path = report
+    with zipfile.ZipFile(path) as z:
+        (name,) = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        root = ElementTree.fromstring(z.read(name))
+    c = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
+    line_charts = root.findall(f".//{c}lineChart")
+    assert len(line_charts) == 2  # per day, and cumulative on the second axis
+    series = root.findall(f".//{c}ser")
+    assert len(series) == 2
+    for element in [*line_charts, *series]:
+        smooth = element.find(f"{c}smooth")
+        assert smooth is not None and smooth.get("val") == "0"
+    for scaling in root.findall(f".//{c}valAx/{c}scaling"):
+        assert scaling.find(f"{c}min") is not None and scaling.find(f"{c}min").get("val") == "0"
+
+
+def test_every_sheet_prints_on_a4_one_page_wide_with_its_header_row_repeated(
+        report: tuple[Any, Expected, Path]) -> None:
+    # found in issue 9: no sheet had a page setup (the report printed as 32 pages)
+    wb, _, _ = report
+    for ws in wb.worksheets:
+        setup = ws.page_setup
+        assert (setup.paperSize, setup.fitToWidth, setup.fitToHeight) == (9, 1, 0), ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage is True, ws.title
+        assert setup.orientation in ("portrait", "landscape"), ws.title
+        assert ws.page_margins.top > ws.page_margins.header, ws.title
+        assert ws.oddHeader.left.text == "Antwortbericht: Frühjahrsaktion 2026", ws.title
+        assert ws.oddHeader.center.text == "&A" and ws.oddHeader.right.text.startswith("Stand ")
+        assert ws.oddFooter.center.text == "Seite &P von &N", ws.title
+        if ws.title != "Übersicht":  # the overview is a page of key figures, not one long table
+            row = int(ws.print_title_rows.split(":")[0].strip("$"))
+            assert ws.cell(row, 1).fill.fgColor.rgb.endswith(HEADER_FILL.fgColor.rgb), ws.title
+    assert wb["Antworten"].page_setup.orientation == "landscape"
+
+
+def test_header_cells_wrap_between_words_in_the_sheet_font(report: tuple[Any, Expected, Path]) -> None:
+    # found in issue 9: headers were split mid-word ("Kundennu" / "mmer") and drawn in another font
+    wb, _, _ = report
+    checked = 0
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.fill.fgColor.rgb != HEADER_FILL.fgColor.rgb or not isinstance(cell.value, str):
+                    continue
+                assert (cell.font.name, cell.font.sz, cell.font.b) == (FONT_NAME, FONT_SIZE, True)
+                assert cell.alignment.wrap_text
+                width = ws.column_dimensions[cell.column_letter].width
+                assert width >= header_width(cell.value), (ws.title, cell.coordinate, cell.value, width)
+                lines = wrapped_lines(cell.value, width)
+                height = ws.row_dimensions[cell.row].height or 15  # no height: one line
+                assert height >= lines * 15, (ws.title, cell.coordinate, cell.value)
+                checked += 1
+    assert checked > 100
+
+
+NUMBER_LIKE = re.compile(r"[-+]?\d[\d.,]*\s*%?")
+CODE_COLUMNS = {"Kundennummer", "PLZ", "Leitregion / Land", "Telefon", "Hausnr.", "Code", "Datei"}
+
+
+def test_numbers_are_numbers_with_german_capable_formats(report: tuple[Any, Expected, Path]) -> None:
+    wb, _, _ = report
+    formats = {"General", FMT_INT, FMT_DECIMAL, FMT_PERCENT, FMT_PERCENT_2, FMT_EURO, FMT_P_VALUE, FMT_DATE,
+               FMT_DATETIME}
+    for ws in wb.worksheets:
+        header: dict[int, str] = {}
+        for row in ws.iter_rows():
+            if row and row[0].fill.fgColor.rgb == HEADER_FILL.fgColor.rgb:
+                header = {c.column: str(c.value) for c in row}
+                continue
+            for cell in row:
+                if isinstance(cell.value, (int, float)):
+                    assert cell.number_format in formats, (ws.title, cell.coordinate, cell.number_format)
+                elif isinstance(cell.value, str) and header.get(cell.column) not in CODE_COLUMNS:
+                    assert not NUMBER_LIKE.fullmatch(cell.value), (ws.title, cell.coordinate, cell.value)
+
+
+# What the program writes into the store in English (scanning/, mailing/matching.py, mailing/review.py,
+# mailing/followup.py): none of it may reach a cell of the German report.
+ENGLISH_REASONS = ("no code found", "blank page", "unreadable image", "decoder crashed", "corrupt file",
+                   "corrupt page", "file not found", "unsupported format", "image too large", "image too small",
+                   "encrypted PDF", "cannot open file (Permission denied)", "no such code", "check symbol wrong",
+                   "wrong length (12 symbols, expected 13)", "not a code symbol: 'U'")
+ENGLISH_NOTES = ("doubtful boxes: call", "duplicate ticks optout", "code typed; boxes still to set: info, call",
+                 "boxes still to set: optout")
+ENGLISH_WORDS = re.compile(r"\b(no|not|found|blank|page|file|corrupt|image|too|large|small|wrong|symbols?|expected|"
+                           r"such|check|doubtful|boxes|duplicate|ticks|typed|still|set|response|produced|planned|"
+                           r"dropped|objection|returned|undeliverable|unreadable|invalid|unknown|conflict|phone|"
+                           r"online)\b", re.IGNORECASE)
+PERSONAL_OR_FILE = {"Datei", "Vorname", "Nachname", "Firma", "Name", "Straße", "Ort", "E-Mail", "Regel"}
+
+
+def _english_in_the_store(store: Store, cid: int) -> None:
+    """Review items with every scanner/matcher reason and note, suppression references as the program
+    writes them, a response taken on the phone and a planned wave."""
+    with store.begin() as conn:
+        piece_ids = [r.id for r in conn.execute(
+            select(pieces.c.id).join(waves, waves.c.id == pieces.c.wave_id).where(waves.c.campaign_id == cid)
+            .order_by(pieces.c.id).limit(len(ENGLISH_NOTES)))]
+        texts = [(r, None, None) for r in ENGLISH_REASONS] + [(None, n, p) for n, p in zip(ENGLISH_NOTES, piece_ids,
+                                                                                         strict=True)]
+        for i, (reason, note, piece_id) in enumerate(texts):
+            scan_id = conn.execute(insert(scans).values(
+                image_hash=f"english-{i}", source="stapel.pdf", page=i + 1, status="unreadable" if reason else "matched",
+                reason=reason, piece_id=piece_id, created_at=datetime(2026, 4, 21, 9, 0))).inserted_primary_key[0]
+            conn.execute(insert(review_items).values(scan_id=scan_id, kind="unreadable" if reason else "doubtful",
+                                                     note=note or reason, created_at=datetime(2026, 4, 21, 9, 0)))
+        for ref, source in (("scan 17", "returned-mail"), ("response 4", "scan")):
+            conn.execute(insert(suppression).values(reason="objection", source=source, source_ref=ref, campaign_id=cid,
+                                                    last_name="Beispiel", created_at=datetime(2026, 4, 21, 9, 0)))
+        conn.execute(update(responses).where(responses.c.id == select(func.min(responses.c.id)).scalar_subquery())
+                     .values(source="phone"))
+        conn.execute(insert(waves).values(campaign_id=cid, number=3, kind="reminder", status="planned", seed=1))
+
+
+def test_german_report_has_no_english_text(store: Store, built: Expected, tmp_path: Path) -> None:
+    # found in issue 9: scan reasons ("no code found"), review notes ("doubtful boxes: call") and suppression
+    # references ("scan 17") reached the German report in English
+    _english_in_the_store(store, built.campaign_id)
+    path = tmp_path / "bericht.xlsx"
+    write_response_report(store, "fruehjahr-2026", path)
+    wb = load_workbook(path)
+    texts = []
+    for ws in wb.worksheets:
+        header: dict[int, str] = {}
+        for row in ws.iter_rows():
+            if row and row[0].fill.fgColor.rgb == HEADER_FILL.fgColor.rgb:
+                header = {c.column: str(c.value) for c in row}
+            for cell in row:
+                if isinstance(cell.value, str) and header.get(cell.column) not in PERSONAL_OR_FILE:
+                    texts.append((ws.title, cell.coordinate, cell.value))
+    english = [t for t in texts if ENGLISH_WORDS.search(t[2])]
+    assert english == []
+    values = {t[2] for t in texts}
+    assert {"kein Code gefunden", "leere Seite", "falsche Länge (12 statt 13 Zeichen)", "Kreuz unklar: call",
+            "Scan Nr. 17", "Antwort Nr. 4", "Telefon", "geplant"} <= values
