@@ -202,7 +202,7 @@ class _Run:
             stem = self.out / f"anrufliste-{self.campaign.name}-{self.day.isoformat()}"
             self.out.mkdir(parents=True, exist_ok=True)
             xlsx, csv = _unique(stem.with_suffix(".xlsx")), _unique(stem.with_suffix(".csv"))
-            write_call_list(entries, xlsx, csv)
+            write_call_list(entries, xlsx, csv, campaign=self.campaign.title)
             self.result.files = [str(xlsx), str(csv)]
         audit(self.conn, "followup.call", "campaign", self.cid, f"{self.rule.id}: {len(rows)} to call")
 
