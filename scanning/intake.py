@@ -19,12 +19,14 @@ once per process (`_pdf_reader` keeps the open document), not once per chunk of 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import os
 import stat
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,9 +337,18 @@ def _finish(source: str, page: int, grey: np.ndarray, dpi_x: float, dpi_y: float
 
 # ------------------------------------------------------------------------------------------------ PDF
 _PDF_LOCK = threading.Lock()
-_PDF_CACHE: dict[tuple[str, int, int], object] = {}
+_PDF_CACHE: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
+PDF_CACHE_FILES = 2  # parsed PDFs kept per process: workers alternate between two files only at a file boundary
 _PDFIUM_CACHE: dict[tuple[str, int, int], Any] = {}
 PDF_PARSES = [0]  # PDFs parsed by this process (a test counts them: a big PDF is parsed once, not per chunk)
+
+
+@atexit.register
+def _close_pdfium() -> None:
+    with _PDF_LOCK:
+        for doc in _PDFIUM_CACHE.values():
+            doc.close()
+        _PDFIUM_CACHE.clear()
 
 
 def _pdf_reader(source: str):  # type: ignore[no-untyped-def]
@@ -352,8 +363,10 @@ def _pdf_reader(source: str):  # type: ignore[no-untyped-def]
         if reader is None:
             reader = pypdf.PdfReader(source)
             PDF_PARSES[0] += 1
-            _PDF_CACHE.clear()  # one file at a time: stacks are read in order
             _PDF_CACHE[key] = reader
+            while len(_PDF_CACHE) > PDF_CACHE_FILES:
+                _PDF_CACHE.popitem(last=False)
+        _PDF_CACHE.move_to_end(key)
     return reader
 
 
