@@ -113,7 +113,7 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
     except Exception as exc:  # noqa: BLE001 - whatever one page throws, it gets an outcome and the run goes on
         log.warning("%s, page %d: decoding failed (%s: %s)", name, page, type(exc).__name__, exc)
         return PageReading(source=name, page=page, image_hash=digest, reason=f"decoding failed ({type(exc).__name__})",
-                           snippet_png=page_snippet(image), seconds=round(time.perf_counter() - start, 4), dpi=dpi)
+                           snippet_png=_safe_snippet(image), seconds=round(time.perf_counter() - start, 4), dpi=dpi)
     reason = None
     if not coupons:
         reason = "blank page" if is_blank(image) else "no code found"
@@ -121,8 +121,17 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
     # carry their own (PNG encoding is the largest single cost of a page otherwise)
     need_page = not coupons or any(not c.registered for c in coupons)
     return PageReading(source=name, page=page, image_hash=digest, coupons=coupons, reason=reason,
-                       snippet_png=page_snippet(image) if need_page else b"", seconds=round(time.perf_counter() - start, 4),
+                       snippet_png=_safe_snippet(image) if need_page else b"", seconds=round(time.perf_counter() - start, 4),
                        dpi=dpi, vector=vector)
+
+
+def _safe_snippet(image: np.ndarray) -> bytes:
+    """The review picture of a page; none (rather than no outcome) when even that fails on a strange image."""
+    try:
+        return page_snippet(image)
+    except Exception as exc:  # noqa: BLE001 - a missing picture must not cost the page its outcome
+        log.debug("no page picture (%s)", exc)
+        return b""
 
 
 def _read_chunk(source: str, pages: list[int] | None, crops: bool = False,
