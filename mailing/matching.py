@@ -144,7 +144,8 @@ class Matcher:
                 continue
             if info is not None:
                 reason = print_file_reason(info.campaign_name, info.wave)
-                return [Outcome(reading.source, reading.page, "invalid", reason, run=self.run_id, recorded=False)]
+                return [Outcome(reading.source, reading.page, "invalid", reason, campaign=info.campaign_name,
+                                wave=info.wave, run=self.run_id, recorded=False)]
         return None
 
     def _previous(self, conn: Connection, reading: PageReading) -> list[Outcome] | None:

@@ -157,7 +157,8 @@ def scan(
                "not a scan; scan the returned coupons instead")
         for page in range(1, pf.pages + 1):
             pages += 1
-            yield Outcome(pf.source, page, "invalid", pf.reason, run=run_id, recorded=False)
+            yield Outcome(pf.source, page, "invalid", pf.reason, campaign=pf.campaign, wave=pf.wave, run=run_id,
+                          recorded=False)
         if on_page:
             on_page()
     _count_pages(store, run_id, pages)

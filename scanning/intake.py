@@ -193,20 +193,32 @@ def iter_file(source: str, pages: Iterable[int] | None = None) -> Iterator[Intak
         yield IntakePage(source, 1, None, 0.0, f"cannot open file ({exc.strerror or exc})")
         return
     wanted = set(pages) if pages is not None else None
+    last = 0  # the last page yielded: a file that breaks half-way gives its next page the error
     try:
-        if kind == "pdf":
-            yield from _pdf_pages(source, wanted)
-        elif kind == "image":
-            yield from _image_pages(source, wanted)
-        elif kind == "heic":
-            yield from _heic_pages(source, wanted)
-        elif kind == "empty":
-            yield IntakePage(source, 1, None, 0.0, "empty file")
-        else:
-            yield IntakePage(source, 1, None, 0.0, "unsupported format")
+        for item in _pages_of(kind, source, wanted):
+            last = item.page
+            yield item
     except Exception as exc:  # noqa: BLE001 - whatever a broken file throws, the stack goes on
         log.warning("%s: corrupt file (%s)", display_name(source), exc)
-        yield IntakePage(source, min(wanted) if wanted else 1, None, 0.0, "corrupt file")
+        if last:
+            later = sorted(p for p in wanted if p > last) if wanted is not None else [last + 1]
+            if later:
+                yield IntakePage(source, later[0], None, 0.0, "corrupt page (the file breaks off here)")
+        else:
+            yield IntakePage(source, min(wanted) if wanted else 1, None, 0.0, "corrupt file")
+
+
+def _pages_of(kind: str, source: str, wanted: set[int] | None) -> Iterator[IntakePage]:
+    if kind == "pdf":
+        yield from _pdf_pages(source, wanted)
+    elif kind == "image":
+        yield from _image_pages(source, wanted)
+    elif kind == "heic":
+        yield from _heic_pages(source, wanted)
+    elif kind == "empty":
+        yield IntakePage(source, 1, None, 0.0, "empty file")
+    else:
+        yield IntakePage(source, 1, None, 0.0, "unsupported format")
 
 
 def _sniff(source: str) -> str:

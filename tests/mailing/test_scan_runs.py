@@ -92,6 +92,18 @@ def test_runs_undo_takes_back_responses_optouts_and_review_items(cycle, tmp_path
     assert count(db, responses) == 2 and count(db, suppression) == before_suppressed + 1
 
 
+def test_runs_undo_of_returned_mail_unflags_the_letter(cycle, tmp_path: Path, capsys) -> None:
+    db, name, rows, print_dir = cycle
+    before = count(db, suppression)
+    letter = coupon_scan(print_dir, rows[4], [], tmp_path / "back.png", random.Random(8), whole_page=True)
+    assert [ln["status"] for ln in scan_json(capsys, db, letter, "--returned-mail")] == ["returned"]
+    assert json.loads(run(capsys, db, "status", name, "--json"))["undeliverable"] == 1
+    assert count(db, suppression) == before + 1
+    assert "1 returned letter(s) unflagged" in run(capsys, db, "runs", "undo", "1")
+    assert json.loads(run(capsys, db, "status", name, "--json"))["undeliverable"] == 0
+    assert count(db, suppression) == before
+
+
 def test_runs_undo_refused_once_a_followup_letter_was_produced(cycle, tmp_path: Path, capsys) -> None:
     db, name, rows, print_dir = cycle
     coupon_scan(print_dir, rows[0], [0], tmp_path / "info.png", random.Random(7))  # wants the info pack

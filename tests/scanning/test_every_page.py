@@ -145,3 +145,15 @@ def test_an_exception_in_one_page_is_that_pages_outcome(tmp_path: Path, coupon) 
     # a page of an impossible shape for the decoders: an outcome, never an exception
     r = read_page("odd", 1, np.zeros((40, 100000), np.uint8), 200)
     assert r.coupons == () and r.reason
+
+
+def test_a_file_that_breaks_half_way_gives_each_page_one_outcome(tmp_path: Path) -> None:
+    import io
+
+    ims = [Image.new("L", (300, 300), 255) for _ in range(4)]
+    buf = io.BytesIO()
+    ims[0].save(buf, format="TIFF", save_all=True, append_images=ims[1:])
+    data = buf.getvalue()
+    (tmp_path / "cut.tif").write_bytes(data[:int(len(data) * 0.6)])
+    pages = [r.page for r in read_files([str(tmp_path / "cut.tif")])]
+    assert pages == sorted(set(pages)) and pages[0] == 1 and len(pages) >= 3, "no page twice, none lost before the break"
