@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from cycle import DROP, coupon_scan, run
 from PIL import Image
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 
-from mailing.store import Store, metadata, responses, scan_runs, scans
+from mailing.store import Store, responses, scan_runs, scans
 
 pytestmark = pytest.mark.slow
 
@@ -97,21 +97,47 @@ def check(db: str, results: list[subprocess.CompletedProcess[str]], folders: lis
     store.dispose()
 
 
+def undo_all(db: str, capsys, folders: list[Path]) -> None:
+    """Each run is taken back with what it recorded; together they leave nothing."""
+    listed = json.loads(run(capsys, db, "runs", "--json"))
+    pages_given = sum(len(list(f.iterdir())) - 1 + BLANKS for f in folders)
+    assert sum(r["pages"] for r in listed) == pages_given, "every run counts every page it read, repeats too"
+    assert sum(sum(r["counts"].values()) for r in listed) == IMAGES + 2 + BLANKS, "each image belongs to one run"
+    for r in listed:
+        run(capsys, db, "runs", "undo", r["run"])
+    store = Store.open(db)
+    with store.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(scans)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(responses)).scalar_one() == 0
+    store.dispose()
+
+
 def test_concurrent_scanners_on_sqlite_same_and_overlapping_images(tmp_path: Path, capsys) -> None:
     db = str(tmp_path / "m.db")
     print_dir, rows = produce(db, tmp_path, capsys)
     every, overlap = stacks(tmp_path, print_dir, rows)
     folders = [every, every, overlap, overlap]
     check(db, scanners(db, *folders), folders)
+    undo_all(db, capsys, folders)
 
 
 @pytest.mark.skipif(not PG_URL, reason="set MAILING_TEST_POSTGRES to a PostgreSQL URL to run")
 def test_concurrent_scanners_on_postgresql_same_and_overlapping_images(tmp_path: Path, capsys) -> None:
     assert PG_URL
-    engine = create_engine(PG_URL)
-    metadata.drop_all(engine)
-    engine.dispose()
-    print_dir, rows = produce(PG_URL, tmp_path, capsys)
+    url = own_schema(PG_URL, "scan_concurrency")
+    print_dir, rows = produce(url, tmp_path, capsys)
     every, overlap = stacks(tmp_path, print_dir, rows)
     folders = [every, every, overlap, overlap]
-    check(PG_URL, scanners(PG_URL, *folders), folders)
+    check(url, scanners(url, *folders), folders)
+    undo_all(url, capsys, folders)
+
+
+def own_schema(url: str, schema: str) -> str:
+    """The test database with a schema of this test's own, emptied: other PostgreSQL tests (run by another
+    worker at the same time) use the public schema of the same database."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
