@@ -227,6 +227,8 @@ class Matcher:
                         conn.execute(select(response_options).where(response_options.c.response_id == existing.id))}
             added = [k for k, v in options.items() if v and not recorded.get(k)]
             if added:
+                # an objection on the copy is honoured at once all the same; the person decides the rest
+                apply_objection(conn, info.piece_id, info.campaign, {k: True for k in added}, scan_id)
                 self._review(conn, scan_id, "conflict", "duplicate ticks " + ", ".join(added))
                 base.needs_review = True
             return base

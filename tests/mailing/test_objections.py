@@ -54,6 +54,17 @@ def test_optout_ticked_on_a_coupon_is_suppressed_without_followup(cycle, tmp_pat
     assert "objection" in listed
 
 
+def test_optout_ticked_only_on_a_second_copy_is_suppressed_at_once(cycle, tmp_path: Path, capsys) -> None:
+    db, name, rows, print_dir = cycle
+    coupon_scan(print_dir, rows[2], [INFO], tmp_path / "first.png", random.Random(5))
+    coupon_scan(print_dir, rows[2], [INFO, OPTOUT], tmp_path / "copy.png", random.Random(6))
+    assert [ln["status"] for ln in scan_json(capsys, db, tmp_path / "first.png")] == ["matched"]
+    assert not suppressed_now(db, rows[2]["code"])
+    (line,) = scan_json(capsys, db, tmp_path / "copy.png")
+    assert line["status"] == "duplicate" and line["needs_review"]
+    assert suppressed_now(db, rows[2]["code"]), "an objection is never left waiting for review"
+
+
 def test_call_and_optout_both_ticked_goes_to_review_as_conflict(cycle, tmp_path: Path, capsys) -> None:
     db, name, rows, print_dir = cycle
     coupon_scan(print_dir, rows[0], [CALL, OPTOUT], tmp_path / "both.png", random.Random(2))
