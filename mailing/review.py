@@ -28,6 +28,7 @@ from mailing.store import (
     responses,
     review_items,
     scan_marks,
+    scan_runs,
     scans,
     suppression,
     utcnow,
@@ -155,6 +156,7 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
             status=status, code=code, piece_id=info.piece_id, reason=None))
         if status == "matched":
             record_response(conn, info.piece_id, options, row.sid, matcher.received_on, "review")
+        if status != "returned":  # an objection typed from a second copy is honoured too
             apply_objection(conn, info.piece_id, info.campaign, options, row.sid, "review")
         audit(conn, "review.resolve", "review_item", item_id, f"code {code} → {status}")
         _close(conn, item_id, "resolved", f"code {code} typed → {status} " +
@@ -224,8 +226,6 @@ def void(store: Store, item_ids: int | Sequence[int], note: str = "", run_id: in
         for item_id in ids:
             _item(conn, item_id)
         if run_id is not None:
-            from mailing.store import scan_runs
-
             if conn.execute(select(scan_runs.c.id).where(scan_runs.c.id == run_id)).first() is None:
                 raise NotFoundError(f"no scan run {run_id}; `mailing runs` lists them")
             ids += [int(r.id) for r in conn.execute(
