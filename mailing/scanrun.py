@@ -349,7 +349,7 @@ def _refuse_letters(conn: Connection, run_id: int, resp_ids: list[int]) -> None:
     codes = ", ".join(format_code(r.code) for r in shown[:10]) + (f" and {len(shown) - 10} more" if len(shown) > 10 else "")
     if produced:
         raise MailingError(f"scan run {run_id} cannot be undone: follow-up letters were already produced from "
-                           f"its responses ({'; '.join(where)}: {codes}); correct single answers with `mailing review` instead")
+                           f"its responses ({'; '.join(where)}: {codes}); nothing was changed (a letter sent cannot be recalled)")
     raise MailingError(f"scan run {run_id} cannot be undone: follow-up letters are planned from its responses "
                        f"({'; '.join(where)}: {codes}); undo before running `mailing followup`")
 

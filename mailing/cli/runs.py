@@ -28,6 +28,8 @@ def runs_group(ctx: click.Context, as_json: bool) -> None:
     for r in runs:
         counts = " ".join(f"{k}={v}" for k, v in sorted(r.counts.items())) or "-"
         state = f"undone {r.undone:%Y-%m-%d %H:%M}" if r.undone else ("running or stopped" if r.finished is None else "")
+        if r.returned_mail:
+            state = ("returned mail " + state).strip()
         sources = ", ".join(r.sources[:3]) + (f" (+{len(r.sources) - 3})" if len(r.sources) > 3 else "")
         click.echo(f"run {r.run:<5} {r.started:%Y-%m-%d %H:%M}  {r.pages:>6} page(s)  {counts}  {sources}  {state}".rstrip())
 
