@@ -157,14 +157,9 @@ def _sniff_quietly(source: str) -> str:
         return "unknown"
 
 
-def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
-    """Files as given; folders expanded to their image files (see `collect`, which also says what is skipped)."""
-    return collect(paths)[0]
-
-
 def iter_pages(paths: Iterable[str | os.PathLike[str]]) -> Iterator[IntakePage]:
     """Every page of every file (folders expanded), in order; never raises for bad input."""
-    for source in expand_paths(paths):
+    for source in collect(paths)[0]:
         yield from iter_file(source)
 
 

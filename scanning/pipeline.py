@@ -2,7 +2,13 @@
 
 `read_page` is a pure function of one page image; `read_files` runs it over a stack of files and folders,
 in input order, in worker processes when jobs > 1. Every page yields exactly one PageReading: with its
-coupons, or with the reason none was found ("blank page", "no code found", "corrupt file", ...).
+coupons, or with the reason none was found ("blank page", "no code found", "corrupt file", ...); an
+exception on one page becomes that page's reason ("decoding failed (...)"). A QR code that cannot be one of
+ours (a vCard, larger than any coupon's symbol, or a payload outside the code alphabet) is a coupon reading
+with a `reason` ("foreign QR code ...") and nothing of its content kept. Paths are shown with `display_name`
+(file names that are not UTF-8 as backslash escapes). Worker processes keep a parsed PDF between chunks
+(`intake._pdf_reader`): a 5,000-page stack is read in 4 s with jobs 2, where parsing it per chunk took 88 s
+for its first 2,000 pages.
 """
 
 from __future__ import annotations
