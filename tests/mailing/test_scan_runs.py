@@ -120,6 +120,18 @@ def test_runs_undo_refused_once_a_followup_letter_was_produced(cycle, tmp_path: 
     assert count(db, responses) == 1, "nothing was taken back"
 
 
+def test_runs_undo_refused_while_a_followup_letter_is_planned(cycle, tmp_path: Path, capsys) -> None:
+    db, name, rows, print_dir = cycle
+    coupon_scan(print_dir, rows[0], [0], tmp_path / "info.png", random.Random(9))
+    scan_json(capsys, db, tmp_path / "info.png")
+    run(capsys, db, "followup", name, "--as-of", DROP.isoformat(), "--out", tmp_path / "nachfass")
+    capsys.readouterr()
+    assert main(["--db", str(db), "runs", "undo", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot be undone" in err and "planned" in err and len(err.strip().splitlines()) == 1
+    assert count(db, responses) == 1
+
+
 def test_runs_undo_of_unknown_run_is_one_line(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["--db", str(tmp_path / "m.db"), "runs", "undo", "7"]) == 1
