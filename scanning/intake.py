@@ -143,8 +143,8 @@ def _walk(folder: Path, out: list[str], skipped: list[Skipped]) -> None:
         why = _not_a_file(mode)
         if why is None:
             kind = _sniff_quietly(str(f))
-            if kind in ("pdf", "image", "heic") or f.suffix.lower() in IMAGE_SUFFIXES:
-                out.append(str(f))
+            if kind in ("pdf", "image", "heic", "unopenable") or f.suffix.lower() in IMAGE_SUFFIXES:
+                out.append(str(f))  # a file that cannot be opened gets its outcome ("cannot open file")
                 continue
             why = "empty file" if kind == "empty" else "not an image or PDF"
         skipped.append(Skipped(display_name(f), why))
@@ -154,7 +154,7 @@ def _sniff_quietly(source: str) -> str:
     try:
         return _sniff(source)
     except OSError:
-        return "unknown"
+        return "unopenable"
 
 
 def iter_pages(paths: Iterable[str | os.PathLike[str]]) -> Iterator[IntakePage]:
