@@ -50,11 +50,12 @@ class ReviewItem:
     options: dict[str, bool | None] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
     picture: str | None = None
+    run: int | None = None  # the scan run that recorded the page (`review void --run`, `runs undo`)
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "kind": self.kind, "note": self.note, "source": self.source, "page": self.page,
                 "code": self.code, "campaign": self.campaign, "options": self.options, "scores": self.scores,
-                "picture": self.picture}
+                "picture": self.picture, "run": self.run}
 
 
 def open_items(store: Store, campaign: str | None = None, pictures: str | Path | None = None) -> list[ReviewItem]:
@@ -63,12 +64,13 @@ def open_items(store: Store, campaign: str | None = None, pictures: str | Path |
     out: list[ReviewItem] = []
     with store.connect() as conn:
         rows = conn.execute(
-            select(review_items, scans.c.source, scans.c.page, scans.c.code, scans.c.snippet, scans.c.id.label("sid"))
+            select(review_items, scans.c.source, scans.c.page, scans.c.code, scans.c.snippet, scans.c.id.label("sid"),
+                   scans.c.run_id)
             .join(scans, scans.c.id == review_items.c.scan_id)
             .where(review_items.c.status == "open").order_by(review_items.c.id)
         ).all()
         for r in rows:
-            item = ReviewItem(r.id, r.kind, r.note, r.source, r.page, r.code, None)
+            item = ReviewItem(r.id, r.kind, r.note, r.source, r.page, r.code, None, run=r.run_id)
             info = matcher.piece(conn, r.code) if r.code else None
             if info is not None:
                 item.campaign = info.campaign_name

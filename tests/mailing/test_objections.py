@@ -138,6 +138,7 @@ def test_review_void_takes_several_ids_and_a_run(cycle, tmp_path: Path, capsys) 
     scan_json(capsys, db, tmp_path / "blank-2.png")  # run 2
     items = open_items(db, capsys, tmp_path)
     assert len(items) == 3 and all({"id", "kind", "source", "page"} <= set(i) for i in items)
+    assert [i["run"] for i in items] == [1, 1, 2]
     # an unknown id refuses the lot: nothing is voided
     capsys.readouterr()
     assert main(["--db", str(db), "review", "void", str(items[0]["id"]), "999"]) == 1
