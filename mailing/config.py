@@ -40,6 +40,7 @@ ECC_LEVELS = ("M", "Q", "H")
 DEDUPE_MODES = ("report", "merge")
 RULE_WHEN = ("ticked", "no_response")
 RULE_ACTIONS = ("letter", "call", "suppress")
+CONFLICT_RULES = ("review", "optout-wins")  # a coupon ticking a call option and an opt-out
 IMPORT_TARGETS = (
     "salutation", "title", "first_name", "last_name", "company", "addition", "street", "house_number",
     "street_and_number", "postbox", "postal_code", "city", "country", "customer_id", "email", "phone",
@@ -95,6 +96,7 @@ class Coupon:
     reply_address: tuple[str, ...]
     response_url: str = ""
     note: str = "Bitte ankreuzen, abtrennen und im beiliegenden Umschlag zurücksenden."
+    conflict: str = "review"  # "call me" and "no advertising" both ticked: review | optout-wins
 
 
 @dataclass(frozen=True)
@@ -328,7 +330,8 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
             subject=r.merge_text(r.str_(v, "subject", vp, ""), vp + ("subject",)),
         ))
 
-    c = r.table(top.get("coupon", {}), ("coupon",), dict.fromkeys(("heading", "option", "reply_address", "response_url", "note"), ""))
+    c = r.table(top.get("coupon", {}), ("coupon",),
+                dict.fromkeys(("heading", "option", "reply_address", "response_url", "note", "conflict"), ""))
     if "coupon" not in top:
         raise r.fail(("coupon",), "is required ([coupon] with heading, reply_address and [[coupon.option]])")
     raw_options = c.get("option")
@@ -356,6 +359,7 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
         reply_address=r.lines_(c, "reply_address", ("coupon",), required=True),
         response_url=url,
         note=r.str_(c, "note", ("coupon",), Coupon.note),
+        conflict=r.str_(c, "conflict", ("coupon",), "review", CONFLICT_RULES),
     )
 
     pr = r.table(top.get("production", {}), ("production",), dict.fromkeys(("batch_size", "break_at_leitregion", "control_share", "seed"), ""))

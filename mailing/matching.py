@@ -5,7 +5,13 @@ Each coupon found (or each page where none is found) gets exactly one outcome:
 ``unknown`` (valid check symbol, no such code), ``invalid`` (check symbol wrong), ``unreadable`` (no code
 found) or ``returned`` (an undeliverable letter scanned in returned-mail mode: the piece is flagged and its
 address suppressed). The first response wins. Scanning the very same image again (same image hash)
-repeats that image's first outcome and changes nothing.
+repeats that image's first outcome (and names its first run) and changes nothing.
+
+An opt-out read on a coupon is on the suppression list in the same transaction that records the response
+(`apply_objection`). A coupon that ticks both an option of a ``call`` rule and an opt-out goes to review
+(kind ``conflict``; the call stays undecided, the objection is honoured at once) unless the campaign says
+``[coupon] conflict = "optout-wins"``. A page drawn by a program (a print file's vector page) carrying one
+of our codes is `invalid` and recorded nowhere: print files are not scans.
 """
 
 from __future__ import annotations
@@ -57,12 +63,14 @@ class Outcome:
     options: dict[str, bool | None] = field(default_factory=dict)
     needs_review: bool = False
     repeated: bool = False  # the same image was scanned before; nothing changed
+    run: int | None = None  # the scan run that recorded it (for a repeated image: its first run)
+    recorded: bool = True  # False: nothing was written (a print file's page)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "source": self.source, "page": self.page, "status": self.status, "reason": self.reason,
             "code": self.code, "campaign": self.campaign, "wave": self.wave, "customer_id": self.customer_id,
-            "options": self.options, "needs_review": self.needs_review,
+            "options": self.options, "needs_review": self.needs_review, "run": self.run,
         }
 
 
@@ -80,9 +88,11 @@ class _PieceInfo:
 class Matcher:
     """Records readings; caches campaign files so a stack of thousands of pages parses each once."""
 
-    def __init__(self, *, returned_mail: bool = False, received_on: date | None = None) -> None:
+    def __init__(self, *, returned_mail: bool = False, received_on: date | None = None,
+                 run_id: int | None = None) -> None:
         self.returned_mail = returned_mail
         self.received_on = received_on or date.today()
+        self.run_id = run_id
         self._campaigns: dict[int, Campaign] = {}
 
     # ----------------------------------------------------------------------------------- lookup
@@ -112,12 +122,31 @@ class Matcher:
         previous = self._previous(conn, reading)
         if previous is not None:
             return previous
+        if reading.vector:
+            printed = self._print_file_page(conn, reading)
+            if printed is not None:
+                return printed
         if not reading.coupons:
             reason = reading.reason or "no code found"
             scan_id = self._insert_scan(conn, reading, 0, "unreadable", reason, None, None, reading.snippet_png)
             self._review(conn, scan_id, "unreadable", reason)
-            return [Outcome(reading.source, reading.page, "unreadable", reason, needs_review=True)]
+            return [Outcome(reading.source, reading.page, "unreadable", reason, needs_review=True, run=self.run_id)]
         return [self._record_coupon(conn, reading, i, c) for i, c in enumerate(reading.coupons)]
+
+    def _print_file_page(self, conn: Connection, reading: PageReading) -> list[Outcome] | None:
+        """A vector page carrying one of our codes is a page of a print file: invalid, nothing recorded."""
+        for c in reading.coupons:
+            if not c.code or c.reason:
+                continue
+            try:
+                info = self.piece(conn, codes.parse(c.code))
+            except codes.CodeError:
+                continue
+            if info is not None:
+                reason = print_file_reason(info.campaign_name, info.wave)
+                return [Outcome(reading.source, reading.page, "invalid", reason, campaign=info.campaign_name,
+                                wave=info.wave, run=self.run_id, recorded=False)]
+        return None
 
     def _previous(self, conn: Connection, reading: PageReading) -> list[Outcome] | None:
         rows = conn.execute(
@@ -128,7 +157,7 @@ class Matcher:
         out = []
         for row in rows:
             o = self._outcome_from_row(conn, row)
-            o.source, o.page, o.repeated = reading.source, reading.page, True
+            o.source, o.page, o.repeated, o.run = reading.source, reading.page, True, row.run_id
             out.append(o)
         return out
 
@@ -148,8 +177,17 @@ class Matcher:
         return o
 
     def _record_coupon(self, conn: Connection, reading: PageReading, index: int, c: CouponReading) -> Outcome:
+        o = self._record_one(conn, reading, index, c)
+        o.run = self.run_id
+        return o
+
+    def _record_one(self, conn: Connection, reading: PageReading, index: int, c: CouponReading) -> Outcome:
         src, page = reading.source, reading.page
         snippet = c.snippet_png or reading.snippet_png
+        if c.reason:  # someone else's QR code (a vCard, a shop's link): nothing of it is stored
+            scan_id = self._insert_scan(conn, reading, index, "invalid", c.reason, None, None, snippet, c.decoder)
+            self._review(conn, scan_id, "invalid", c.reason)
+            return Outcome(src, page, "invalid", c.reason, needs_review=True)
         if not c.code:
             reason = "no code found"
             scan_id = self._insert_scan(conn, reading, index, "unreadable", reason, None, None, snippet, c.decoder)
@@ -189,11 +227,26 @@ class Matcher:
                         conn.execute(select(response_options).where(response_options.c.response_id == existing.id))}
             added = [k for k, v in options.items() if v and not recorded.get(k)]
             if added:
+                # an objection on the copy is honoured at once all the same; the person decides the rest
+                apply_objection(conn, info.piece_id, info.campaign, {k: True for k in added}, scan_id)
                 self._review(conn, scan_id, "conflict", "duplicate ticks " + ", ".join(added))
                 base.needs_review = True
             return base
+        conflict = call_optout_conflict(info.campaign, options)
+        if conflict:
+            call_keys, _ = conflict
+            if info.campaign.coupon.conflict == "optout-wins":
+                options.update(dict.fromkeys(call_keys, False))
+            else:
+                options.update(dict.fromkeys(call_keys, None))  # no call until a person decides
         record_response(conn, info.piece_id, options, scan_id, self.received_on, "scan")
-        if any(v is None for v in options.values()):
+        apply_objection(conn, info.piece_id, info.campaign, options, scan_id)
+        base.options = dict(options)
+        if conflict and info.campaign.coupon.conflict != "optout-wins":
+            self._review(conn, scan_id, "conflict", "both ticked: " + ", ".join(conflict[0] + conflict[1])
+                         + "; the objection is on the suppression list, decide the call")
+            base.needs_review = True
+        elif any(v is None for v in options.values()):
             doubtful = [k for k, v in options.items() if v is None]
             self._review(conn, scan_id, "doubtful", "doubtful boxes: " + ", ".join(doubtful))
             base.needs_review = True
@@ -212,8 +265,10 @@ class Matcher:
         if info.undeliverable:
             return
         rec = conn.execute(select(recipients).where(recipients.c.id == info.recipient_id)).one()
-        suppression.add_entry(conn, "undeliverable", "returned-mail", f"scan {scan_id}",
-                              recipient_row=dict(rec._mapping), campaign_id=_campaign_id(conn, info.piece_id))
+        entry = suppression.add_entry(conn, "undeliverable", "returned-mail", f"scan {scan_id}",
+                                      recipient_row=dict(rec._mapping), campaign_id=_campaign_id(conn, info.piece_id))
+        if scan_id is not None:
+            conn.execute(update(scans).where(scans.c.id == scan_id).values(suppression_id=entry))
         audit(conn, "piece.returned", "piece", info.piece_id, f"scan {scan_id}")
 
     # ------------------------------------------------------------------------------- inserts
@@ -222,7 +277,7 @@ class Matcher:
         return new_id(conn.execute(insert(scans).values(
             image_hash=reading.image_hash, coupon_index=index, source=reading.source, page=reading.page,
             status=status, reason=reason, code=code, piece_id=piece_id, returned_mail=self.returned_mail,
-            decoder=decoder or None, snippet=snippet or None,
+            decoder=decoder or None, snippet=snippet or None, run_id=self.run_id,
         )))
 
     def _insert_marks(self, conn: Connection, scan_id: int, campaign: Campaign, boxes: tuple[BoxReading, ...]) -> None:
@@ -252,3 +307,45 @@ def record_response(conn: Connection, piece_id: int, options: Mapping[str, bool 
     audit(conn, "response.record", "piece", piece_id, f"{source} scan={scan_id} " +
           " ".join(f"{k}={v}" for k, v in options.items()))
     return rid
+
+
+def print_file_reason(campaign: str, wave: int) -> str:
+    return f"print file of campaign {campaign} wave {wave}, not a scan"
+
+
+def optout_keys(campaign: Campaign) -> list[str]:
+    """Options whose tick is an objection: those of the campaign's `suppress` rules."""
+    return [r.option for r in campaign.rules if r.action == "suppress" and r.when == "ticked" and r.option]
+
+
+def call_keys(campaign: Campaign) -> list[str]:
+    return [r.option for r in campaign.rules if r.action == "call" and r.when == "ticked" and r.option]
+
+
+def call_optout_conflict(campaign: Campaign, options: Mapping[str, bool | None]) -> tuple[list[str], list[str]] | None:
+    """(call keys, opt-out keys) both ticked on one coupon, or None."""
+    calls = [k for k in call_keys(campaign) if options.get(k)]
+    outs = [k for k in optout_keys(campaign) if options.get(k)]
+    return (calls, outs) if calls and outs else None
+
+
+def apply_objection(conn: Connection, piece_id: int, campaign: Campaign, options: Mapping[str, bool | None],
+                    scan_id: int | None, source: str = "scan") -> int | None:
+    """An opt-out ticked on a response: on the suppression list now, in the caller's transaction.
+
+    Returns the entry (new or already in force) or None when nothing was objected to. The scan remembers
+    the entry, so `runs undo` can take back what this scan added.
+    """
+    from mailing.suppression import suppress_response
+
+    if not any(options.get(k) for k in optout_keys(campaign)):
+        return None
+    rec = conn.execute(select(recipients).join(pieces, pieces.c.recipient_id == recipients.c.id)
+                       .where(pieces.c.id == piece_id)).one()
+    ref = f"scan {scan_id}" if scan_id is not None else f"piece {piece_id}"
+    entry = suppress_response(conn, dict(rec._mapping), _campaign_id(conn, piece_id), source, ref)
+    if scan_id is not None:
+        conn.execute(update(scans).where(scans.c.id == scan_id, scans.c.suppression_id.is_(None))
+                     .values(suppression_id=entry))
+    audit(conn, "suppression.objection", "piece", piece_id, f"{source} {ref}: entry {entry}")
+    return entry

@@ -4,12 +4,13 @@ Kinds: ``unreadable`` (no code found), ``invalid`` (check symbol wrong), ``unkno
 ``doubtful`` (a tick box between empty and ticked) and ``conflict`` (a second copy of an answered coupon
 ticks something the first did not). A person resolves an item by typing the human-readable code (check
 symbol validated), by setting boxes, or by voiding it. Resolving records the response as if it had been
-read; every resolution goes to the audit log.
+read, and closes the item; an opt-out set or typed here is on the suppression list in the same transaction.
+Every resolution goes to the audit log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,8 +20,20 @@ from sqlalchemy.engine import Connection
 
 from mailing import codes
 from mailing.errors import MailingError, NotFoundError
-from mailing.matching import Matcher, record_response
-from mailing.store import Store, audit, response_options, responses, review_items, scan_marks, scans, utcnow
+from mailing.matching import Matcher, apply_objection, optout_keys, record_response
+from mailing.store import (
+    Store,
+    audit,
+    response_options,
+    responses,
+    review_items,
+    scan_marks,
+    scan_runs,
+    scans,
+    suppression,
+    utcnow,
+    wave_suppressions,
+)
 
 KINDS = ("unreadable", "invalid", "unknown", "doubtful", "conflict")
 
@@ -37,11 +50,12 @@ class ReviewItem:
     options: dict[str, bool | None] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
     picture: str | None = None
+    run: int | None = None  # the scan run that recorded the page (`review void --run`, `runs undo`)
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "kind": self.kind, "note": self.note, "source": self.source, "page": self.page,
                 "code": self.code, "campaign": self.campaign, "options": self.options, "scores": self.scores,
-                "picture": self.picture}
+                "picture": self.picture, "run": self.run}
 
 
 def open_items(store: Store, campaign: str | None = None, pictures: str | Path | None = None) -> list[ReviewItem]:
@@ -50,12 +64,13 @@ def open_items(store: Store, campaign: str | None = None, pictures: str | Path |
     out: list[ReviewItem] = []
     with store.connect() as conn:
         rows = conn.execute(
-            select(review_items, scans.c.source, scans.c.page, scans.c.code, scans.c.snippet, scans.c.id.label("sid"))
+            select(review_items, scans.c.source, scans.c.page, scans.c.code, scans.c.snippet, scans.c.id.label("sid"),
+                   scans.c.run_id)
             .join(scans, scans.c.id == review_items.c.scan_id)
             .where(review_items.c.status == "open").order_by(review_items.c.id)
         ).all()
         for r in rows:
-            item = ReviewItem(r.id, r.kind, r.note, r.source, r.page, r.code, None)
+            item = ReviewItem(r.id, r.kind, r.note, r.source, r.page, r.code, None, run=r.run_id)
             info = matcher.piece(conn, r.code) if r.code else None
             if info is not None:
                 item.campaign = info.campaign_name
@@ -109,8 +124,9 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
                  received_on: date | None = None) -> str:
     """Resolve an unreadable/invalid/unknown item by the code a person read off the coupon.
 
-    Returns the new outcome (matched, duplicate or returned). Boxes not given and not measured stay
-    doubtful: the item then becomes a `doubtful` item and stays open.
+    Returns the new outcome (matched, duplicate or returned); the item is closed. The person names the
+    ticked boxes: a box not named counts as read from the scan when it was measured clearly, else as not
+    ticked (an unreadable page has no measured boxes at all).
     """
     try:
         code = codes.parse(typed)
@@ -129,8 +145,8 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
         _check_keys(values, info.campaign.option_keys, item_id)
         marks = {m.key: m.state for m in conn.execute(select(scan_marks).where(scan_marks.c.scan_id == row.sid))}
         state_value = {"ticked": True, "empty": False}
-        options = {k: values[k] if k in values else state_value.get(marks.get(k, ""))
-                   for k in info.campaign.option_keys}
+        options: dict[str, bool | None] = {k: values[k] if k in values else state_value.get(marks.get(k, ""), False)
+                                           for k in info.campaign.option_keys}
         if row.returned_mail:
             status = "returned"
             matcher.mark_returned(conn, info, row.sid)
@@ -138,16 +154,15 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
             status = "duplicate"
         else:
             status = "matched"
-            record_response(conn, info.piece_id, options, row.sid, matcher.received_on, "review")
         conn.execute(update(scans).where(scans.c.id == row.sid).values(
             status=status, code=code, piece_id=info.piece_id, reason=None))
+        if status == "matched":
+            record_response(conn, info.piece_id, options, row.sid, matcher.received_on, "review")
+        if status != "returned":  # an objection typed from a second copy is honoured too
+            apply_objection(conn, info.piece_id, info.campaign, options, row.sid, "review")
         audit(conn, "review.resolve", "review_item", item_id, f"code {code} → {status}")
-        if status == "matched" and any(v is None for v in options.values()):
-            conn.execute(update(review_items).where(review_items.c.id == item_id).values(
-                kind="doubtful", note="code typed; boxes still to set: " +
-                ", ".join(k for k, v in options.items() if v is None)))
-        else:
-            _close(conn, item_id, "resolved", f"code {code} typed → {status}")
+        _close(conn, item_id, "resolved", f"code {code} typed → {status} " +
+               " ".join(f"{k}={'yes' if v else 'no'}" for k, v in options.items()))
         return status
 
 
@@ -169,6 +184,11 @@ def set_boxes(store: Store, item_id: int, values: Mapping[str, bool]) -> dict[st
                                                          response_options.c.key == k).values(ticked=v))
         after = _response_options(conn, piece_id)
         audit(conn, "review.set", "review_item", item_id, " ".join(f"{k}={v}" for k, v in values.items()))
+        objected = any(after.get(k) for k in optout_keys(info.campaign))
+        if objected:
+            apply_objection(conn, piece_id, info.campaign, after, row.sid, "review")
+        elif any(k in values for k in optout_keys(info.campaign)):
+            _withdraw_objection(conn, resp.id, item_id)
         missing = [k for k in keys if after.get(k) is None]
         if missing:
             conn.execute(update(review_items).where(review_items.c.id == item_id)
@@ -178,12 +198,46 @@ def set_boxes(store: Store, item_id: int, values: Mapping[str, bool]) -> dict[st
         return {k: after.get(k) for k in keys}
 
 
-def void(store: Store, item_id: int, note: str = "") -> None:
-    """Close an item without a response (not a coupon, illegible, …). The page stays recorded."""
+def _withdraw_objection(conn: Connection, response_id: int, item_id: int) -> None:
+    """A person decided a read opt-out was not one: the entry that response's scans added goes again,
+    unless a wave already applied it or another scan relies on it."""
+    sids = [r.id for r in conn.execute(
+        select(scans.c.id).join(responses, responses.c.piece_id == scans.c.piece_id)
+        .where(responses.c.id == response_id))]
+    for sid in sids:
+        entry = conn.execute(select(scans.c.suppression_id).where(scans.c.id == sid)).scalar()
+        if entry is None:
+            continue
+        ref = conn.execute(select(suppression.c.source_ref).where(suppression.c.id == entry)).scalar()
+        others = conn.execute(select(scans.c.id).where(scans.c.suppression_id == entry, scans.c.id != sid)).first()
+        applied = conn.execute(select(wave_suppressions.c.wave_id)
+                               .where(wave_suppressions.c.suppression_id == entry)).first()
+        if ref != f"scan {sid}" or others or applied:
+            continue
+        conn.execute(update(scans).where(scans.c.id == sid).values(suppression_id=None))
+        conn.execute(suppression.delete().where(suppression.c.id == entry))
+        audit(conn, "suppression.withdraw", "review_item", item_id, f"entry {entry}: opt-out set to no in review")
+
+
+def void(store: Store, item_ids: int | Sequence[int], note: str = "", run_id: int | None = None) -> list[int]:
+    """Close items without a response (not a coupon, illegible, …): the ids given and, with `run_id`, every
+    open item of that scan run. All or nothing: an unknown or closed id refuses the lot. The pages stay
+    recorded. Returns the ids voided."""
+    ids = [item_ids] if isinstance(item_ids, int) else list(item_ids)
     with store.begin() as conn:
-        _item(conn, item_id)
-        _close(conn, item_id, "voided", note or "voided")
-        audit(conn, "review.void", "review_item", item_id, note)
+        for item_id in ids:
+            _item(conn, item_id)
+        if run_id is not None:
+            if conn.execute(select(scan_runs.c.id).where(scan_runs.c.id == run_id)).first() is None:
+                raise NotFoundError(f"no scan run {run_id}; `mailing runs` lists them")
+            ids += [int(r.id) for r in conn.execute(
+                select(review_items.c.id).join(scans, scans.c.id == review_items.c.scan_id)
+                .where(scans.c.run_id == run_id, review_items.c.status == "open").order_by(review_items.c.id))
+                if int(r.id) not in ids]
+        for item_id in ids:
+            _close(conn, item_id, "voided", note or "voided")
+            audit(conn, "review.void", "review_item", item_id, note)
+    return ids
 
 
 def _check_keys(values: Mapping[str, bool], keys: list[str], item_id: int) -> None:

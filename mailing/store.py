@@ -10,6 +10,7 @@ Tables (one row per ...):
 - suppression: one suppression entry (shared by all campaigns); wave_suppressions: entries a wave applied
 - waves: one mailing wave (initial, reminder, follow-up letter); pieces: one letter with its unique code
 - batches: one print PDF of a wave
+- scan_runs: one `mailing scan` (the unit of undo)
 - scans: one coupon (or one page without a coupon) read from scanner output; scan_marks: its tick boxes
 - responses: the one counted response of a piece; response_options: its ticked options
 - review_items: what a person must look at; followups: one follow-up action for one recipient
@@ -226,6 +227,19 @@ pieces = Table(
     Index("ix_pieces_wave", "wave_id", "seq"),
 )
 
+scan_runs = Table(
+    "scan_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),  # the run id `scan --json`, `runs` and `runs undo` show
+    Column("started_at", DateTime, nullable=False, default=utcnow),
+    Column("finished_at", DateTime),  # None: still running, or stopped before its end
+    Column("actor", String(100)),
+    Column("returned_mail", Boolean, nullable=False, default=False),
+    Column("sources", Text),  # the paths as given, one per line
+    Column("pages", Integer, nullable=False, default=0, server_default="0"),  # pages read (repeats included)
+    Column("undone_at", DateTime),  # `runs undo`: everything it recorded was taken back
+)
+
 scans = Table(
     "scans",
     metadata,
@@ -242,6 +256,8 @@ scans = Table(
     Column("decoder", String(40)),  # which decoder/retry read the code
     Column("snippet", LargeBinary),  # reduced picture (PNG) for review
     Column("created_at", DateTime, nullable=False, default=utcnow),
+    Column("run_id", ForeignKey("scan_runs.id")),  # the scan run that recorded it (None: before runs existed)
+    Column("suppression_id", ForeignKey("suppression.id")),  # the entry its opt-out or return added
     UniqueConstraint("image_hash", "coupon_index", name="uq_scan_image"),
 )
 

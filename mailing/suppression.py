@@ -202,3 +202,11 @@ def list_entries(conn: Connection, as_of: date | None = None) -> list[dict[str, 
         m["in_force"] = m["expires_at"] is None or m["expires_at"] > today
         out.append(m)
     return out
+
+
+def suppress_response(conn: Connection, recipient_row: Mapping[str, Any], campaign_id: int | None, source: str,
+                      source_ref: str) -> int:
+    """An objection read on a response (coupon tick, review, online answer): the recipient is suppressed in
+    the caller's transaction, the same one that records the response. Returns the entry (an identical
+    objection already in force is reused)."""
+    return add_entry(conn, "objection", source, source_ref, recipient_row=recipient_row, campaign_id=campaign_id)

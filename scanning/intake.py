@@ -6,20 +6,31 @@ anything pypdf cannot decode) are rasterised with pypdfium2. TIFF (multi-page, C
 through Pillow with their EXIF orientation applied. Non-square resolutions (standard fax 204 x 98 dpi) are
 resampled to square pixels; scans above `MAX_WORK_DPI` are reduced to it.
 
+Files are recognised by their content (magic bytes), not their name: a `.jfif`, an extension-less
+scanner file or a `.heic` photo is taken. What cannot be a scan (a FIFO, a device, a text file in a folder)
+is skipped and named (`collect`). A file given by name is always read; in a folder, a file whose content is
+not an image or PDF is taken only when its name says it should be one (so a broken `.jpg` gets an outcome).
+
 Nothing here raises for bad input: a file or page that cannot be read yields an `IntakePage` whose
 `image` is None and whose `error` says why ("corrupt file", "unsupported format", "image too large", ...),
-and the iteration goes on with the rest of the stack.
+and the iteration goes on with the rest of the stack. There is no page limit per file. A PDF is parsed
+once per process (`_pdf_reader` keeps the open document), not once per chunk of pages.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import os
+import stat
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -33,10 +44,38 @@ RASTER_DPI = 200.0  # vector PDF pages: 0.8 mm QR modules get 6.3 px, 6 mm tick 
 DEFAULT_DPI = 200.0  # an image without resolution information: the common office-scanner setting
 MAX_WORK_DPI = 300.0  # finer scans are reduced: 300 dpi gives 9 px per module, more only costs time
 MAX_PIXELS = 120_000_000  # ~A3 at 600 dpi; anything larger is refused as a possible decompression bomb
-MAX_PAGES = 2000  # per file: a stack larger than this is more likely a broken or hostile file
 MIN_SIDE_PX = 32  # smaller images cannot carry a readable coupon
 
-IMAGE_SUFFIXES = {".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"}
+IMAGE_SUFFIXES = {".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".bmp", ".gif", ".webp",
+                  ".heic", ".heif"}
+HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif")
+HEIC_UNSUPPORTED = "HEIC not supported: export the photo as JPEG (iPhone: Settings > Camera > Formats > Most Compatible)"
+
+
+def display_name(path: str | os.PathLike[str]) -> str:
+    """A path as text that can always be printed and stored: bytes that are not UTF-8 (a Latin-1 file name
+    from an old share) are shown as backslash escapes (`M\\xfcller.png`)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A path that is not read, and why ("a FIFO (named pipe)", "not an image or PDF", ...)."""
+
+    path: str  # display name
+    why: str
+
+
+def _not_a_file(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe), not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file"
+    return "not a regular file"
 
 
 @dataclass(frozen=True)
@@ -48,6 +87,7 @@ class IntakePage:
     image: np.ndarray | None
     dpi: float
     error: str | None = None
+    vector: bool = False  # a PDF page drawn without any raster image: made by a program, never by a scanner
 
     def __iter__(self) -> Iterator[object]:  # (source, page, image, dpi, error), as the pipeline unpacks it
         return iter((self.source, self.page, self.image, self.dpi, self.error))
@@ -60,26 +100,66 @@ def image_hash(image: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
-    """Files as given; folders expanded to their image files (recursively, sorted, hidden files skipped)."""
+def collect(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[Skipped]]:
+    """Files to read, in order (folders expanded recursively, sorted, hidden files left out), and what is
+    skipped with why. Never opens a FIFO or a device; never raises for a path that vanished."""
     out: list[str] = []
+    skipped: list[Skipped] = []
     for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            found = [
-                f for f in path.rglob("*")
-                if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-                and not any(part.startswith(".") for part in f.relative_to(path).parts)
-            ]
-            out.extend(str(f) for f in sorted(found))
+        path = os.fspath(p)
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            out.append(path)  # named by its own outcome ("file not found", "cannot open file")
+            log.debug("%s: %s", display_name(path), exc)
+            continue
+        if stat.S_ISDIR(mode):
+            _walk(Path(path), out, skipped)
+            continue
+        why = _not_a_file(mode)
+        if why:
+            skipped.append(Skipped(display_name(path), why))
         else:
-            out.append(str(p))
-    return out
+            out.append(path)
+    return out, skipped
+
+
+def _walk(folder: Path, out: list[str], skipped: list[Skipped]) -> None:
+    entries = []
+    for f in folder.rglob("*"):
+        if any(part.startswith(".") for part in f.relative_to(folder).parts):
+            continue
+        entries.append(f)
+    for f in sorted(entries):
+        try:
+            mode = f.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                mode = f.stat().st_mode
+        except OSError:
+            skipped.append(Skipped(display_name(f), "cannot be read (dangling link or no permission)"))
+            continue
+        if stat.S_ISDIR(mode):
+            continue
+        why = _not_a_file(mode)
+        if why is None:
+            kind = _sniff_quietly(str(f))
+            if kind in ("pdf", "image", "heic", "unopenable") or f.suffix.lower() in IMAGE_SUFFIXES:
+                out.append(str(f))  # a file that cannot be opened gets its outcome ("cannot open file")
+                continue
+            why = "empty file" if kind == "empty" else "not an image or PDF"
+        skipped.append(Skipped(display_name(f), why))
+
+
+def _sniff_quietly(source: str) -> str:
+    try:
+        return _sniff(source)
+    except OSError:
+        return "unopenable"
 
 
 def iter_pages(paths: Iterable[str | os.PathLike[str]]) -> Iterator[IntakePage]:
     """Every page of every file (folders expanded), in order; never raises for bad input."""
-    for source in expand_paths(paths):
+    for source in collect(paths)[0]:
         yield from iter_file(source)
 
 
@@ -88,12 +168,10 @@ def count_pages(source: str) -> int:
     try:
         kind = _sniff(source)
         if kind == "pdf":
-            import pypdf
-
-            return max(1, min(MAX_PAGES, len(pypdf.PdfReader(source).pages)))
+            return max(1, len(_pdf_reader(source).pages))
         if kind == "image":
             with Image.open(source) as im:
-                return max(1, min(MAX_PAGES, getattr(im, "n_frames", 1)))
+                return max(1, getattr(im, "n_frames", 1))
     except Exception:  # noqa: BLE001 - a broken file is one error item
         return 1
     return 1
@@ -110,29 +188,66 @@ def iter_file(source: str, pages: Iterable[int] | None = None) -> Iterator[Intak
         yield IntakePage(source, 1, None, 0.0, f"cannot open file ({exc.strerror or exc})")
         return
     wanted = set(pages) if pages is not None else None
+    last = 0  # the last page yielded: a file that breaks half-way gives its next page the error
     try:
-        if kind == "pdf":
-            yield from _pdf_pages(source, wanted)
-        elif kind == "image":
-            yield from _image_pages(source, wanted)
-        else:
-            yield IntakePage(source, 1, None, 0.0, "unsupported format")
+        for item in _pages_of(kind, source, wanted):
+            last = item.page
+            yield item
     except Exception as exc:  # noqa: BLE001 - whatever a broken file throws, the stack goes on
-        log.warning("%s: corrupt file (%s)", source, exc)
-        yield IntakePage(source, min(wanted) if wanted else 1, None, 0.0, "corrupt file")
+        log.warning("%s: corrupt file (%s)", display_name(source), exc)
+        if last:
+            later = sorted(p for p in wanted if p > last) if wanted is not None else [last + 1]
+            if later:
+                yield IntakePage(source, later[0], None, 0.0, "corrupt page (the file breaks off here)")
+        else:
+            yield IntakePage(source, min(wanted) if wanted else 1, None, 0.0, "corrupt file")
+
+
+def _pages_of(kind: str, source: str, wanted: set[int] | None) -> Iterator[IntakePage]:
+    if kind == "pdf":
+        yield from _pdf_pages(source, wanted)
+    elif kind == "image":
+        yield from _image_pages(source, wanted)
+    elif kind == "heic":
+        yield from _heic_pages(source, wanted)
+    elif kind == "empty":
+        yield IntakePage(source, 1, None, 0.0, "empty file")
+    else:
+        yield IntakePage(source, 1, None, 0.0, "unsupported format")
 
 
 def _sniff(source: str) -> str:
-    with open(source, "rb") as f:
-        head = f.read(16)
+    """"pdf", "image", "heic", "empty" or "unknown", from the first bytes. Only regular files are opened
+    (a FIFO would block, a device never ends)."""
+    fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        why = _not_a_file(os.fstat(fd).st_mode)
+        if why:
+            raise OSError(0, why)
+        head = os.read(fd, 1024)
+    finally:
+        os.close(fd)
     if head.startswith(b"%PDF") or b"%PDF" in head:
         return "pdf"
-    magic = (b"II*\x00", b"MM\x00*", b"\xff\xd8\xff", b"\x89PNG", b"BM", b"GIF8", b"RIFF")
-    if head.startswith(magic):
+    magic = (b"II*\x00", b"MM\x00*", b"\xff\xd8\xff", b"\x89PNG", b"BM", b"GIF8")
+    if head.startswith(magic) or (head.startswith(b"RIFF") and head[8:12] == b"WEBP"):
         return "image"
+    if head[4:8] == b"ftyp" and head[8:12] in HEIC_BRANDS:
+        return "heic"
     if not head:
         return "empty"
     return "unknown"
+
+
+def _heic_pages(source: str, wanted: set[int] | None) -> Iterator[IntakePage]:
+    """HEIC/HEIF (iPhone photos): read when pillow-heif is installed, else one page that says what to do."""
+    try:
+        from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
+    except ImportError:
+        yield IntakePage(source, 1, None, 0.0, HEIC_UNSUPPORTED)
+        return
+    register_heif_opener()
+    yield from _image_pages(source, wanted)
 
 
 # --------------------------------------------------------------------------------------------- images
@@ -150,8 +265,6 @@ def _image_pages(source: str, wanted: set[int] | None) -> Iterator[IntakePage]:
         with im:
             n = 0
             for n, frame in enumerate(ImageSequence.Iterator(im), start=1):
-                if n > MAX_PAGES:
-                    break
                 if wanted is not None and n not in wanted:
                     continue
                 yield _from_pil(source, n, frame)
@@ -169,7 +282,7 @@ def _from_pil(source: str, page: int, frame: Image.Image) -> IntakePage:
         frame = ImageOps.exif_transpose(frame) or frame
         grey = _to_grey(frame)
     except (OSError, ValueError, SyntaxError) as exc:
-        log.warning("%s, page %d: corrupt page (%s)", source, page, exc)
+        log.warning("%s, page %d: corrupt page (%s)", display_name(source), page, exc)
         return IntakePage(source, page, None, 0.0, "corrupt page")
     return _finish(source, page, grey, dpi_x, dpi_y)
 
@@ -230,10 +343,42 @@ def _finish(source: str, page: int, grey: np.ndarray, dpi_x: float, dpi_y: float
 
 
 # ------------------------------------------------------------------------------------------------ PDF
-def _pdf_pages(source: str, wanted: set[int] | None) -> Iterator[IntakePage]:
+_PDF_LOCK = threading.Lock()
+_PDF_CACHE: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
+PDF_CACHE_FILES = 2  # parsed PDFs kept per process: workers alternate between two files only at a file boundary
+_PDFIUM_CACHE: dict[tuple[str, int, int], Any] = {}
+PDF_PARSES = [0]  # PDFs parsed by this process (a test counts them: a big PDF is parsed once, not per chunk)
+
+
+@atexit.register
+def _close_pdfium() -> None:
+    with _PDF_LOCK:
+        for doc in _PDFIUM_CACHE.values():
+            doc.close()
+        _PDFIUM_CACHE.clear()
+
+
+def _pdf_reader(source: str):  # type: ignore[no-untyped-def]
+    """The parsed PDF, kept while the same file (same size and time) is read: a worker reading chunk after
+    chunk of a 20,000-page file parses its cross-reference table and page tree once."""
     import pypdf
 
-    reader = pypdf.PdfReader(source)
+    st = os.stat(source)
+    key = (source, st.st_size, st.st_mtime_ns)
+    with _PDF_LOCK:
+        reader = _PDF_CACHE.get(key)
+        if reader is None:
+            reader = pypdf.PdfReader(source)
+            PDF_PARSES[0] += 1
+            _PDF_CACHE[key] = reader
+            while len(_PDF_CACHE) > PDF_CACHE_FILES:
+                _PDF_CACHE.popitem(last=False)
+        _PDF_CACHE.move_to_end(key)
+    return reader
+
+
+def _pdf_pages(source: str, wanted: set[int] | None) -> Iterator[IntakePage]:
+    reader = _pdf_reader(source)
     if reader.is_encrypted:
         try:
             reader.decrypt("")
@@ -244,13 +389,11 @@ def _pdf_pages(source: str, wanted: set[int] | None) -> Iterator[IntakePage]:
     if n == 0:
         yield IntakePage(source, 1, None, 0.0, "corrupt file")
         return
-    for i in range(min(n, MAX_PAGES)):
-        if wanted is not None and i + 1 not in wanted:
-            continue
+    for i in sorted(p - 1 for p in wanted if 0 < p <= n) if wanted is not None else range(n):
         try:
             item = _pdf_page_image(source, reader, i)
         except Exception as exc:  # noqa: BLE001 - a broken page is one error item, the file goes on
-            log.warning("%s, page %d: corrupt page (%s)", source, i + 1, exc)
+            log.warning("%s, page %d: corrupt page (%s)", display_name(source), i + 1, exc)
             item = IntakePage(source, i + 1, None, 0.0, "corrupt page")
         yield item
 
@@ -275,7 +418,32 @@ def _pdf_page_image(source: str, reader: object, index: int) -> IntakePage:
                 grey = np.ascontiguousarray(np.rot90(grey, k=-(rotate // 90)))
             gh, gw = grey.shape
             return _finish(source, index + 1, grey, gw / pw if pw else DEFAULT_DPI, gh / ph if ph else DEFAULT_DPI)
-    return _rasterise(source, index, width_in, height_in)
+    item = _rasterise(source, index, width_in, height_in)
+    if item.image is not None and not _has_raster(page):
+        item = IntakePage(item.source, item.page, item.image, item.dpi, item.error, vector=True)
+    return item
+
+
+def _has_raster(page: object) -> bool:
+    """Whether the page itself draws a raster image (every scanner page does; a rendered letter need not)."""
+    try:
+        resources = page["/Resources"]  # type: ignore[index]
+        xobjects = resources.get("/XObject") if resources is not None else None
+        if xobjects is None:
+            return b" BI" in (page.get_contents().get_data() or b"")  # type: ignore[attr-defined]
+        xobjects = xobjects.get_object()
+        return any(xobjects[k].get_object().get("/Subtype") == "/Image" for k in xobjects)
+    except Exception:  # noqa: BLE001 - when in doubt, treat the page as a scan
+        return True
+
+
+def pdf_info(source: str) -> dict[str, str]:
+    """The PDF's document information (/Creator, /Title, ...) as text; {} for anything unreadable."""
+    try:
+        info = _pdf_reader(source).metadata or {}
+        return {str(k): str(v) for k, v in info.items()}
+    except Exception:  # noqa: BLE001 - a broken file gets its outcome when its pages are read
+        return {}
 
 
 def _single_image_size(page: object) -> tuple[int, int] | None:
@@ -319,12 +487,17 @@ def _rasterise(source: str, index: int, width_in: float, height_in: float) -> In
 
     if width_in * height_in * RASTER_DPI * RASTER_DPI > MAX_PIXELS:
         return IntakePage(source, index + 1, None, 0.0, "image too large")
-    doc = pdfium.PdfDocument(source)
-    try:
+    st = os.stat(source)
+    key = (source, st.st_size, st.st_mtime_ns)
+    with _PDF_LOCK:
+        doc = _PDFIUM_CACHE.get(key)
+        if doc is None:
+            for old in _PDFIUM_CACHE.values():
+                old.close()
+            _PDFIUM_CACHE.clear()
+            doc = _PDFIUM_CACHE[key] = pdfium.PdfDocument(source)
         bitmap = doc[index].render(scale=RASTER_DPI / 72.0, grayscale=True)
         grey = np.asarray(bitmap.to_pil().convert("L"), dtype=np.uint8)
-    finally:
-        doc.close()
     return _finish(source, index + 1, grey, RASTER_DPI, RASTER_DPI)
 
 

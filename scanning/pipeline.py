@@ -2,7 +2,13 @@
 
 `read_page` is a pure function of one page image; `read_files` runs it over a stack of files and folders,
 in input order, in worker processes when jobs > 1. Every page yields exactly one PageReading: with its
-coupons, or with the reason none was found ("blank page", "no code found", "corrupt file", ...).
+coupons, or with the reason none was found ("blank page", "no code found", "corrupt file", ...); an
+exception on one page becomes that page's reason ("decoding failed (...)"). A QR code that cannot be one of
+ours (a vCard, larger than any coupon's symbol, or a payload outside the code alphabet) is a coupon reading
+with a `reason` ("foreign QR code ...") and nothing of its content kept. Paths are shown with `display_name`
+(file names that are not UTF-8 as backslash escapes). Worker processes keep a parsed PDF between chunks
+(`intake._pdf_reader`): a 5,000-page stack is read in 4 s with jobs 2, where parsing it per chunk took 88 s
+for its first 2,000 pages.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import multiprocessing as mp
 import os
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -24,7 +30,7 @@ from mailing.codes import CodeError, code_from_payload, normalise, parse
 from mailing.log import get_logger
 from scanning import intake
 from scanning.decode import Symbol, find_symbols, is_blank
-from scanning.register import register
+from scanning.register import MAX_VERSION, register
 from scanning.results import CouponReading, PageReading
 from scanning.snippets import coupon_snippet, page_snippet
 from scanning.ticks import read_boxes
@@ -35,8 +41,26 @@ NEGATIVE_MEDIAN_MAX = 96  # median grey of a page below this: a negative scan (p
 CHUNK_PAGES = 8  # pages per worker task: enough to amortise pickling, small enough to keep order cheap
 
 
+MAX_CODE_CHARS = 24  # a response code is 12 symbols (+ hyphens); a longer payload is someone else's QR code
+QR_ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")  # our payloads never leave this set
+
+
+def foreign_reason(symbol: Symbol, code: str) -> str | None:
+    """Why a decoded symbol cannot be one of our coupons (a vCard, a shop's URL, ...), or None."""
+    if symbol.version is not None and symbol.version > MAX_VERSION:
+        return f"foreign QR code (version {symbol.version}, oversized for a coupon)"
+    if len(code) > MAX_CODE_CHARS or not set(code) <= QR_ALPHANUMERIC:
+        return "foreign QR code (not a response code)"
+    return None
+
+
 def _coupon(image: np.ndarray, symbol: Symbol, crops: bool = False, slots: int = g.CHECKBOX_SLOTS) -> CouponReading:
     code = normalise(code_from_payload(symbol.text))
+    foreign = foreign_reason(symbol, code)
+    if foreign:
+        # nothing of its content is kept: a business card's QR code carries personal data
+        return CouponReading(payload=None, code=None, check_ok=False, decoder=symbol.decoder, boxes=(),
+                             registered=False, reason=foreign)
     try:
         parse(code)
         check_ok = True
@@ -69,16 +93,18 @@ def unreadable_hash(source: str, page: int, reason: str) -> str:
 
 
 def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
-              error: str | None = None, crops: bool = False, slots: int = g.CHECKBOX_SLOTS) -> PageReading:
+              error: str | None = None, crops: bool = False, slots: int = g.CHECKBOX_SLOTS,
+              vector: bool = False) -> PageReading:
     """Read one page image (grey, white = 255, square pixels). Pure; never raises for a bad image.
 
     Box crops are kept for doubtful boxes only, unless `crops` asks for all (the tuning gallery). `slots`
     tick boxes are measured per coupon: as many as the most options any campaign in question has.
     """
     start = time.perf_counter()
+    name = intake.display_name(source)
     if image is None:
         why = error or "unreadable image"
-        return PageReading(source=source, page=page, image_hash=unreadable_hash(source, page, why),
+        return PageReading(source=name, page=page, image_hash=unreadable_hash(source, page, why),
                            reason=why, seconds=time.perf_counter() - start)
     image = np.ascontiguousarray(image, dtype=np.uint8)
     digest = intake.image_hash(image)
@@ -88,17 +114,30 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
         symbols = find_symbols(image, dpi)
         coupons = tuple(_coupon(image, s, crops, slots) for s in symbols)
     except cv2.error as exc:  # an OpenCV failure on a strange image is that page's problem only
-        log.warning("%s, page %d: decoding failed (%s)", source, page, exc)
+        log.warning("%s, page %d: decoding failed (%s)", name, page, exc)
         symbols, coupons = [], ()
+    except Exception as exc:  # noqa: BLE001 - whatever one page throws, it gets an outcome and the run goes on
+        log.warning("%s, page %d: decoding failed (%s: %s)", name, page, type(exc).__name__, exc)
+        return PageReading(source=name, page=page, image_hash=digest, reason=f"decoding failed ({type(exc).__name__})",
+                           snippet_png=_safe_snippet(image), seconds=round(time.perf_counter() - start, 4), dpi=dpi)
     reason = None
     if not coupons:
         reason = "blank page" if is_blank(image) else "no code found"
     # the page picture is for review of pages without a straightened coupon picture; registered coupons
     # carry their own (PNG encoding is the largest single cost of a page otherwise)
     need_page = not coupons or any(not c.registered for c in coupons)
-    return PageReading(source=source, page=page, image_hash=digest, coupons=coupons, reason=reason,
-                       snippet_png=page_snippet(image) if need_page else b"", seconds=round(time.perf_counter() - start, 4),
-                       dpi=dpi)
+    return PageReading(source=name, page=page, image_hash=digest, coupons=coupons, reason=reason,
+                       snippet_png=_safe_snippet(image) if need_page else b"", seconds=round(time.perf_counter() - start, 4),
+                       dpi=dpi, vector=vector)
+
+
+def _safe_snippet(image: np.ndarray) -> bytes:
+    """The review picture of a page; none (rather than no outcome) when even that fails on a strange image."""
+    try:
+        return page_snippet(image)
+    except Exception as exc:  # noqa: BLE001 - a missing picture must not cost the page its outcome
+        log.debug("no page picture (%s)", exc)
+        return b""
 
 
 def _read_chunk(source: str, pages: list[int] | None, crops: bool = False,
@@ -107,7 +146,7 @@ def _read_chunk(source: str, pages: list[int] | None, crops: bool = False,
     cv2.setNumThreads(1)
     out = []
     for item in intake.iter_file(source, pages):
-        out.append(read_page(item.source, item.page, item.image, item.dpi, item.error, crops, slots))
+        out.append(read_page(item.source, item.page, item.image, item.dpi, item.error, crops, slots, item.vector))
     return out
 
 
@@ -122,8 +161,8 @@ def _page_by_page(tasks: Sequence[tuple[str, list[int] | None]], crops: bool, sl
                 except BrokenProcessPool:
                     pool.shutdown(wait=False, cancel_futures=True)
                     pool = None
-                    log.warning("%s, page %d: the decoder crashed on this page", source, page)
-                    yield PageReading(source=source, page=page, reason="decoder crashed",
+                    log.warning("%s, page %d: the decoder crashed on this page", intake.display_name(source), page)
+                    yield PageReading(source=intake.display_name(source), page=page, reason="decoder crashed",
                                       image_hash=unreadable_hash(source, page, "decoder crashed"))
     finally:
         if pool is not None:
@@ -131,12 +170,19 @@ def _page_by_page(tasks: Sequence[tuple[str, list[int] | None]], crops: bool, sl
 
 
 def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = None,
-               crops: bool = False, slots: int = g.CHECKBOX_SLOTS) -> Iterator[PageReading]:
+               crops: bool = False, slots: int = g.CHECKBOX_SLOTS,
+               on_skip: Callable[[intake.Skipped], None] | None = None) -> Iterator[PageReading]:
     """PageReadings for every page of every file (folders expanded, sorted), in input order.
 
-    With jobs > 1 (or an executor given) pages are read in worker processes, a few pages per task.
+    With jobs > 1 (or an executor given) pages are read in worker processes, a few pages per task. What
+    is not read (a FIFO, a device, a text file in a folder) goes to `on_skip`, else to the log, one line each.
     """
-    files = intake.expand_paths(paths)
+    files, skipped = intake.collect(paths)
+    for item in skipped:
+        if on_skip is not None:
+            on_skip(item)
+        else:
+            log.warning("%s: skipped, %s", item.path, item.why)
     if jobs <= 1 and executor is None:
         cv2.setNumThreads(1)
         for source in files:

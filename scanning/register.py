@@ -104,6 +104,8 @@ def orient(image: np.ndarray, symbol: Symbol) -> tuple[np.ndarray, int, float] |
         return None
     ox, oy = max(0, x0), max(0, y0)
     crop = cv2.GaussianBlur(crop, (3, 3), 0)
+    if symbol.version is not None and symbol.version not in _PATTERNS:
+        return None  # larger than any coupon's symbol: someone else's QR code
     versions = [symbol.version] if symbol.version else list(range(1, MAX_VERSION + 1))
     best: tuple[float, np.ndarray, int] | None = None
     # try the reported order first; other orders only when it does not fit (WeChat/zbar or a bad corner)

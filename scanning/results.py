@@ -33,6 +33,7 @@ class CouponReading:
     snippet_png: bytes = b""  # reduced picture of the coupon for review (JPEG; pages and box crops are PNG)
     marks_found: int = 0  # registration marks that agreed with the QR (0-4); 0 = mapped from the QR alone
     residual_mm: float = 0.0  # RMS disagreement of QR corners and marks with the fitted mapping
+    reason: str | None = None  # why this symbol is not a coupon ("foreign QR code ..."); None for ours
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,4 @@ class PageReading:
     seconds: float = 0.0
     dpi: float = 0.0  # resolution of the page image as read (square pixels, after intake resampling)
     extra: dict[str, str] = field(default_factory=dict)
+    vector: bool = False  # a PDF page drawn by a program (no raster image): a print file, not a scan

@@ -1,4 +1,4 @@
-"""Reading returns: `scan` and the `review` queue."""
+"""Reading returns: `scan`, the `review` queue (and `runs`, from mailing.cli.runs)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from mailing.cli.common import (
     json_option,
     open_store,
 )
+from mailing.cli.runs import runs_group
 from mailing.scanrun import max_options, scan
 
 
@@ -32,12 +33,17 @@ from mailing.scanrun import max_options, scan
 @click.pass_context
 def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, received_on, as_json: bool,
              jobs: int | None) -> None:
-    """Read returned coupons from PDF, TIFF, JPEG and PNG files or folders."""
+    """Read returned coupons from PDF, TIFF, JPEG and PNG files or folders (recognised by content).
+
+    Every scan is a run; `mailing runs undo RUN` takes a wrong one back.
+    """
     store = open_store(ctx)
     day: date | None = received_on
     counts: Counter[str] = Counter()
     review = 0
-    outcomes = scan(store, paths, returned_mail=returned_mail, jobs=default_jobs(jobs), received_on=day)
+    run: list[int | None] = [None]
+    outcomes = scan(store, paths, returned_mail=returned_mail, jobs=default_jobs(jobs), received_on=day,
+                    on_notice=lambda line: click.echo(line, err=True))
     show_progress = not as_json and sys.stderr.isatty()
     if show_progress:
         from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -47,15 +53,19 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, re
             for o in outcomes:
                 counts[o.status] += 1
                 review += o.needs_review
+                run[0] = run[0] or (o.run if not o.repeated else None)
                 bar.update(task, description=f"scanning {o.source} page {o.page}")
     else:
         for o in outcomes:
             counts[o.status] += 1
             review += o.needs_review
+            run[0] = run[0] or (o.run if not o.repeated else None)
             if as_json:
                 echo_json(o.as_json())
     if not as_json:
         _summary(counts, review)
+        if run[0]:
+            click.echo(f"scan run {run[0]}: take it back with `mailing runs undo {run[0]}`")
 
 
 def _summary(counts: Counter[str], review: int) -> None:
@@ -82,13 +92,13 @@ def _summary(counts: Counter[str], review: int) -> None:
 @json_option
 @click.pass_context
 def review_group(ctx: click.Context, campaign: str | None, pictures: str, as_json: bool) -> None:
-    """List open review items (unreadable, invalid, unknown, doubtful boxes) with their pictures."""
+    """List open review items (unreadable, invalid, unknown, doubtful boxes, conflicts) with their pictures.
+    """
     if ctx.invoked_subcommand is not None:
         return
     items = review_lib.open_items(open_store(ctx), campaign, pictures)
     if as_json:
-        for item in items:
-            echo_json(item.as_json())
+        echo_json([item.as_json() for item in items])
         return
     if not items:
         click.echo("no open review items")
@@ -107,9 +117,11 @@ def review_group(ctx: click.Context, campaign: str | None, pictures: str, as_jso
 @click.argument("boxes", nargs=-1)
 @click.pass_context
 def review_resolve(ctx: click.Context, item_id: int, typed: str, boxes: tuple[str, ...]) -> None:
-    """Resolve an unreadable/invalid/unknown item by the code read off the coupon."""
+    """Resolve an unreadable/invalid/unknown item by the code read off the coupon; name the ticked boxes
+    (boxes not named and not read as ticked count as not ticked). The item is closed.
+    """
     status = review_lib.resolve_code(open_store(ctx), item_id, typed, review_lib.parse_assignments(list(boxes)))
-    click.echo(f"review item {item_id}: {status}")
+    click.echo(f"review item {item_id}: {status}, closed")
 
 
 @review_group.command("set", epilog=example("mailing review set 12 info=yes optout=no"))
@@ -122,14 +134,17 @@ def review_set(ctx: click.Context, item_id: int, boxes: tuple[str, ...]) -> None
     click.echo(f"review item {item_id}: " + " ".join(f"{k}={v}" for k, v in after.items()))
 
 
-@review_group.command("void", epilog=example("mailing review void 12 --note \"not a coupon\""))
-@click.argument("item_id", type=int)
+@review_group.command("void", epilog=example("mailing review void 12 13 17 --note \"business cards\"", "mailing review void --run 4"))
+@click.argument("item_ids", type=int, nargs=-1, metavar="ID...")
+@click.option("--run", "run_id", type=int, default=None, help="Void every open item of this scan run.")
 @click.option("--note", default="", help="Why (kept in the audit log).")
 @click.pass_context
-def review_void(ctx: click.Context, item_id: int, note: str) -> None:
-    """Close an item without a response."""
-    review_lib.void(open_store(ctx), item_id, note)
-    click.echo(f"review item {item_id}: voided")
+def review_void(ctx: click.Context, item_ids: tuple[int, ...], run_id: int | None, note: str) -> None:
+    """Close items without a response (not a coupon, illegible, ...): several ids, or all of a run."""
+    if not item_ids and run_id is None:
+        raise click.UsageError("name the items to void (mailing review void 12 13) or a run (--run 4)")
+    voided = review_lib.void(open_store(ctx), list(item_ids), note, run_id=run_id)
+    click.echo(f"voided {len(voided)} review item(s): " + (" ".join(f"#{i}" for i in voided) or "none open"))
 
 
 @click.command("scan-gallery", epilog=example("mailing scan-gallery scans/ --out tick-boxes.png"))
@@ -149,4 +164,4 @@ def gallery_cmd(ctx: click.Context, paths: tuple[str, ...], out_png: str, jobs: 
     click.echo(f"{n} tick boxes, sorted by score → {out_png}")
 
 
-COMMANDS: list[click.Command] = [scan_cmd, gallery_cmd, review_group]
+COMMANDS: list[click.Command] = [scan_cmd, gallery_cmd, review_group, runs_group]

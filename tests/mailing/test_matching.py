@@ -89,8 +89,9 @@ def test_review_queue_resolutions(cycle, tmp_path: Path, capsys) -> None:
     Image.new("L", (1654, 780), 255).save(tmp_path / "blank.png")
     scan_json(capsys, db, tmp_path / "blank.png")
 
-    items = [json.loads(x) for x in run(capsys, db, "review", "--json", "--pictures", tmp_path / "pics").splitlines()]
+    items = json.loads(run(capsys, db, "review", "--json", "--pictures", tmp_path / "pics"))
     assert [i["kind"] for i in items] == ["unreadable", "unreadable"]
+    assert all({"id", "kind", "source", "page"} <= set(i) for i in items)
     assert all(Path(i["picture"]).exists() for i in items), "every item keeps a picture for the operator"
     scribbled, blank = items
 
@@ -99,21 +100,18 @@ def test_review_queue_resolutions(cycle, tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["--db", str(db), "review", "resolve", str(scribbled["id"]), "--code", typo]) == 1
     assert "check symbol wrong" in capsys.readouterr().err
-    # typing the printed code records the response; the boxes, unread, wait for a person
+    # typing the printed code and the ticked box records the response and closes the item
     code = rows[3]["code"]
     grouped = "-".join(code[i:i + 4] for i in range(0, 12, 4)).lower()
-    assert "matched" in run(capsys, db, "review", "resolve", str(scribbled["id"]), "--code", grouped)
+    assert "matched" in run(capsys, db, "review", "resolve", str(scribbled["id"]), "--code", grouped, "info=yes")
     status = json.loads(run(capsys, db, "status", name, "--json"))
     assert status["responses"] == 1
-    open_now = [json.loads(x) for x in run(capsys, db, "review", "--json", "--pictures", tmp_path / "p").splitlines()]
-    doubtful = next(i for i in open_now if i["id"] == scribbled["id"])
-    assert doubtful["kind"] == "doubtful"
-    run(capsys, db, "review", "set", str(doubtful["id"]), "info=yes", "call=no", "optout=no")
-    status = json.loads(run(capsys, db, "status", name, "--json"))
     assert status["options"] == {"info": 1, "call": 0, "optout": 0}
+    open_now = json.loads(run(capsys, db, "review", "--json", "--pictures", tmp_path / "p"))
+    assert [i["id"] for i in open_now] == [blank["id"]], "the resolved item is closed"
     run(capsys, db, "review", "void", str(blank["id"]), "--note", "leeres Blatt")
     assert json.loads(run(capsys, db, "status", name, "--json"))["review_open"] == 0
-    assert count(db, audit_log, audit_log.c.action.like("review.%")) == 3
+    assert count(db, audit_log, audit_log.c.action.like("review.%")) == 2
 
 
 def test_returned_mail_flags_and_suppresses(cycle, tmp_path: Path, capsys) -> None:

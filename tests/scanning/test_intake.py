@@ -99,7 +99,7 @@ def test_broken_files_give_error_items_and_the_stack_goes_on(tmp_path: Path, cou
     assert [c.code for c in by_name["6-good.jpg"].coupons] == [code]
     assert by_name["2-truncated.png"].reason in ("corrupt file", "corrupt page")
     assert by_name["3-notes.txt.pdf"].reason == "unsupported format"
-    assert by_name["4-empty.jpg"].reason == "unsupported format"
+    assert by_name["4-empty.jpg"].reason == "empty file"
     assert by_name["5-garbage.tif"].reason in ("corrupt file", "corrupt page", "unsupported format")
     assert by_name["3-notes.txt.pdf"].coupons == ()
 
