@@ -7,6 +7,7 @@ with that release's code, the review pictures removed to keep the file small, du
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
@@ -19,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from mailing import migrate
 from mailing.cli import main
+from mailing.config import example_campaign_path
 from mailing.errors import StoreError
 from mailing.store import SCHEMA_VERSION, Store, metadata
 
@@ -61,10 +63,15 @@ def test_db_upgrade_brings_the_first_release_forward_and_keeps_its_figures(tmp_p
     assert store.schema_version() == SCHEMA_VERSION
     store.dispose()
     assert main(["--db", str(db), "status", "fruehjahr-2026", "--json"]) == 0
-    import json
-
     st = json.loads(capsys.readouterr().out)
     assert (st["recipients"], st["responses"], st["undeliverable"]) == (50, 20, 3)
+    # The upgraded store takes new work: the same list again adds nobody, scan runs are listed.
+    recipients_csv = example_campaign_path().with_name("recipients.csv")
+    assert main(["--db", str(db), "import", "fruehjahr-2026", str(recipients_csv)]) == 0
+    assert main(["--db", str(db), "status", "fruehjahr-2026", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["recipients"] == 50
+    assert main(["--db", str(db), "runs", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
     assert main(["--db", str(db), "db", "upgrade"]) == 0
     assert "nothing to do" in capsys.readouterr().out
 

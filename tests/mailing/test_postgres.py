@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from mailing.demo import run_demo
-from mailing.store import metadata
+from mailing.store import alembic_version, metadata
 
 URL = os.environ.get("MAILING_TEST_POSTGRES")
 
@@ -21,11 +21,18 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not URL, reason="set MAILING_TEST_POSTGRES to a PostgreSQL URL to run")]
 
 
-def test_demo_cycle_on_postgresql_matches_sqlite(tmp_path: Path) -> None:
+def _empty_database() -> None:
+    """Drop the store's tables and Alembic's bookkeeping, so the next Store.open creates a new store."""
     assert URL
     engine = create_engine(URL)
     metadata.drop_all(engine)
+    alembic_version.drop(engine, checkfirst=True)
     engine.dispose()
+
+
+def test_demo_cycle_on_postgresql_matches_sqlite(tmp_path: Path) -> None:
+    assert URL
+    _empty_database()
     on_pg = run_demo(tmp_path / "pg", db=URL)
     on_sqlite = run_demo(tmp_path / "sqlite")
     assert on_pg.status == on_sqlite.status
@@ -40,9 +47,7 @@ def test_reimport_adds_nobody_twice_on_postgresql(tmp_path: Path) -> None:
     from mailing.store import Store
 
     assert URL
-    engine = create_engine(URL)
-    metadata.drop_all(engine)
-    engine.dispose()
+    _empty_database()
     files = init_example(tmp_path / "ex")
     store = Store.open(URL)
     try:
