@@ -115,3 +115,57 @@ def test_db_backup_copies_a_live_store(tmp_path: Path, capsys) -> None:
         assert c.execute("select value from meta where key='schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     assert main(["--db", str(db), "db", "backup", str(tmp_path / "copy.db")]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_first_release_store_on_postgresql_upgrades_with_equal_figures(tmp_path: Path, capsys) -> None:
+    """The first release's store, moved to PostgreSQL as schema 1 (tables made by migration 0001, rows copied
+    from the fixture), is brought forward by `db upgrade` and gives the same `status` as on SQLite."""
+    url = os.environ.get("MAILING_TEST_POSTGRES")
+    if not url:
+        pytest.skip("MAILING_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server when it can)")
+    from alembic import command
+    from sqlalchemy import MetaData
+
+    sqlite_db = first_release_store(tmp_path / "old.db")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS mig_first CASCADE; CREATE SCHEMA mig_first"))
+    engine.dispose()
+    pg_url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3Dmig_first"
+    pg = create_engine(pg_url)
+    source = create_engine(f"sqlite:///{sqlite_db}")
+    try:
+        with pg.begin() as conn:
+            cfg = migrate._alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+        old = MetaData()
+        old.reflect(source)
+        target = MetaData()
+        target.reflect(pg)
+        with source.connect() as src, pg.begin() as dst:
+            for table in old.sorted_tables:
+                if table.name == "meta":
+                    continue  # migration 0001 wrote schema_version 1 already
+                rows = [dict(r._mapping) for r in src.execute(table.select())]
+                if rows:
+                    dst.execute(target.tables[table.name].insert(), rows)
+                if "id" in table.c:
+                    dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                     f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))
+    finally:
+        pg.dispose()
+        source.dispose()
+    with pytest.raises(StoreError, match="db upgrade"):
+        Store.open(pg_url)
+    assert main(["--db", pg_url, "db", "upgrade"]) == 0
+    assert "schema 1 → " in capsys.readouterr().out
+    assert main(["--db", pg_url, "status", "fruehjahr-2026", "--json"]) == 0
+    on_pg = json.loads(capsys.readouterr().out)
+    assert main(["--db", str(sqlite_db), "db", "upgrade"]) == 0
+    assert main(["--db", str(sqlite_db), "status", "fruehjahr-2026", "--json"]) == 0
+    on_sqlite = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert on_pg == on_sqlite and on_pg["responses"] == 20
+    # and it takes new work: the same list imported again adds nobody
+    recipients_csv = example_campaign_path().with_name("recipients.csv")
+    assert main(["--db", pg_url, "import", "fruehjahr-2026", str(recipients_csv)]) == 0
