@@ -447,7 +447,8 @@ def delete_pictures(conn: Connection, scan_ids: Sequence[int]) -> int:
     return n
 
 
-def _count_pictures(conn: Connection, scan_ids: Sequence[int]) -> int:
+def count_pictures(conn: Connection, scan_ids: Sequence[int]) -> int:
+    """How many scan and tick-box pictures these scans still hold."""
     n = 0
     for chunk in in_chunks(list(scan_ids)):
         n += int(conn.execute(select(func.count()).select_from(scans).where(
@@ -483,7 +484,7 @@ def erase_person(store: Store, *, customer_id: str | None = None, code: str | No
             conn.exec_driver_sql("PRAGMA secure_delete=ON")
         person = find_person(conn, customer_id=customer_id, code=code)
         result = _erase(conn, person, dry_run)
-    if not dry_run and (result.records or result.pictures):
+    if not dry_run:  # also when erased before: a compaction another process held up is done now
         result.compacted = compact(store)
     return result
 
@@ -506,7 +507,7 @@ def _erase(conn: Connection, person: Person, dry_run: bool) -> ErasureResult:
     pattern = _needle_pattern(_needles(person))
     result = ErasureResult(
         records=len(live), campaigns=sorted({names[int(r.campaign_id)] for r in live}), pieces=len(piece_rows),
-        responses=n_responses, pictures=_count_pictures(conn, scan_ids), entries_hashed=len(readable),
+        responses=n_responses, pictures=count_pictures(conn, scan_ids), entries_hashed=len(readable),
         entries_added=len(identities), texts_cleaned=0, dry_run=dry_run, already_erased=not live,
         print_folders=folders)
     if not live:
