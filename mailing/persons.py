@@ -132,7 +132,9 @@ def find_person(conn: Connection, *, customer_id: str | None = None, code: str |
             if entry is None:
                 raise NotFoundError(f"no record with customer id {cid!r} in any campaign; check the number "
                                     "(ids are compared exactly)")
-            return Person([], {cid}, hashed_by_customer=entry)
+            erased = list(conn.execute(select(recipients).where(r.suppression_id == entry, r.erased_at.is_not(None))
+                                       .order_by(r.id)))  # the records that erasure blanked
+            return Person(erased, {cid}, hashed_by_customer=entry)
     found = {int(s.id): s for s in seeds}
     ids = {s.customer_id for s in seeds if s.customer_id}
     for chunk in in_chunks(sorted(ids)):
@@ -217,11 +219,11 @@ def _scans_of(conn: Connection, piece_ids: Sequence[int]) -> list[Any]:
 
 
 def _audit_entries(conn: Connection, person: Person, piece_rows: Sequence[Any], scan_ids: Sequence[int],
-                   review_ids: Sequence[int], needles: Sequence[str]) -> list[Any]:
-    """Audit lines about the person: about their records, pieces, review items, or quoting their codes,
-    customer id or name strings in the detail."""
+                   review_ids: Sequence[int], entry_ids: Sequence[int], needles: Sequence[str]) -> list[Any]:
+    """Audit lines about the person: about their records, pieces, review items, suppression entries (their
+    erasure), or quoting their codes, customer id or name strings in the detail."""
     by_entity = {"recipient": set(person.ids), "piece": {int(p.id) for p in piece_rows},
-                 "review_item": set(review_ids), "scan": set(scan_ids)}
+                 "review_item": set(review_ids), "scan": set(scan_ids), "suppression": set(entry_ids)}
     pattern = _needle_pattern([*needles, *(p.code for p in piece_rows)])
     out = []
     for row in conn.execute(select(audit_log).order_by(audit_log.c.id).execution_options(yield_per=5000)):
@@ -268,8 +270,8 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def export_person(store: Store, out: str | Path, *, customer_id: str | None = None,
                   code: str | None = None) -> ExportResult:
-    """Everything the store holds about the person → OUT (JSON, owner-only) and the scan pictures as PNG
-    files in OUT's folder `<stem>-pictures/`, named by scan id (no personal data in file names)."""
+    """Everything the store holds about the person → OUT (JSON, owner-only) and the scan pictures (PNG or
+    JPEG, as stored) in OUT's folder `<stem>-pictures/`, named by scan id (no personal data in file names)."""
     out_path = Path(out)
     if out_path.is_dir():
         raise MailingError(f"{out_path} is a folder; name a file such as {out_path / 'auskunft.json'}")
@@ -292,6 +294,15 @@ def export_person(store: Store, out: str | Path, *, customer_id: str | None = No
     return ExportResult(out_path, pictures_dir, len(person.ids), summary["campaigns"], summary["pieces"],
                         summary["responses"], len(pictures), summary["suppression_entries"],
                         summary["audit_entries"])
+
+
+def _picture_name(stem: str, data: bytes) -> str:
+    """A picture's file name: the stem (scan id, option key: no personal data) and its format's suffix."""
+    if data.startswith(b"\x89PNG"):
+        return stem + ".png"
+    if data.startswith(b"\xff\xd8"):
+        return stem + ".jpg"
+    return stem + ".bin"
 
 
 def _id_list(ids: Sequence[int]) -> str:
@@ -335,13 +346,14 @@ def _collect(conn: Connection, person: Person, *, customer_id: str | None,
     def scan_doc(s: Any) -> dict[str, Any]:
         d = _plain(s)
         if s.snippet:
-            pictures[f"scan-{s.id}.png"] = bytes(s.snippet)
-            d["picture"] = f"scan-{s.id}.png"
+            name = _picture_name(f"scan-{s.id}", bytes(s.snippet))
+            pictures[name] = bytes(s.snippet)
+            d["picture"] = name
         d["ticks"] = []
         for m in marks.get(int(s.id), []):
             md = _plain(m, skip=("scan_id",))
             if m.snippet:
-                name = f"scan-{s.id}-box-{fold(m.key) or 'x'}.png"
+                name = _picture_name(f"scan-{s.id}-box-{fold(m.key) or 'x'}", bytes(m.snippet))
                 pictures[name] = bytes(m.snippet)
                 md["picture"] = name
             d["ticks"].append(md)
@@ -371,7 +383,8 @@ def _collect(conn: Connection, person: Person, *, customer_id: str | None,
     entries = _suppression_entries(conn, person)
     needles = _needles(person)
     review_ids = [int(it.id) for items in reviews.values() for it in items]
-    audit_rows = _audit_entries(conn, person, piece_rows, scan_ids, review_ids, needles)
+    audit_rows = _audit_entries(conn, person, piece_rows, scan_ids, review_ids, [int(e.id) for e in entries],
+                                needles)
     doc = {
         "exported_at": utcnow().isoformat(timespec="seconds") + "Z",
         "asked_for": {"customer_id": customer_id} if customer_id is not None else {"code": code},
