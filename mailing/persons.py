@@ -224,7 +224,8 @@ def _audit_entries(conn: Connection, person: Person, piece_rows: Sequence[Any], 
     erasure), or quoting their codes, customer id or name strings in the detail."""
     by_entity = {"recipient": set(person.ids), "piece": {int(p.id) for p in piece_rows},
                  "review_item": set(review_ids), "scan": set(scan_ids), "suppression": set(entry_ids)}
-    pattern = _needle_pattern([*needles, *(p.code for p in piece_rows)])
+    codes_quoted = [form for p in piece_rows for form in (p.code, codes.format_code(p.code))]
+    pattern = _needle_pattern([*needles, *codes_quoted])
     out = []
     for row in conn.execute(select(audit_log).order_by(audit_log.c.id).execution_options(yield_per=5000)):
         about = row.entity_id is not None and int(row.entity_id) in by_entity.get(row.entity, ())
@@ -248,11 +249,25 @@ def _needles(person: Person) -> list[str]:
     return sorted((n for n in found if len(n) >= MIN_SCRUB_LEN), key=lambda n: (-len(n), n))
 
 
+def _quoting(person: Person) -> list[str]:
+    """The strings that say a text is about this person (for the export): customer ids, full names, e-mail,
+    phone. A surname or first name alone would pull in lines about namesakes, which are not theirs to read."""
+    found: set[str] = set(person.customer_ids)
+    for rec in person.live:
+        found.update(str(v) for v in (rec.email, rec.phone, rec.customer_id) if v)
+        whole = " ".join(x for x in (rec.first_name, rec.last_name) if x)
+        if rec.first_name and rec.last_name:
+            found.add(whole)
+    return sorted(found)
+
+
 def _needle_pattern(needles: Sequence[str]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern for whole occurrences (not inside a longer word or number)."""
     usable = [n for n in needles if n and len(n) >= MIN_SCRUB_LEN]
     if not usable:
         return None
-    return re.compile("|".join(re.escape(n) for n in sorted(set(usable), key=lambda n: (-len(n), n))), re.IGNORECASE)
+    alternatives = "|".join(re.escape(n) for n in sorted(set(usable), key=lambda n: (-len(n), n)))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -381,7 +396,7 @@ def _collect(conn: Connection, person: Person, *, customer_id: str | None,
         records.append(rd)
 
     entries = _suppression_entries(conn, person)
-    needles = _needles(person)
+    needles = _quoting(person)
     review_ids = [int(it.id) for items in reviews.values() for it in items]
     audit_rows = _audit_entries(conn, person, piece_rows, scan_ids, review_ids, [int(e.id) for e in entries],
                                 needles)

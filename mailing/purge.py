@@ -16,8 +16,9 @@ period back: `--older-than DAYS` for every campaign, else the campaign's `[reten
 Pictures of pages no letter was found for (unknown, unreadable) are deleted once they are older than the
 period, unless their review item is still open (someone must still look at them).
 
-Every purge writes one audit line per campaign (counts and ids only); a SQLite store is compacted after
-it (see persons.compact). With dry_run nothing is written; the result says what would go.
+Every purge writes one audit line per campaign and one for the run (counts, names of campaigns, no
+personal data); a SQLite store is compacted after it (see persons.compact). With dry_run nothing is
+written; the result says what would go.
 """
 
 from __future__ import annotations
@@ -200,6 +201,12 @@ def purge(store: Store, older_than_days: int | None = None, *, as_of: date | Non
                       else add_months(today, -DEFAULT_RETENTION_MONTHS))
         result.unassigned_pictures, result.kept_for_review = _unassigned(
             conn, datetime.combine(cutoff_day, datetime.min.time()), dry_run)
+        if not dry_run:  # the run itself is on record, also when nothing was due
+            audit(conn, "purge.run", "store", None,
+                  f"period: {f'{older_than_days} days' if older_than_days is not None else 'each campaign’s retention'}; "
+                  f"{len(result.campaigns)} campaign(s) purged"
+                  + "".join(f", {c.campaign}: {c.records} record(s)" for c in result.campaigns)
+                  + f"; {result.unassigned_pictures} unassigned picture(s) deleted")
     if not dry_run and (result.campaigns or result.unassigned_pictures):
         result.compacted = compact(store)
     log.info("purge: %d campaign(s)", len(result.campaigns))

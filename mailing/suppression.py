@@ -74,8 +74,9 @@ def _first_names_agree(a: str | None, b: str | None) -> bool:
 
 
 # ------------------------------------------------------------------------------------------ keyed hashes
-def _hmac(secret: str, kind: str, text: str) -> str:
-    return hmac.digest(bytes.fromhex(secret), f"{kind}\x00{text}".encode(), "sha256").hex()
+def _hmac(key: bytes, kind: str, text: str) -> str:
+    """HMAC-SHA256 of one part; `kind` keeps the parts apart (a customer id never equals a match key)."""
+    return hmac.digest(key, f"{kind}\x00{text}".encode(), "sha256").hex()
 
 
 @dataclass(frozen=True)
@@ -95,12 +96,12 @@ class PersonHashes:
 def person_hashes(secret: str, customer_id: str | None, key: str | None, first_name: str | None) -> PersonHashes:
     """HMAC-SHA256 (store secret) over the customer id, the normalised match key, and the match key with the
     folded first name and with its initial."""
-    cid, first = _clean(customer_id), fold(first_name)
+    cid, first, k = _clean(customer_id), fold(first_name), bytes.fromhex(secret)
     return PersonHashes(
-        _hmac(secret, "customer", cid) if cid else None,
-        _hmac(secret, "key", key) if key else None,
-        _hmac(secret, "first", f"{key}|{first}") if key and first else None,
-        _hmac(secret, "first", f"{key}|{first[0]}") if key and first else None,
+        _hmac(k, "customer", cid) if cid else None,
+        _hmac(k, "key", key) if key else None,
+        _hmac(k, "first", f"{key}|{first}") if key and first else None,
+        _hmac(k, "first", f"{key}|{first[0]}") if key and first else None,
     )
 
 
@@ -108,7 +109,7 @@ class HashedEntries:
     """The hashed entries in force, to match records against them (their data is gone, the hashes stay)."""
 
     def __init__(self, secret: str, rows: Iterable[Any]) -> None:
-        self.secret = secret
+        self.key = bytes.fromhex(secret)
         self.by_customer: dict[str, int] = {}  # hash → lowest entry
         self.by_key: dict[str, list[tuple[int, str | None, str | None]]] = {}
         for row in rows:
@@ -144,14 +145,14 @@ class HashedEntries:
         found: set[int] = set()
         cid = _clean(customer_id)
         if cid and self.by_customer:
-            entry = self.by_customer.get(_hmac(self.secret, "customer", cid))
+            entry = self.by_customer.get(_hmac(self.key, "customer", cid))
             if entry is not None:
                 found.add(entry)
-        candidates = self.by_key.get(_hmac(self.secret, "key", key)) if key and self.by_key else None
+        candidates = self.by_key.get(_hmac(self.key, "key", key)) if key and self.by_key else None
         if candidates:
             first = fold(first_name)
-            full = _hmac(self.secret, "first", f"{key}|{first}") if first else None
-            initial = _hmac(self.secret, "first", f"{key}|{first[0]}") if first else None
+            full = _hmac(self.key, "first", f"{key}|{first}") if first else None
+            initial = _hmac(self.key, "first", f"{key}|{first[0]}") if first else None
             for entry_id, first_hash, initial_hash in candidates:
                 if (first_hash is None or not first or full == first_hash or initial == first_hash
                         or (len(first) == 1 and full == initial_hash)):

@@ -342,9 +342,11 @@ def test_purge_removes_finished_campaigns_personal_data_and_pictures(produced, t
     store = Store.open(str(db))
     with store.connect() as conn:
         line = conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "purge")).scalar_one()
+        runs = conn.execute(select(func.count()).where(audit_log.c.action == "purge.run")).scalar_one()
         entry = conn.execute(select(suppression)).one()
     store.dispose()
     assert "51 record(s) blanked" in line and entry.key_hash and entry.last_name is None
+    assert runs == 3, "every purge run is on record, the one that found nothing too (dry runs are not)"
     # the hashed objection still holds: the objector, imported again, is stored but not mailed
     text = (tmp_path / "c" / "campaign.toml").read_text(encoding="utf-8").replace(NAME, "herbst-2026")
     (tmp_path / "c" / "herbst.toml").write_text(text, encoding="utf-8")
