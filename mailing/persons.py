@@ -272,6 +272,13 @@ def _needle_pattern(needles: Sequence[str]) -> re.Pattern[str] | None:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write a file owner-only (0600), atomically: a temporary file beside it, then renamed."""
+    try:
+        _write_atomic(path, data)
+    except OSError as exc:
+        raise MailingError(f"cannot write {path}: {exc.strerror or exc}; choose another --out") from exc
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)
@@ -297,7 +304,10 @@ def export_person(store: Store, out: str | Path, *, customer_id: str | None = No
         doc, pictures = _collect(conn, person, customer_id=customer_id, code=code)
     pictures_dir = out_path.with_name(out_path.stem + "-pictures") if pictures else None
     if pictures_dir is not None:
-        pictures_dir.mkdir(mode=0o700, exist_ok=True)
+        try:
+            pictures_dir.mkdir(mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise MailingError(f"cannot create {pictures_dir}: {exc.strerror or exc}; choose another --out") from exc
         for name, data in pictures.items():
             _write_private(pictures_dir / name, data)
     _write_private(out_path, json.dumps(doc, ensure_ascii=False, indent=2, default=str).encode("utf-8"))

@@ -14,7 +14,9 @@ period back: `--older-than DAYS` for every campaign, else the campaign's `[reten
 - its scan and tick-box pictures are deleted.
 
 Pictures of pages no letter was found for (unknown, unreadable) are deleted once they are older than the
-period, unless their review item is still open (someone must still look at them).
+period, unless their review item is still open (someone must still look at them). A campaign past the
+period that is not finished (a planned wave never produced, a pooled follow-up) is named in the result and
+kept: produce or give up that wave, then purge again.
 
 Every purge writes one audit line per campaign and one for the run (counts, names of campaigns, no
 personal data); a SQLite store is compacted after it (see persons.compact). With dry_run nothing is
@@ -78,13 +80,15 @@ class PurgeResult:
     older_than_days: int | None  # None: each campaign's retention setting
     dry_run: bool
     campaigns: list[CampaignPurge] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)  # past the period, but a wave is only planned or pooled
     unassigned_pictures: int = 0  # pictures of pages no letter was found for
     kept_for_review: int = 0  # such pictures kept: their review item is open
     compacted: bool | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "older_than_days": self.older_than_days, "dry_run": self.dry_run,
-                "campaigns": [c.as_json() for c in self.campaigns], "unassigned_pictures": self.unassigned_pictures,
+                "campaigns": [c.as_json() for c in self.campaigns], "unfinished": self.unfinished,
+                "unassigned_pictures": self.unassigned_pictures,
                 "kept_for_review": self.kept_for_review, "compacted": self.compacted}
 
 
@@ -106,15 +110,14 @@ def _last_drop(wave_rows: Sequence[Any]) -> date | None:
     return max(known) if known else None
 
 
-def _finished(conn: Connection, cid: int) -> date | None:
-    """The last drop date of a finished campaign; None while it is not finished."""
+def _finished(conn: Connection, cid: int) -> tuple[date | None, bool]:
+    """(last drop date, finished): finished when every wave is produced and no follow-up is pooled."""
     wave_rows = conn.execute(select(waves.c.status, waves.c.drop_date, waves.c.produced_at)
                              .where(waves.c.campaign_id == cid)).all()
-    if not wave_rows or any(w.status not in SENT_STATES for w in wave_rows):
-        return None
     pooled = conn.execute(select(followups.c.id).where(followups.c.campaign_id == cid,
                                                        followups.c.status == "pending").limit(1)).first()
-    return None if pooled else _last_drop(wave_rows)
+    done = bool(wave_rows) and all(w.status in SENT_STATES for w in wave_rows) and pooled is None
+    return _last_drop(wave_rows), done
 
 
 def _campaign_scan_ids(conn: Connection, cid: int) -> list[int]:
@@ -185,7 +188,7 @@ def purge(store: Store, older_than_days: int | None = None, *, as_of: date | Non
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA secure_delete=ON")
         for cid, name in conn.execute(select(campaigns.c.id, campaigns.c.name).order_by(campaigns.c.name)).all():
-            last = _finished(conn, int(cid))
+            last, finished = _finished(conn, int(cid))
             if last is None:
                 continue
             if older_than_days is not None:
@@ -193,6 +196,9 @@ def purge(store: Store, older_than_days: int | None = None, *, as_of: date | Non
             else:
                 due = add_months(last, load_by_id(conn, int(cid)).retention_months) + timedelta(days=1)
             if today < due:
+                continue
+            if not finished:  # a planned wave or a pooled follow-up was left: say so, keep the data
+                result.unfinished.append(name)
                 continue
             done = _purge_campaign(conn, int(cid), name, last, due, dry_run)
             if done is not None:

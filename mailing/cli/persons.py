@@ -102,6 +102,9 @@ def purge_cmd(ctx: click.Context, older_than: int | None, dry_run: bool, as_json
     for c in res.campaigns:
         click.echo(f"{verb} {c.campaign} (last drop {c.last_drop:%d.%m.%Y}): {c.records} record(s), "
                    f"{c.pictures} picture(s), {c.entries} suppression entr(ies) to keyed hashes")
+    for name in res.unfinished:
+        click.echo(f"kept {name}: past its retention period, but a wave is only planned or a follow-up is pooled; "
+                   "produce it or give it up, then purge again", err=True)
     if res.unassigned_pictures or res.kept_for_review:
         click.echo(f"{'would delete' if dry_run else 'deleted'} {res.unassigned_pictures} picture(s) of pages no "
                    f"letter was found for; {res.kept_for_review} kept for open review items")

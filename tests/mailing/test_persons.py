@@ -182,6 +182,14 @@ def test_person_commands_name_the_person_once(tmp_path: Path, capsys) -> None:
     assert err.count("\n") == 1 and "code" in err and not (tmp_path / "a.json").exists()
 
 
+def test_export_into_a_missing_folder_is_one_line(tmp_path: Path, capsys) -> None:
+    db = make_store(tmp_path, capsys)
+    assert main(["--db", str(db), "person", "export", "--customer-id", PERSON["customer_id"],
+                 "--out", str(tmp_path / "fehlt" / "a.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err
+
+
 def test_store_secret_is_made_once_and_kept(store: Store) -> None:
     with store.begin() as conn:
         first = store_secret(conn)
@@ -295,6 +303,12 @@ def test_erase_after_a_scanned_answer_keeps_the_statistics_and_the_report(produc
     coupon_scan(print_dir, mine, [OPTOUT], tmp_path / "spaet.png", random.Random(5))
     (late,) = scan_json(capsys, db, tmp_path / "spaet.png")
     assert late["status"] == "duplicate"
+    store = Store.open(str(db))
+    with store.connect() as conn:
+        erasure = conn.execute(select(suppression.c.id).where(suppression.c.reason == "erased")).scalar_one()
+        late_entry = conn.execute(select(scans.c.suppression_id).order_by(scans.c.id.desc()).limit(1)).scalar()
+    store.dispose()
+    assert late_entry in (None, erasure), "the late opt-out points to the erasure entry; nothing readable is added"
 
     text = (tmp_path / "c" / "campaign.toml").read_text(encoding="utf-8").replace(NAME, "herbst-2026")
     (tmp_path / "c" / "herbst.toml").write_text(text, encoding="utf-8")
@@ -322,6 +336,11 @@ def test_followups_after_an_erase_send_the_person_nothing(produced, tmp_path: Pa
                                 ).scalar_one() == 1
     finally:
         store.dispose()
+    # the reminder is only planned: the campaign is not finished, so purge keeps it and says why
+    capsys.readouterr()
+    assert main(["--db", str(db), "purge", "--older-than", "30"]) == 0
+    out = capsys.readouterr()
+    assert "no finished campaign" in out.out and f"kept {NAME}: past its retention period" in out.err
 
 
 @pytest.mark.slow
