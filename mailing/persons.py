@@ -548,10 +548,11 @@ def _erase(conn: Connection, person: Person, dry_run: bool) -> ErasureResult:
         responses=n_responses, pictures=count_pictures(conn, scan_ids), entries_hashed=len(readable),
         entries_added=len(identities), texts_cleaned=0, dry_run=dry_run, already_erased=not live,
         print_folders=folders)
-    if not live:
-        if person.hashed_by_customer is None and not person.records:
-            raise NotFoundError("nothing stored about this person")
-        result.pictures = 0 if dry_run else delete_pictures(conn, scan_ids)  # a late coupon's picture
+    if not live:  # erased before; a coupon that came in since may have brought a picture
+        if not dry_run and result.pictures:
+            result.pictures = delete_pictures(conn, scan_ids)
+            audit(conn, "person.erase", "recipient", person.ids[0] if person.ids else None,
+                  f"erased before; {result.pictures} picture(s) of later scans deleted")
         return result
     if dry_run:
         result.texts_cleaned = _scrub_texts(conn, pattern, dry_run=True)
@@ -561,13 +562,13 @@ def _erase(conn: Connection, person: Person, dry_run: bool) -> ErasureResult:
     now = utcnow()
     entry_of: dict[int, int] = {}
     added: list[int] = []
-    for (cid, key, _first), rec in identities.items():
+    for (cid, key, first), rec in identities.items():
         hashes = person_hashes(secret, cid, key, rec.first_name)
         entry_id = new_id(conn.execute(insert(suppression).values(
             reason=ERASED, source="erasure", source_ref=None, country=rec.country, **hashes.columns())))
         added.append(entry_id)
         for other in live:
-            if (other.customer_id, other.match_key, fold(other.first_name)) == (cid, key, _first):
+            if (other.customer_id, other.match_key, fold(other.first_name)) == (cid, key, first):
                 entry_of[int(other.id)] = entry_id
     result.entries_hashed = hash_entries(conn, readable, secret)
     for chunk in in_chunks([int(r.id) for r in live]):
