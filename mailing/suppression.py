@@ -327,14 +327,20 @@ def import_file(store: Store, path: str | Path, reason: str, sheet: str | None =
 
 
 def list_entries(conn: Connection, as_of: date | None = None) -> list[dict[str, Any]]:
-    """Every entry, oldest first, with `in_force` for the given day (default today)."""
+    """Every entry, oldest first, with `in_force` for the given day (default today) and `hashed` (only keyed
+    hashes of an erased person are left; the hashes themselves are not listed)."""
     today = as_of or _today()
     out = []
     for row in conn.execute(select(suppression).order_by(suppression.c.id)):
         m = dict(row._mapping)
         m["in_force"] = m["expires_at"] is None or m["expires_at"] > today
+        hashes = [m.pop(k) for k in _HASH_COLUMNS]
+        m["hashed"] = any(hashes)
         out.append(m)
     return out
+
+
+_HASH_COLUMNS = ("customer_hash", "key_hash", "first_name_hash", "initial_hash")
 
 
 def suppress_response(conn: Connection, recipient_row: Mapping[str, Any], campaign_id: int | None, source: str,

@@ -149,6 +149,8 @@ def test_erase_twice_says_already_erased(tmp_path: Path, capsys) -> None:
     db = make_store(tmp_path, capsys)
     run(capsys, db, "person", "erase", "--customer-id", PERSON["customer_id"])
     assert "already erased" in run(capsys, db, "person", "erase", "--customer-id", PERSON["customer_id"])
+    (entry,) = json.loads(run(capsys, db, "suppress", "list", "--json"))
+    assert entry["reason"] == "erased" and entry["hashed"] is True and "key_hash" not in entry
 
 
 def test_export_after_an_erase_shows_what_is_left(tmp_path: Path, capsys) -> None:
