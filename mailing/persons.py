@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import String, case, cast, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from mailing import codes
 from mailing.errors import MailingError, NotFoundError
@@ -66,6 +67,7 @@ from mailing.suppression import ERASED, HashedEntries, _first_names_agree, perso
 log = get_logger(__name__)
 
 ERASED_TEXT = "[erased]"  # what stands in audit and note texts where the person's strings were
+COMPACT_WAIT_MS = 3000  # how long the final checkpoint waits for other readers before it reports them
 MIN_SCRUB_LEN = 3  # shorter strings ("Al", "5") would cut unrelated words out of texts; they name nobody
 # Text columns that may quote a person (file names people gave, notes typed in review): cleaned on erase.
 _TEXT_COLUMNS = (
@@ -588,17 +590,22 @@ def _erase(conn: Connection, person: Person, dry_run: bool) -> ErasureResult:
 
 
 def compact(store: Store) -> bool | None:
-    """SQLite: rewrite the file so that no freed byte stays (secure delete, WAL checkpoint, VACUUM,
-    checkpoint again, WAL truncated). False when another process still reads the store (its WAL could not
+    """SQLite: rewrite the file so that no freed byte stays (secure delete, VACUUM, then a checkpoint that
+    copies the log into the file and truncates it). False when another process still reads the store (its WAL could not
     be emptied: run the command again later); None for other databases (PostgreSQL: VACUUM FULL is the
     operator's job)."""
     if store.engine.dialect.name != "sqlite":
         return None
-    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("PRAGMA secure_delete=ON")
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.exec_driver_sql("VACUUM")
-        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+    try:
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("PRAGMA secure_delete=ON")
+            conn.exec_driver_sql("VACUUM")
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={COMPACT_WAIT_MS}")
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            conn.exec_driver_sql("PRAGMA busy_timeout=10000")  # the store's usual wait (store._sqlite_pragmas)
+    except OperationalError as exc:  # locked by another writer past the busy timeout: the erase itself stands
+        log.warning("%s: could not compact the store (%s)", store.where, exc.orig)
+        return False
     done = busy is not None and int(busy[0]) == 0
     if not done:
         log.warning("%s: another process holds the store open; its write-ahead log could not be emptied", store.where)

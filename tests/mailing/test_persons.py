@@ -100,6 +100,24 @@ def test_erase_leaves_no_byte_of_the_person_in_the_sqlite_files(tmp_path: Path, 
     assert PERSON["customer_id"] not in erase_line and "1 record(s)" in erase_line
 
 
+def test_erase_while_another_process_reads_says_so_and_a_second_run_finishes(tmp_path: Path, capsys) -> None:
+    """A reader keeps old pages in the write-ahead log alive: the erase stands, says the file is not clean
+    yet, and running it again once the reader is gone removes the last bytes."""
+    import sqlite3
+
+    db = make_store(tmp_path, capsys)
+    reader = sqlite3.connect(db)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM recipients").fetchone()
+    capsys.readouterr()
+    assert main(["--db", str(db), "person", "erase", "--customer-id", PERSON["customer_id"]]) == 0
+    assert "another process holds the store open" in capsys.readouterr().err
+    reader.rollback()
+    reader.close()
+    assert "already erased" in run(capsys, db, "person", "erase", "--customer-id", PERSON["customer_id"])
+    assert raw_hits(db) == {}
+
+
 def test_an_erased_person_imported_again_is_not_stored(tmp_path: Path, capsys) -> None:
     """Done-when: a re-import of the same list does not bring the person back (nor mail them)."""
     db = make_store(tmp_path, capsys)
