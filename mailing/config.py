@@ -17,6 +17,9 @@ from typing import Any
 from mailing.errors import ConfigError
 
 MAX_OPTIONS = 5  # coupon slots (layouts.geometry.CHECKBOX_SLOTS)
+# Months after a campaign's last drop date until `mailing purge` removes its personal data and coupon
+# pictures (statistics and the hashed suppression list stay). Why 24: see docs/data-protection.md.
+DEFAULT_RETENTION_MONTHS = 24
 OPTION_KEY = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 
 # Merge fields a letter text may use: {name} → what it prints.
@@ -158,6 +161,7 @@ class Campaign:
     letters: dict[str, LetterText]
     costs: Costs | None
     source_file: str = ""
+    retention_months: int = DEFAULT_RETENTION_MONTHS  # [retention] months: personal data kept after the last drop
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -279,6 +283,7 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
     top = r.table(data, (), {
         "name": "", "title": "", "sender": "", "layout": "", "letter": "", "variant": "", "coupon": "",
         "production": "", "dedupe": "", "import": "", "followup": "", "letters": "", "costs": "",
+        "retention": "",
     })
     name = r.str_(top, "name", ())
     if not name.strip() or len(name) > 100:
@@ -420,11 +425,14 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
         costs = Costs(*(float(r.num(co, k, ("costs",), 0.0, 0.0, 1000.0))
                         for k in ("print_per_piece", "postage_per_piece", "inserts_per_piece")))
 
+    ret = r.table(top.get("retention", {}), ("retention",), {"months": ""})
+    retention_months = int(r.num(ret, "months", ("retention",), DEFAULT_RETENTION_MONTHS, 1, 1200, integer=True))
+
     return Campaign(
         name=name, title=r.str_(top, "title", (), name), sender=sender, layout=layout, subject=subject,
         closing=closing, signature=signature, signature_title=signature_title, variants=tuple(variants),
         coupon=coupon, production=production, dedupe_mode=dedupe_mode, column_mapping=mapping,
-        rules=tuple(rules), letters=letters, costs=costs, source_file=file,
+        rules=tuple(rules), letters=letters, costs=costs, source_file=file, retention_months=retention_months,
     )
 
 

@@ -123,7 +123,8 @@ class _Run:
                          .join(recipients, recipients.c.id == pieces.c.recipient_id)
                          .join(response_options, and_(response_options.c.response_id == responses.c.id,
                                                       response_options.c.key == self.rule.option)))
-            .where(waves.c.campaign_id == self.cid, response_options.c.ticked.is_(True), ~self._already())
+            .where(waves.c.campaign_id == self.cid, response_options.c.ticked.is_(True), ~self._already(),
+                   recipients.c.erased_at.is_(None))  # an erased or purged record gets no follow-up
             .order_by(responses.c.received_on, responses.c.id)
         )
         seen: set[int] = set()
@@ -145,7 +146,8 @@ class _Run:
                    waves.c.status.in_(SENT_STATES),
                    waves.c.drop_date.is_not(None), waves.c.drop_date <= cutoff,
                    pieces.c.control.is_(False), pieces.c.undeliverable.is_(False),
-                   ~exists().where(responses.c.piece_id == pieces.c.id), ~self._already())
+                   ~exists().where(responses.c.piece_id == pieces.c.id), ~self._already(),
+                   recipients.c.erased_at.is_(None))
             .order_by(recipients.c.id)
         )
         seen: set[int] = set()

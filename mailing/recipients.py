@@ -12,6 +12,10 @@ normalising. Such a record is removed again in the same transaction (never commi
 counted and named (`ImportSummary.already_present_rows`); the earlier record is kept as it is. A file
 imported before (same content hash) is named (`ImportSummary.earlier_import`).
 
+Erased persons: a row that matches the keyed hash `person erase` left on the suppression list is not
+stored at all (only counted, `ImportSummary.erased`), so the person is never mailed and no byte of them
+comes back into the store.
+
 All-or-nothing by default: any bad row rolls the whole import back; every bad row is logged as a warning
 (file, row, column, reason) and the first one is raised as an InputError. With `skip_invalid` the good rows
 are imported and the bad ones written to `<stem>.rejected.csv` beside the input with their reasons; a file
@@ -109,6 +113,7 @@ class ImportSummary:
     already_present: int = 0  # rows not added: the record is already in the campaign
     already_present_rows: tuple[int, ...] = field(default=(), repr=False)  # their row numbers (header = 1)
     earlier_import: EarlierImport | None = None  # the same file (content hash) imported before
+    erased: int = 0  # rows not stored: persons erased from the store (their keyed hash is suppressed)
 
 
 # ----------------------------------------------------------------------------------------- columns
@@ -320,9 +325,12 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
             merged=0, content_sha256=digest, already_present=0)))
         rejects = _Rejects(p.with_name(p.stem + ".rejected.csv"), header) if skip_invalid else None
         first_new_id = (conn.execute(select(func.max(recipients.c.id))).scalar() or 0) + 1
+        from mailing.suppression import ERASED, HashedEntries
+
+        erased = _ErasedRows(HashedEntries.load(conn, reasons=(ERASED,)))
         try:
             n_rows, imported, bad, first_error = _load_rows(conn, p, header, columns, rows, campaign_id,
-                                                            import_id, rejects)
+                                                            import_id, rejects, erased)
         finally:
             if rejects is not None:
                 rejects.close()
@@ -346,12 +354,26 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
         audit(conn, "recipients.import", "import", import_id,
               f"{p.name}: {n_rows} rows, {imported} imported, {present} already present, {bad} rejected, "
               f"{duplicates} duplicates, {merged} merged"
+              + (f", {erased.count} erased persons not stored" if erased.count else "")
               + (f"; same content as {earlier.source_file}, imported {earlier.created_at:%Y-%m-%d}"
                  if earlier else ""))
     return ImportSummary(str(p), n_rows, imported, bad, duplicates, merged, import_id,
                          str(rejects.path) if rejects is not None and rejects.count else None,
                          already_present=present, already_present_rows=tuple(present_rows),
-                         earlier_import=EarlierImport(*earlier) if earlier else None)
+                         earlier_import=EarlierImport(*earlier) if earlier else None, erased=erased.count)
+
+
+class _ErasedRows:
+    """Rows of persons erased from the store: matched by keyed hash, counted, never stored."""
+
+    def __init__(self, hashed: Any) -> None:
+        self.hashed, self.count = hashed, 0
+
+    def take(self, rec: Mapping[str, Any]) -> bool:
+        if self.hashed is None or self.hashed.match(rec["customer_id"], rec["match_key"], rec["first_name"]) is None:
+            return False
+        self.count += 1
+        return True
 
 
 def _remove_already_present(conn: Connection, campaign_id: int, import_id: int, first_new_id: int,
@@ -406,7 +428,8 @@ def _remove_already_present(conn: Connection, campaign_id: int, import_id: int, 
 
 def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, int],
                rows: Iterator[tuple[int, list[str]]], campaign_id: int, import_id: int,
-               rejects: _Rejects | None) -> tuple[int, int, int, InputError | None]:
+               rejects: _Rejects | None, erased: _ErasedRows | None = None
+               ) -> tuple[int, int, int, InputError | None]:
     n_rows = imported = bad = 0
     first_error: InputError | None = None
     chunk: list[dict[str, Any]] = []
@@ -430,6 +453,8 @@ def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, 
             continue
         if first_error is not None and rejects is None:
             continue  # the import will be refused; keep reading only to name every bad row
+        if erased is not None and erased.take(rec):
+            continue
         rec.update(campaign_id=campaign_id, import_id=import_id, source_row=n, active=True)
         chunk.append(rec)
         if len(chunk) >= CHUNK_ROWS:

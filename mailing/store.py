@@ -20,6 +20,7 @@ Tables (one row per ...):
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -47,6 +48,8 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
@@ -137,6 +140,12 @@ recipients = Table(
     Column("duplicate_kind", String(20)),  # exact | likely
     Column("active", Boolean, nullable=False, default=True),  # False: merged away, never mailed
     Column("created_at", DateTime, nullable=False, default=utcnow),
+    # `person erase` / `purge`: when the personal fields were blanked (None: they are as imported). Such a
+    # record is never mailed again; its pieces and responses stay for the statistics.
+    Column("erased_at", DateTime),
+    # the suppression entry (keyed hash) that keeps an erased record suppressed; no foreign key, so that a
+    # withdrawn entry simply stops counting
+    Column("suppression_id", Integer),
     Index("ix_recipients_campaign", "campaign_id"),
     Index("ix_recipients_match", "campaign_id", "match_key"),
     Index("ix_recipients_customer", "campaign_id", "customer_id"),
@@ -162,6 +171,12 @@ suppression = Table(
     Column("campaign_id", ForeignKey("campaigns.id")),  # the campaign whose response added it
     Column("created_at", DateTime, nullable=False, default=utcnow),
     Column("expires_at", Date),  # None = never (objections never expire)
+    # Keyed hashes (HMAC-SHA256 with the store secret, see suppression.py) that replace the personal fields
+    # above after `person erase` or `purge`: the entry still matches the person, and nothing readable stays.
+    Column("customer_hash", String(64)),
+    Column("key_hash", String(64)),  # of match_key
+    Column("first_name_hash", String(64)),  # of match_key + folded first name (None: no first name)
+    Column("initial_hash", String(64)),  # of match_key + the first name's initial
     Index("ix_suppression_match", "match_key"),
     Index("ix_suppression_customer", "customer_id"),
 )
@@ -464,6 +479,31 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+SECRET_KEY = "secret"  # meta key of the store secret
+
+
+def store_secret(conn: Connection) -> str:
+    """The store's secret (hex of 32 random bytes, kept in `meta` under "secret"), made on first use inside
+    the caller's transaction. Keys the suppression list's hashes of erased persons (and the web's cookies):
+    whoever holds it and a candidate name can test the list, so it never leaves the store."""
+    value = read_secret(conn)
+    if value is not None:
+        return value
+    values = {"key": SECRET_KEY, "value": secrets.token_hex(32)}
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+        conn.execute(dialect_insert(meta).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+    else:
+        conn.execute(insert(meta).values(**values))
+    return str(conn.execute(select(meta.c.value).where(meta.c.key == SECRET_KEY)).scalar_one())
+
+
+def read_secret(conn: Connection) -> str | None:
+    """The store's secret, or None while none was made (nothing hashed yet)."""
+    row = conn.execute(select(meta.c.value).where(meta.c.key == SECRET_KEY)).first()
+    return str(row[0]) if row else None
 
 
 def new_id(result: Any) -> int:

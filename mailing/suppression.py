@@ -10,11 +10,19 @@ undeliverable and deceased entries. Robinson entries expire after 5 years: the D
 registrations after five years, so a match older than that no longer stands for a current wish.
 
 `suppressed_recipients(conn, campaign_id, as_of)` is what wave planning applies before codes are assigned.
+
+Keyed hashes (erasure, GDPR Art. 17): after `person erase` (or `purge`) an entry keeps no readable personal
+data, only HMAC-SHA256 values keyed with the store secret (`store.store_secret`): of the customer id, of the
+match key, and of the match key with the folded first name and with its initial, so that the first-name
+rule above still holds. `HashedEntries` matches records against them; `suppressed_recipients` and the
+recipient import use it, so an erased person who turns up in a later list is never mailed. Without the
+secret the hashes cannot be tested against guesses; it never leaves the store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hmac
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,11 +35,12 @@ from mailing.errors import MailingError
 from mailing.log import get_logger
 from mailing.normalise import fold, match_key
 from mailing.recipients import read_suppression_rows
-from mailing.store import Store, audit, new_id, recipients, suppression
+from mailing.store import Store, audit, new_id, read_secret, recipients, suppression
 
 log = get_logger(__name__)
 
 REASONS = ("objection", "robinson", "undeliverable", "deceased")
+ERASED = "erased"  # the entry `person erase` leaves: keyed hashes only; never imported from a file
 ROBINSON_YEARS = 5  # DDV Robinsonliste: registrations expire after 5 years
 
 
@@ -64,6 +73,93 @@ def _first_names_agree(a: str | None, b: str | None) -> bool:
     return (len(fa) == 1 and fb.startswith(fa)) or (len(fb) == 1 and fa.startswith(fb))
 
 
+# ------------------------------------------------------------------------------------------ keyed hashes
+def _hmac(key: bytes, kind: str, text: str) -> str:
+    """HMAC-SHA256 of one part; `kind` keeps the parts apart (a customer id never equals a match key)."""
+    return hmac.digest(key, f"{kind}\x00{text}".encode(), "sha256").hex()
+
+
+@dataclass(frozen=True)
+class PersonHashes:
+    """The keyed hashes that stand for a person on the suppression list (None where the part is missing)."""
+
+    customer_hash: str | None
+    key_hash: str | None
+    first_name_hash: str | None
+    initial_hash: str | None
+
+    def columns(self) -> dict[str, str | None]:
+        return {"customer_hash": self.customer_hash, "key_hash": self.key_hash,
+                "first_name_hash": self.first_name_hash, "initial_hash": self.initial_hash}
+
+
+def person_hashes(secret: str, customer_id: str | None, key: str | None, first_name: str | None) -> PersonHashes:
+    """HMAC-SHA256 (store secret) over the customer id, the normalised match key, and the match key with the
+    folded first name and with its initial."""
+    cid, first, k = _clean(customer_id), fold(first_name), bytes.fromhex(secret)
+    return PersonHashes(
+        _hmac(k, "customer", cid) if cid else None,
+        _hmac(k, "key", key) if key else None,
+        _hmac(k, "first", f"{key}|{first}") if key and first else None,
+        _hmac(k, "first", f"{key}|{first[0]}") if key and first else None,
+    )
+
+
+class HashedEntries:
+    """The hashed entries in force, to match records against them (their data is gone, the hashes stay)."""
+
+    def __init__(self, secret: str, rows: Iterable[Any]) -> None:
+        self.key = bytes.fromhex(secret)
+        self.by_customer: dict[str, int] = {}  # hash → lowest entry
+        self.by_key: dict[str, list[tuple[int, str | None, str | None]]] = {}
+        for row in rows:
+            if row.customer_hash:
+                self.by_customer[row.customer_hash] = min(self.by_customer.get(row.customer_hash, row.id), row.id)
+            if row.key_hash:
+                self.by_key.setdefault(row.key_hash, []).append((int(row.id), row.first_name_hash, row.initial_hash))
+
+    @classmethod
+    def load(cls, conn: Connection, as_of: date | None = None, reasons: tuple[str, ...] | None = None
+             ) -> HashedEntries | None:
+        """The hashed entries in force on `as_of` (default today), of the given reasons (default all); None
+        when there are none."""
+        s = suppression.c
+        today = as_of or _today()
+        stmt = select(s.id, s.customer_hash, s.key_hash, s.first_name_hash, s.initial_hash).where(
+            or_(s.customer_hash.is_not(None), s.key_hash.is_not(None)),
+            or_(s.expires_at.is_(None), s.expires_at > today))
+        if reasons is not None:
+            stmt = stmt.where(s.reason.in_(reasons))
+        rows = conn.execute(stmt).all()
+        secret = read_secret(conn) if rows else None
+        return cls(secret, rows) if rows and secret else None
+
+    def match(self, customer_id: str | None, key: str | None, first_name: str | None) -> int | None:
+        """The lowest entry that matches the record, or None. Same rule as for readable entries: the customer
+        id, or the match key with first names agreeing (equal, one empty, or one the other's initial)."""
+        found = self.all_matches(customer_id, key, first_name)
+        return min(found) if found else None
+
+    def all_matches(self, customer_id: str | None, key: str | None, first_name: str | None) -> set[int]:
+        """Every entry that matches the record (see `match`)."""
+        found: set[int] = set()
+        cid = _clean(customer_id)
+        if cid and self.by_customer:
+            entry = self.by_customer.get(_hmac(self.key, "customer", cid))
+            if entry is not None:
+                found.add(entry)
+        candidates = self.by_key.get(_hmac(self.key, "key", key)) if key and self.by_key else None
+        if candidates:
+            first = fold(first_name)
+            full = _hmac(self.key, "first", f"{key}|{first}") if first else None
+            initial = _hmac(self.key, "first", f"{key}|{first[0]}") if first else None
+            for entry_id, first_hash, initial_hash in candidates:
+                if (first_hash is None or not first or full == first_hash or initial == first_hash
+                        or (len(first) == 1 and full == initial_hash)):
+                    found.add(entry_id)
+        return found
+
+
 def add_entry(
     conn: Connection,
     reason: str,
@@ -83,15 +179,20 @@ def add_entry(
     city: str | None = None,
     country: str | None = None,
     as_of: date | None = None,
+    erased: HashedEntries | None = None,
 ) -> int:
     """Suppress a person/address (inside the caller's transaction); returns the entry id.
 
     With `recipient_row` (a recipients-table mapping) its name, address and customer id are used; else
     the keyword fields. An identical entry still in force (same reason, customer id, name and address) is
-    reused, so importing the same file twice or scanning the same opt-out twice adds nothing.
+    reused, so importing the same file twice or scanning the same opt-out twice adds nothing. A record whose
+    data was erased keeps the entry that stands for it; a person matched by `erased` (erasure hashes) is
+    not written down again in readable form: that entry is returned.
     """
     if reason not in REASONS:
         raise MailingError(f"unknown suppression reason {reason!r}; allowed: {', '.join(REASONS)}")
+    if recipient_row is not None and recipient_row.get("erased_at") is not None:
+        return _entry_of_erased(conn, reason, source, source_ref, recipient_row, campaign_id)
     if recipient_row is not None:
         r = recipient_row
         customer_id, last_name, first_name, company = (r.get("customer_id"), r.get("last_name"),
@@ -106,6 +207,10 @@ def add_entry(
         key = match_key(last_name, company, street, house_number, postbox, postal_code, country)
     if key is None and customer_id is None:
         raise MailingError("a suppression entry needs a customer id or a name with a full address")
+    if erased is not None:
+        hashed = erased.match(customer_id, key, first_name)
+        if hashed is not None:
+            return hashed
     today = as_of or _today()
     s = suppression.c
     existing = conn.execute(
@@ -129,10 +234,26 @@ def add_entry(
     return entry_id
 
 
+def _entry_of_erased(conn: Connection, reason: str, source: str, source_ref: str | None,
+                     row: Mapping[str, Any], campaign_id: int | None) -> int:
+    """An objection or return for a record whose data is gone (a late coupon): the entry that keeps it
+    suppressed; for a purged record without one, an entry without personal data that records the event
+    (nothing is left to match a later list against)."""
+    kept = row.get("suppression_id")
+    if kept is not None and conn.execute(select(suppression.c.id).where(suppression.c.id == kept)).first():
+        return int(kept)
+    log.warning("%s for recipient %s, whose data was purged: recorded without personal data; a later list "
+                "cannot be matched against it", reason, row.get("id"))
+    return new_id(conn.execute(insert(suppression).values(
+        reason=reason, source=source, source_ref=source_ref, campaign_id=campaign_id,
+        expires_at=expiry_for(reason, _today()))))
+
+
 def suppressed_recipients(conn: Connection, campaign_id: int, as_of: date | None = None) -> dict[int, int]:
     """recipient id → suppression entry id, for every active recipient of the campaign matched by an entry
     in force on `as_of` (default today): by customer id, or by name + address (match_key, first names
-    agreeing). The lowest (oldest) matching entry id is reported."""
+    agreeing), also through the keyed hashes of erased persons; an erased record by the entry kept for it.
+    The lowest (oldest) matching entry id is reported."""
     today = as_of or _today()
     r, s = recipients.c, suppression.c
     in_force = or_(s.expires_at.is_(None), s.expires_at > today)
@@ -156,6 +277,17 @@ def suppressed_recipients(conn: Connection, campaign_id: int, as_of: date | None
         if _first_names_agree(row.first_name, row.s_first):
             rid = int(row.id)
             result[rid] = min(result.get(rid, row.sid), int(row.sid))
+    erased = (select(r.id, s.id).select_from(recipients.join(suppression, s.id == r.suppression_id))
+              .where(mine, r.erased_at.is_not(None), in_force))
+    for rid, sid in conn.execute(erased):
+        result[int(rid)] = min(result.get(int(rid), int(sid)), int(sid))
+    hashed = HashedEntries.load(conn, today)
+    if hashed is not None:  # one HMAC per record and part: only while hashed entries exist
+        for row in conn.execute(select(r.id, r.customer_id, r.match_key, r.first_name)
+                                .where(mine, r.erased_at.is_(None)).execution_options(yield_per=5000)):
+            sid = hashed.match(row.customer_id, row.match_key, row.first_name)
+            if sid is not None:
+                result[int(row.id)] = min(result.get(int(row.id), sid), sid)
     return result
 
 
@@ -181,8 +313,9 @@ def import_file(store: Store, path: str | Path, reason: str, sheet: str | None =
     with store.begin() as conn:
         before = conn.execute(select(func.max(suppression.c.id))).scalar() or 0
         seen: set[int] = set()
+        erased = HashedEntries.load(conn, as_of, (ERASED,))
         for rec in records:
-            entry_id = add_entry(conn, reason, "import", p.name, as_of=as_of, **rec)
+            entry_id = add_entry(conn, reason, "import", p.name, as_of=as_of, erased=erased, **rec)
             if entry_id > before and entry_id not in seen:
                 added += 1
             else:
@@ -194,14 +327,20 @@ def import_file(store: Store, path: str | Path, reason: str, sheet: str | None =
 
 
 def list_entries(conn: Connection, as_of: date | None = None) -> list[dict[str, Any]]:
-    """Every entry, oldest first, with `in_force` for the given day (default today)."""
+    """Every entry, oldest first, with `in_force` for the given day (default today) and `hashed` (only keyed
+    hashes of an erased person are left; the hashes themselves are not listed)."""
     today = as_of or _today()
     out = []
     for row in conn.execute(select(suppression).order_by(suppression.c.id)):
         m = dict(row._mapping)
         m["in_force"] = m["expires_at"] is None or m["expires_at"] > today
+        hashes = [m.pop(k) for k in _HASH_COLUMNS]
+        m["hashed"] = any(hashes)
         out.append(m)
     return out
+
+
+_HASH_COLUMNS = ("customer_hash", "key_hash", "first_name_hash", "initial_hash")
 
 
 def suppress_response(conn: Connection, recipient_row: Mapping[str, Any], campaign_id: int | None, source: str,

@@ -104,7 +104,7 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
                               .where(waves.c.campaign_id == campaign_id)).scalar_one()) + 1
     r = recipients.c
     cols = (r.id, r.country, r.postal_code)
-    base = and_(r.campaign_id == campaign_id, r.active.is_(True))
+    base = and_(r.campaign_id == campaign_id, r.active.is_(True), r.erased_at.is_(None))  # erased: never mailed
     rows: list[Any] = []
     if recipient_ids is None:
         rows = list(conn.execute(select(*cols).where(base)).all())

@@ -98,6 +98,8 @@ def import_cmd(ctx: click.Context, campaign: str, file: str, sheet: str | None, 
                f"{s.rejected} rejected, {s.duplicates} likely duplicates found, {s.merged} merged")
     if s.already_present_rows:
         click.echo(f"already present (not added again): rows {_rows_text(s.already_present_rows)}")
+    if s.erased:
+        click.echo(f"{s.erased} row(s) not stored: persons erased from this store (GDPR Art. 17), never mailed")
     if s.duplicates:
         click.echo(f"list them: mailing duplicates {campaign}")
     if s.rejects_file:
