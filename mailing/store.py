@@ -57,7 +57,7 @@ from mailing.errors import StoreError
 
 # The schema version this program writes: the number of the newest migration in mailing/migrations/versions
 # (tests/mailing/test_migrations.py checks they agree). Every schema change is a new migration.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_DB = "mailing.db"
 
 metadata = MetaData()

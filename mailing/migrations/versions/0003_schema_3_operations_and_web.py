@@ -1,0 +1,34 @@
+"""Schema 3: data subjects' rights (issue 13) and what came with this release.
+
+- recipients: when erase or purge blanked a record, and the suppression entry that keeps it suppressed;
+- suppression: keyed hashes (HMAC-SHA256 with the store's secret) over the customer id, the match key and the
+  match key with the first name or its initial, so an erased person is never mailed again while nothing
+  readable of them stays.
+
+Only columns that may be empty are added; no table is rebuilt.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("recipients", sa.Column("erased_at", sa.DateTime(), nullable=True))
+    op.add_column("recipients", sa.Column("suppression_id", sa.Integer(), nullable=True))
+    for column in ("customer_hash", "key_hash", "first_name_hash", "initial_hash"):
+        op.add_column("suppression", sa.Column(column, sa.String(length=64), nullable=True))
+    op.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+
+def downgrade() -> None:
+    raise NotImplementedError("stores are never downgraded; restore the backup `db upgrade` took")
