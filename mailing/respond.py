@@ -178,37 +178,49 @@ class Found:
     answered_on: date | None
 
 
-def search_letters(store: Store, name: str, postal_code: str, limit: int = 50) -> list[Found]:
-    """Sent letters to people at `postal_code` whose surname (or company) starts with `name`, newest wave
-    first. The postal code narrows in SQL; the name is compared case-folded in Python (SQLite's lower()
-    knows no umlauts)."""
-    from mailing.addressing import display_name
-
-    name_key, plz = name.strip().casefold(), postal_code.strip()
-    if len(name_key) < 2 or not plz:
-        raise AnswerError("give a surname (at least 2 letters) and the postal code", "search")
-    out: list[Found] = []
-    with store.connect() as conn:
-        rows = conn.execute(
-            select(pieces.c.id, pieces.c.code, waves.c.number, campaigns.c.name.label("campaign_name"),
+def _holder_rows() -> Any:
+    return (select(pieces.c.id.label("piece_id"), pieces.c.code, waves.c.number, campaigns.c.name.label("campaign_name"),
                    recipients, responses.c.received_on)
             .select_from(pieces.join(waves, waves.c.id == pieces.c.wave_id)
                          .join(campaigns, campaigns.c.id == waves.c.campaign_id)
                          .join(recipients, recipients.c.id == pieces.c.recipient_id)
                          .outerjoin(responses, responses.c.piece_id == pieces.c.id))
-            .where(recipients.c.postal_code == plz, waves.c.status.in_(SENT_STATES), pieces.c.control.is_(False))
-            .order_by(waves.c.id.desc(), pieces.c.id))
-        for r in rows:
+            .where(waves.c.status.in_(SENT_STATES), pieces.c.control.is_(False)))
+
+
+def _found(r: Any) -> Found:
+    from mailing.addressing import display_name
+
+    street = " ".join(x for x in (r.street or "", r.house_number or "") if x) or \
+        (f"Postfach {r.postbox}" if r.postbox else "")
+    return Found(r.piece_id, r.code, r.campaign_name, r.number, display_name(dict(r._mapping)), street,
+                 r.postal_code, r.city, r.received_on)
+
+
+def search_letters(store: Store, name: str, postal_code: str, limit: int = 50) -> list[Found]:
+    """Sent letters to people at `postal_code` whose surname (or company) starts with `name`, newest wave
+    first. The postal code narrows in SQL; the name is compared case-folded in Python (SQLite's lower()
+    knows no umlauts)."""
+    name_key, plz = name.strip().casefold(), postal_code.strip()
+    if len(name_key) < 2 or not plz:
+        raise AnswerError("give a surname (at least 2 letters) and the postal code", "search")
+    out: list[Found] = []
+    with store.connect() as conn:
+        for r in conn.execute(_holder_rows().where(recipients.c.postal_code == plz)
+                              .order_by(waves.c.id.desc(), pieces.c.id)):
             names = [(r.last_name or "").casefold(), (r.company or "").casefold()]
-            if not any(n.startswith(name_key) for n in names if n):
-                continue
-            street = " ".join(x for x in (r.street or "", r.house_number or "") if x) or \
-                (f"Postfach {r.postbox}" if r.postbox else "")
-            out.append(Found(r[0], r.code, r.campaign_name, r.number, display_name(dict(r._mapping)), street,
-                             r.postal_code, r.city, r.received_on))
-            if len(out) >= limit:
-                break
+            if any(n.startswith(name_key) for n in names if n):
+                out.append(_found(r))
+                if len(out) >= limit:
+                    break
     return out
+
+
+def holder(store: Store, piece_id: int) -> Found | None:
+    """Who a sent letter went to (staff only)."""
+    with store.connect() as conn:
+        row = conn.execute(_holder_rows().where(pieces.c.id == piece_id)).first()
+    return _found(row) if row is not None else None
 
 
 def check_answer(letter: Letter, options: Mapping[str, bool], channel: str) -> dict[str, bool]:

@@ -12,11 +12,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from mailing.cli import main
 from mailing.store import Store, pieces, recipients
 from mailing.web.app import create_app
+from mailing.web.security import login
 
 CAMPAIGN = "fruehjahr-2026"
 RESPONSE_URL = "https://gartenwelt-schneider.de/r"
@@ -77,3 +82,22 @@ def letters(web_store: Store) -> list[dict[str, str]]:
                             .join(recipients, recipients.c.id == pieces.c.recipient_id)
                             .where(pieces.c.control.is_(False)).order_by(pieces.c.seq)).all()
     return [dict(r._mapping) for r in rows]
+
+
+def app_with_test_login(store: Store) -> Starlette:
+    """The application plus POST /test-login (name, role): logs in through `security.login` without a
+    password, so these tests do not depend on how the review station keeps its users."""
+    async def test_login(request: Request) -> Response:
+        form = await request.form()
+        login(request, str(form["name"]), str(form["role"]))
+        return PlainTextResponse("ok")
+
+    app = create_app(store)
+    app.router.routes.insert(0, Route("/test-login", test_login, methods=["POST"]))
+    return app
+
+
+def staff_client(store: Store, role: str, name: str = "anna") -> TestClient:
+    c = TestClient(app_with_test_login(store), base_url="https://testserver")
+    assert c.post("/test-login", data={"name": name, "role": role}).status_code == 200
+    return c
