@@ -114,3 +114,42 @@ def test_typed_code_on_the_home_page_leads_to_the_answer_page(client: TestClient
 def test_code_under_another_path_is_unknown(client: TestClient, letters) -> None:
     assert client.get(f"/x/{letters[0]['code']}").status_code == 404
     assert client.get(f"/{letters[0]['code']}").status_code == 404
+
+
+def test_paper_coupon_arriving_after_an_online_answer_is_a_duplicate(client: TestClient, web_store: Store, web_db,
+                                                                     produced_db, tmp_path, capsys) -> None:
+    import csv
+    import random
+
+    from tests.mailing.cycle import coupon_scan, scan_json
+
+    print_dir = produced_db.parent / "print"
+    with next(print_dir.rglob("*manifest*.csv")).open(encoding="utf-8-sig") as fh:
+        row = next(csv.DictReader(fh))
+    assert answer(client, row["code"], "info").status_code == 200
+    coupon_scan(next(print_dir.rglob("*.pdf")).parent, row, [1], tmp_path / "coupon.png", random.Random(3))
+    (line,) = scan_json(capsys, web_db, tmp_path / "coupon.png")
+    assert line["code"] == row["code"] and line["status"] == "duplicate"
+    st = campaign_status(web_store, CAMPAIGN)
+    assert st["responses"] == 1 and st["duplicates"] == 1 and st["responses_by_channel"]["online"] == 1
+    assert st["options"] == {"info": 1, "call": 0, "optout": 0}, "the first answer counts, not the paper one"
+
+
+def test_online_answer_after_a_paper_coupon_is_a_duplicate(client: TestClient, web_store: Store, web_db,
+                                                           produced_db, tmp_path, capsys) -> None:
+    import csv
+    import random
+
+    from tests.mailing.cycle import coupon_scan, scan_json
+
+    print_dir = produced_db.parent / "print"
+    with next(print_dir.rglob("*manifest*.csv")).open(encoding="utf-8-sig") as fh:
+        row = list(csv.DictReader(fh))[1]
+    coupon_scan(next(print_dir.rglob("*.pdf")).parent, row, [0], tmp_path / "coupon.png", random.Random(4))
+    assert [x["status"] for x in scan_json(capsys, web_db, tmp_path / "coupon.png")] == ["matched"]
+    page = client.get(f"{ANSWER_PATH}/{row['code']}")
+    assert "bereits vor" in page.text
+    res = client.post(f"{ANSWER_PATH}/{row['code']}", data={"csrf_token": csrf_of(page.text), "option": ["call"]})
+    assert "nicht noch einmal gezählt" in res.text
+    st = campaign_status(web_store, CAMPAIGN)
+    assert st["responses_by_channel"] == {"paper": 1, "online": 0, "phone": 0} and st["options"]["call"] == 0
