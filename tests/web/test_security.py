@@ -174,7 +174,7 @@ def test_access_log_holds_no_codes(client: TestClient, letters, caplog: pytest.L
     client.post(f"{ANSWER_PATH}/{code.lower()}", data={"csrf_token": csrf_of(page.text), "option": ["info"]})
     client.get(f"{ANSWER_PATH}/{unknown_code(letters)}?code={code}")
     lines = [r.getMessage() for r in caplog.records if r.name == "mailing.web.access"]
-    assert len(lines) == 3
+    assert len(lines) == 3 and all("/[answer]" in line for line in lines), lines
     text = "\n".join(lines).upper().replace("-", "")
     assert code not in text and code[:8] not in text
     assert "testclient" not in "\n".join(lines), "no client addresses either"
