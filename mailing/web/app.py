@@ -24,7 +24,13 @@ from starlette.templating import Jinja2Templates
 from mailing.store import Store
 from mailing.web.accesslog import AccessLogMiddleware
 from mailing.web.context import WebContext
-from mailing.web.security import SessionMiddleware, csrf_token, current_user, store_secret
+from mailing.web.security import (
+    SecurityHeadersMiddleware,
+    SessionMiddleware,
+    csrf_token,
+    current_user,
+    store_secret,
+)
 
 HERE = Path(__file__).parent
 ROUTE_MODULES = ("campaign", "phone", "station")  # each optional; `answer` comes last and always
@@ -78,7 +84,7 @@ def create_app(store: Store) -> Starlette:
     for name in ROUTE_MODULES:
         routes += _module_routes(ctx, name)
     routes += _module_routes(ctx, "answer")
-    app = Starlette(routes=routes, middleware=[Middleware(AccessLogMiddleware),
+    app = Starlette(routes=routes, middleware=[Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware),
                                                Middleware(SessionMiddleware, secret=ctx.secret)],
                     exception_handlers={HTTPException: http_error})
     app.state.ctx = ctx
