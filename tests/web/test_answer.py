@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -153,3 +154,19 @@ def test_online_answer_after_a_paper_coupon_is_a_duplicate(client: TestClient, w
     assert "nicht noch einmal gezählt" in res.text
     st = campaign_status(web_store, CAMPAIGN)
     assert st["responses_by_channel"] == {"paper": 1, "online": 0, "phone": 0} and st["options"]["call"] == 0
+
+
+def test_follow_up_rules_apply_to_online_and_phone_answers(client: TestClient, web_store: Store, letters,
+                                                           tmp_path) -> None:
+    from mailing.followup import run_followups
+    from mailing.respond import respond
+
+    answer(client, letters[0]["code"], "info")
+    respond(web_store, letters[1]["code"], {"call": True}, "phone")
+    answer(client, letters[2]["code"], "optout")
+    res = run_followups(web_store, CAMPAIGN, as_of=date(2026, 3, 10), out_dir=tmp_path / "nachfass")
+    by_rule = {r.rule: r for r in res.rules}
+    assert by_rule["info-pack"].count == 1 and by_rule["call-list"].count == 1
+    called = "\n".join(p.read_text(encoding="utf-8-sig") for p in (tmp_path / "nachfass").rglob("*.csv"))
+    assert letters[1]["last_name"] in called and letters[0]["last_name"] not in called
+    assert suppressed(web_store, letters[2]["code"])
