@@ -61,6 +61,7 @@ class Letter:
     campaign: str
     campaign_id: int
     campaign_title: str
+    sender: str  # who wrote the letter (the page's heading)
     wave: int
     subject: str
     greeting: str
@@ -139,7 +140,8 @@ def _letter(row: Any) -> Letter:
         if f not in _SUBJECT_FIELDS:
             values[f] = ""  # an address field in a subject: left out here
     return Letter(piece_id=row.id, code=row.code, campaign=row.campaign_name, campaign_id=row.campaign_id,
-                  campaign_title=campaign.title, wave=row.number, subject=subject.format_map(values).strip(),
+                  campaign_title=campaign.title, sender=campaign.sender.name, wave=row.number,
+                  subject=" ".join(subject.format_map(values).split()),
                   greeting=greeting(person), options=campaign.coupon.options, optout=tuple(optout_keys(campaign)),
                   answer_path=answer_path(campaign), definition=campaign, answered_on=row.received_on,
                   answered_source=row.response_source, customer_id=row.customer_id)

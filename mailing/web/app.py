@@ -38,6 +38,7 @@ ROUTE_MODULES = ("campaign", "phone", "station")  # each optional; `answer` come
 
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.trim_blocks = templates.env.lstrip_blocks = True  # tidy HTML; no effect on what is shown
     templates.env.globals["csrf_token"] = csrf_token
     templates.env.globals["current_user"] = current_user
     return templates

@@ -170,3 +170,20 @@ def test_follow_up_rules_apply_to_online_and_phone_answers(client: TestClient, w
     called = "\n".join(p.read_text(encoding="utf-8-sig") for p in (tmp_path / "nachfass").rglob("*.csv"))
     assert letters[1]["last_name"] in called and letters[0]["last_name"] not in called
     assert suppressed(web_store, letters[2]["code"])
+
+
+def test_subject_with_address_merge_fields_shows_no_address(client: TestClient, web_store: Store, letters) -> None:
+    """A subject may merge any field (`{ort}`, `{strasse}`); the answer page fills in names only."""
+    from sqlalchemy import update
+
+    from mailing.store import waves
+
+    with web_store.begin() as conn:
+        text = conn.execute(select(waves.c.config_toml)).scalar_one()
+        for old in ("Ihr Frühjahrsangebot: 20 % auf alle Gartenmöbel", "Nur für Sie: 20 % auf Gartenmöbel bis 30. April"):
+            text = text.replace(f'subject = "{old}"', 'subject = "{vorname}, Ihr Angebot für {strasse} in {plz} {ort}"')
+        conn.execute(update(waves).values(config_toml=text))
+    person = next(x for x in letters if x["first_name"] and x["street"])
+    page = client.get(f"{ANSWER_PATH}/{person['code']}")
+    assert f"{person['first_name']}, Ihr Angebot für in" in page.text
+    assert person["street"] not in page.text and person["postal_code"] not in page.text
