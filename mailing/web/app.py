@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from mailing.store import Store
-from mailing.web.accesslog import AccessLogMiddleware
+from mailing.web.accesslog import AccessLogMiddleware, ErrorLogMiddleware
 from mailing.web.context import WebContext
 from mailing.web.security import (
     SecurityHeadersMiddleware,
@@ -86,6 +86,7 @@ def create_app(store: Store) -> Starlette:
         routes += _module_routes(ctx, name)
     routes += _module_routes(ctx, "answer")
     app = Starlette(routes=routes, middleware=[Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware),
+                                               Middleware(ErrorLogMiddleware),
                                                Middleware(SessionMiddleware, secret=ctx.secret)],
                     exception_handlers={HTTPException: http_error})
     app.state.ctx = ctx

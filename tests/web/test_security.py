@@ -6,6 +6,8 @@ import logging
 
 import pytest
 from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from mailing import codes
@@ -191,3 +193,22 @@ def test_every_form_refuses_a_post_without_csrf_token(web_store: Store, letters)
         assert c.post("/", data={"code": code}).status_code == 403  # the home page's typed code
         assert c.post("/phone", data={"code": code}).status_code == 403  # the phone desk's search
         assert c.post("/phone", data={"name": "Müller", "postal_code": "10115"}).status_code == 403
+
+
+def test_unexpected_error_is_logged_without_its_message(web_store: Store, letters,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """A database error's message carries the statement's parameters (names, codes): never into the log."""
+    code = letters[0]["code"]
+
+    async def broken(request: Request) -> Response:
+        raise RuntimeError(f"SELECT ... [parameters: ('{code}', 'Müller')]")
+
+    app = create_app(web_store)
+    app.router.routes.insert(0, Route("/broken", broken))
+    caplog.set_level(logging.INFO)
+    with TestClient(app) as c:
+        res = c.get("/broken")
+    assert res.status_code == 500 and "Etwas ist schiefgegangen" in res.text and code not in res.text
+    assert res.headers["x-content-type-options"] == "nosniff"
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "RuntimeError" in logged and code not in logged and "Müller" not in logged
