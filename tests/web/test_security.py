@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from starlette.requests import Request
@@ -212,3 +213,10 @@ def test_unexpected_error_is_logged_without_its_message(web_store: Store, letter
     assert res.headers["x-content-type-options"] == "nosniff"
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert "RuntimeError" in logged and code not in logged and "Müller" not in logged
+
+
+def test_session_cookie_value_holds_only_cookie_safe_characters(client: TestClient, letters) -> None:
+    """Found by the browser tests: the signed JSON (quotes, commas, spaces) broke the cookie in Chromium."""
+    res = client.get(f"{ANSWER_PATH}/{letters[0]['code']}")
+    value = cookie_header(res).split(";", 1)[0].split("=", 1)[1]
+    assert re.fullmatch(r"[A-Za-z0-9_\-.=]+", value), value
