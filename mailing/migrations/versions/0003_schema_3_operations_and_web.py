@@ -3,7 +3,8 @@
 - recipients: when erase or purge blanked a record, and the suppression entry that keeps it suppressed;
 - suppression: keyed hashes (HMAC-SHA256 with the store's secret) over the customer id, the match key and the
   match key with the first name or its initial, so an erased person is never mailed again while nothing
-  readable of them stays.
+  readable of them stays;
+- web_sessions: one login to the web front end (issue 11), so a logout ends it for every server process.
 
 Only columns that may be empty are added; no table is rebuilt.
 
@@ -27,6 +28,18 @@ def upgrade() -> None:
     op.add_column("recipients", sa.Column("suppression_id", sa.Integer(), nullable=True))
     for column in ("customer_hash", "key_hash", "first_name_hash", "initial_hash"):
         op.add_column("suppression", sa.Column(column, sa.String(length=64), nullable=True))
+    op.create_table(
+        "web_sessions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_sha256", sa.String(length=64), nullable=False),
+        sa.Column("user_name", sa.String(length=100), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("last_seen", sa.DateTime(), nullable=False),
+        sa.Column("ended_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_sha256"),
+    )
     op.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
 
 
