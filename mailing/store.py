@@ -13,9 +13,9 @@ Tables (one row per ...):
 - scan_runs: one `mailing scan` (the unit of undo)
 - scans: one coupon (or one page without a coupon) read from scanner output; scan_marks: its tick boxes
 - responses: the one counted response of a piece; response_options: its ticked options
+- users: one person who logs in to the web (review station, phone desk, campaign pages)
 - review_items: what a person must look at; followups: one follow-up action for one recipient
 - audit_log: who did what, when
-- users: one person who logs in to the web (review station, campaign page); user_sessions: one login
 """
 
 from __future__ import annotations
@@ -324,18 +324,6 @@ followups = Table(
     UniqueConstraint("campaign_id", "rule", "recipient_id", name="uq_followup_once"),
 )
 
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("at", DateTime, nullable=False, default=utcnow),
-    Column("actor", String(100), nullable=False),
-    Column("action", String(50), nullable=False),
-    Column("entity", String(50), nullable=False),
-    Column("entity_id", Integer),
-    Column("detail", Text),
-)
-
 users = Table(
     "users",
     metadata,
@@ -346,15 +334,16 @@ users = Table(
     Column("created_at", DateTime, nullable=False, default=utcnow),
 )
 
-user_sessions = Table(
-    "user_sessions",
+audit_log = Table(
+    "audit_log",
     metadata,
-    # SHA-256 of the token in the cookie: a copy of the store opens no session
-    Column("token_hash", String(64), primary_key=True),
-    Column("user_id", ForeignKey("users.id"), nullable=False),
-    Column("created_at", DateTime, nullable=False, default=utcnow),
-    Column("expires_at", DateTime, nullable=False),
-    Column("ended_at", DateTime),  # logout: the token is refused from then on
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False, default=utcnow),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("entity", String(50), nullable=False),
+    Column("entity_id", Integer),
+    Column("detail", Text),
 )
 
 

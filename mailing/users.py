@@ -1,31 +1,26 @@
 """Users of the web front end and their logins.
 
-A user has a name, a role (``operator``: the review station; ``admin``: also the campaign pages) and a
-password kept only as an argon2id hash. A login is a server-side session: the browser holds a random token,
-the store holds its SHA-256 with an expiry, and logging out ends it there, so a copied or replayed cookie
-is refused afterwards. Nothing here knows about HTTP.
+A user has a name, a role (``operator``: the review station and the phone desk; ``admin``: also the
+campaign pages) and a password kept only as an argon2id hash. Who is logged in where is the web's business
+(mailing/web/security.py); nothing here knows about HTTP.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from mailing.errors import MailingError
-from mailing.store import Store, audit, new_id, user_sessions, users, utcnow
+from mailing.store import Store, audit, new_id, users
 
 ROLES = ("operator", "admin")
 MIN_PASSWORD_LENGTH = 10  # long enough that the login throttle makes guessing hopeless
-SESSION_HOURS = 12  # one working day; a session is also ended by logging out
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters (RFC 9106, low-memory)
 # Verified for an unknown name, so that a login takes as long whether or not the name exists.
@@ -87,48 +82,3 @@ def authenticate(store: Store, name: str, password: str) -> User | None:
         with store.begin() as conn:
             conn.execute(update(users).where(users.c.id == row.id).values(password_hash=_hasher.hash(password)))
     return User(row.id, row.name, row.role)
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def start_session(store: Store, user: User, now: datetime | None = None) -> str:
-    """A new login for `user`; returns the token the browser keeps (only its hash is stored)."""
-    token = secrets.token_urlsafe(32)
-    now = now or utcnow()
-    with store.begin() as conn:
-        conn.execute(insert(user_sessions).values(token_hash=_token_hash(token), user_id=user.id, created_at=now,
-                                                  expires_at=now + timedelta(hours=SESSION_HOURS)))
-        audit(conn, "user.login", "user", user.id, "", actor=user.name)
-    return token
-
-
-def session_user(store: Store, token: str | None, now: datetime | None = None) -> User | None:
-    """The user of a live session; None for an unknown, expired or logged-out token."""
-    if not token:
-        return None
-    with store.connect() as conn:
-        return _live_user(conn, token, now or utcnow())
-
-
-def _live_user(conn: Connection, token: str, now: datetime) -> User | None:
-    row = conn.execute(
-        select(users.c.id, users.c.name, users.c.role)
-        .join(user_sessions, user_sessions.c.user_id == users.c.id)
-        .where(user_sessions.c.token_hash == _token_hash(token), user_sessions.c.ended_at.is_(None),
-               user_sessions.c.expires_at > now)
-    ).first()
-    return User(row.id, row.name, row.role) if row is not None else None
-
-
-def end_session(store: Store, token: str | None) -> None:
-    """Log out: the token is refused from now on, wherever a copy of it is."""
-    if not token:
-        return
-    with store.begin() as conn:
-        user = _live_user(conn, token, utcnow())
-        conn.execute(update(user_sessions).where(user_sessions.c.token_hash == _token_hash(token),
-                                                 user_sessions.c.ended_at.is_(None)).values(ended_at=utcnow()))
-        if user is not None:
-            audit(conn, "user.logout", "user", user.id, "", actor=user.name)
