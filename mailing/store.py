@@ -16,6 +16,7 @@ Tables (one row per ...):
 - users: one person who logs in to the web (review station, phone desk, campaign pages)
 - review_items: what a person must look at; followups: one follow-up action for one recipient
 - audit_log: who did what, when
+- web_sessions: one login to the web front end (mailing/web/security.py)
 """
 
 from __future__ import annotations
@@ -344,6 +345,18 @@ audit_log = Table(
     Column("entity", String(50), nullable=False),
     Column("entity_id", Integer),
     Column("detail", Text),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),  # the cookie's token, hashed
+    Column("user_name", String(100), nullable=False),
+    Column("role", String(20), nullable=False),  # operator | admin, as at login
+    Column("created_at", DateTime, nullable=False, default=utcnow),
+    Column("last_seen", DateTime, nullable=False, default=utcnow),
+    Column("ended_at", DateTime),  # logout or idle time-out: the token logs nobody in any more
 )
 
 
