@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import case, false, or_, select, update
+from sqlalchemy import case, false, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from mailing import codes
@@ -60,6 +60,8 @@ class ReviewItem:
     run: int | None = None  # the scan run that recorded the page (`review void --run`, `runs undo`)
     reason: str | None = None  # why the scan was not enough (e.g. "no code found", "check symbol wrong")
     option_labels: dict[str, str] = field(default_factory=dict)  # key → the coupon's wording (known codes)
+    marks: dict[str, str] = field(default_factory=dict)  # key → ticked|empty|doubtful, as the scan measured it
+    status: str = "open"  # open | resolved | voided
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "kind": self.kind, "note": self.note, "source": self.source, "page": self.page,
@@ -94,11 +96,13 @@ def _item_query():  # type: ignore[no-untyped-def]
 
 
 def _review_item(conn: Connection, r, matcher: Matcher) -> ReviewItem:  # type: ignore[no-untyped-def]
-    item = ReviewItem(r.id, r.kind, r.note, r.source, r.page, r.code, None, run=r.run_id, reason=r.reason)
+    item = ReviewItem(r.id, r.kind, r.note, r.source, r.page, r.code, None, run=r.run_id, reason=r.reason,
+                      status=r.status)
+    marks = {m.key: m for m in conn.execute(select(scan_marks).where(scan_marks.c.scan_id == r.sid))}
+    item.marks = {k: m.state for k, m in marks.items()}
     info = matcher.piece(conn, r.code) if r.code else None
     if info is not None:
         item.campaign = info.campaign_name
-        marks = {m.key: m for m in conn.execute(select(scan_marks).where(scan_marks.c.scan_id == r.sid))}
         resp = _response_options(conn, info.piece_id)
         item.options = {k: resp.get(k) for k in info.campaign.option_keys}
         item.scores = {k: round(m.score, 3) for k, m in marks.items()}
@@ -185,6 +189,20 @@ def claim_next(store: Store, actor: str, skip: Sequence[int] = (), minutes: floa
         conn.execute(update(review_items).where(ri.id == item_id)
                      .values(claimed_by=actor, claimed_until=now + timedelta(minutes=minutes)))
         return int(item_id)
+
+
+def open_count(store: Store) -> int:
+    """How many items are open (held ones included)."""
+    with store.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(review_items)
+                                .where(review_items.c.status == "open")).scalar_one())
+
+
+def release_all(store: Store, actor: str) -> None:
+    """`actor` leaves the station (logs out): every item they hold is free for the others at once."""
+    with store.begin() as conn:
+        conn.execute(update(review_items).where(review_items.c.claimed_by == actor, review_items.c.status == "open")
+                     .values(claimed_until=None))
 
 
 def release(store: Store, item_id: int, actor: str) -> None:
