@@ -44,8 +44,17 @@ def unreadable_page(path: Path, seed: int) -> Path:
     return path
 
 
-def make_queue(tmp: Path, items: int = 3, url: str | None = None) -> Queue:
-    """The queue in a new SQLite file in `tmp`, or in the (emptied) database at `url`."""
+def blank_page(path: Path, seed: int) -> Path:
+    """A blank page (one stray dot, so each is a different image): unreadable at once, no decoding."""
+    a = np.full((300, 400), 255, np.uint8)
+    a[seed // 400 % 300, seed % 400] = 0
+    Image.fromarray(a).save(path)
+    return path
+
+
+def make_queue(tmp: Path, items: int = 3, url: str | None = None, blank: bool = True) -> Queue:
+    """The queue in a new SQLite file in `tmp`, or in the (emptied) database at `url`. `blank=False`: pages
+    with writing on them (a picture worth looking at; the scanner tries harder, so slower)."""
     db: Path | str = url or tmp / "web.db"
     if url:
         from sqlalchemy import create_engine
@@ -64,7 +73,7 @@ def make_queue(tmp: Path, items: int = 3, url: str | None = None) -> Queue:
         plan_wave(conn, cid, campaign)
     with store.connect() as conn:
         codes = [r.code for r in conn.execute(select(pieces.c.code).order_by(pieces.c.id))]
-    pages = [unreadable_page(tmp / f"page-{i}.png", i) for i in range(items)]
+    pages = [(blank_page if blank else unreadable_page)(tmp / f"page-{i}.png", i) for i in range(items)]
     assert main(["--db", str(db), "scan", *map(str, pages), "--jobs", "1"]) == 0
     ids = [item.id for item in open_items(store)]
     assert len(ids) == items
