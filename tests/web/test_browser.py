@@ -1,0 +1,149 @@
+"""In a real browser (issue 11, item 5): an operator logs in and clears three review items by keyboard
+alone; the items are real coupons whose QR code a pen stroke destroyed, so the code is read off the picture.
+
+With MAILING_SCREENSHOTS=DIR (`make screenshots`), the pages are saved there as PNG (docs/ holds them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+from browser import FLAGS, CHROMIUM, chromium_or_skip, serving
+from PIL import Image
+from sqlalchemy import select
+
+from layouts import geometry as g
+from mailing import codes
+from mailing.cli import main
+from mailing.review import open_items
+from mailing.store import Store, review_items
+from mailing.users import add_user
+from scanning import simulate as sim
+
+pytestmark = pytest.mark.slow
+
+CAMPAIGN = "fruehjahr-2026"
+PASSWORD = "richtig-geheim-42"
+DPI = 150
+SHOTS = os.environ.get("MAILING_SCREENSHOTS")
+
+
+def cli(db: Path, *args: object) -> None:
+    assert main(["--db", str(db), *map(str, args)]) == 0
+
+
+def spoiled_coupon(pdf: Path, page: int, ticks: list[int], out: Path, seed: int) -> Path:
+    """The coupon of a printed letter, ticked, with pen strokes across its QR code (no decoder survives)."""
+    rng = random.Random(seed)
+    img = sim.render_pdf_page(pdf, page, DPI)
+    for slot in ticks:
+        sim.tick(img, sim.box_px(g.on_page(g.checkbox_box(slot)), DPI), rng, "cross")
+    x0, y0, x1, y1 = sim.box_px(g.on_page(g.qr_box(4)), DPI)
+    for i in range(14):  # a child's drawing over the code
+        sim.scribble(img, (x0, y0, x1, y1), rng, strokes=2)
+        img[y0 + i * (y1 - y0) // 14: y0 + i * (y1 - y0) // 14 + 3, x0:x1] = 0
+    Image.fromarray(img[sim.mm_to_px(g.COUPON_TOP_MM, DPI):]).save(out, dpi=(DPI, DPI))
+    return out
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    sync_playwright = chromium_or_skip()
+    tmp = tmp_path_factory.mktemp("browser")
+    db = tmp / "m.db"
+    cli(db, "init", tmp / "c")
+    toml = tmp / "c" / "campaign.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        '# response_url = "https://gartenwelt-schneider.de/r"', 'response_url = "https://gartenwelt-schneider.de/r"'),
+        encoding="utf-8")
+    cli(db, "campaign", "add", toml)
+    cli(db, "import", CAMPAIGN, tmp / "c" / "recipients.csv")
+    cli(db, "produce", CAMPAIGN, "--out", tmp / "print", "--jobs", "1")
+    manifest = next((tmp / "print").rglob("*manifest*.csv"))
+    import csv
+    with manifest.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    pages = [spoiled_coupon(manifest.parent / rows[i]["file"], int(rows[i]["page"]), [0], tmp / f"coupon-{i}.png", i)
+             for i in range(3)]
+    cli(db, "scan", *pages, "--jobs", "1")
+    store = Store.open(str(db))
+    assert [i.kind for i in open_items(store)] == ["unreadable"] * 3, "the pen strokes made the codes unreadable"
+    add_user(store, "anna", "operator", PASSWORD)
+    from mailing.web.app import create_app
+    with serving(create_app(store)) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            yield {"url": url, "db": db, "store": store, "rows": rows, "browser": browser}
+        finally:
+            browser.close()
+            store.dispose()
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / name), full_page=False)
+
+
+def test_operator_logs_in_and_clears_three_items_by_keyboard(served, capsys) -> None:  # type: ignore[no-untyped-def]
+    page = served["browser"].new_page(viewport={"width": 1280, "height": 860})
+    page.goto(served["url"] + "/review")
+    assert "/login" in page.url
+    page.fill("#name", "anna")
+    page.fill("#password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#code")
+    by_source = {f"coupon-{i}.png": row["code"] for i, row in enumerate(served["rows"][:3])}
+
+    def code_of_item() -> str:
+        caption = page.inner_text("figcaption")
+        return next(code for name, code in by_source.items() if name in caption)
+
+    # 1: the code typed as printed (grouped), with a slip first: the live check catches it before sending
+    first = code_of_item()
+    wrong = first[:-1] + ("0" if first[-1] != "0" else "1")
+    page.keyboard.type(codes.format_code(wrong))
+    page.wait_for_selector("#code-state.bad")
+    assert "Prüfzeichen falsch" in page.inner_text("#code-state")
+    page.keyboard.press("Enter")  # refused in the page: nothing is sent
+    page.fill("#code", "")
+    page.keyboard.type(codes.format_code(first))
+    page.wait_for_selector("#code-state.good >> text=fruehjahr-2026")
+    assert page.is_checked("input[name=opt_info]") is False
+    shot(page, "review-station.png")
+    page.keyboard.press("1")  # tick 1: information
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#flash >> text=Antwort erfasst")
+
+    # 2: void it (Esc leaves the code field, V voids)
+    page.keyboard.press("Escape")
+    page.keyboard.press("v")
+    page.wait_for_selector("#flash >> text=verworfen")
+
+    # 3: lower case without hyphens, ticks 2 and 1, then 1 again (off): only "call" stays
+    third = code_of_item()
+    page.keyboard.type(third.lower())
+    page.wait_for_selector("#code-state.good >> text=fruehjahr-2026")
+    for key in "211":
+        page.keyboard.press(key)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#done")
+
+    with served["store"].connect() as conn:
+        states = [r.status for r in conn.execute(select(review_items.c.status).order_by(review_items.c.id))]
+    assert sorted(states) == ["resolved", "resolved", "voided"]
+    assert open_items(served["store"]) == []
+    status = status_json(served["db"], capsys)
+    assert status["responses"] == 2 and status["options"]["info"] == 1 and status["options"]["call"] == 1
+    page.close()
+
+
+def status_json(db: Path, capsys) -> dict:  # type: ignore[no-untyped-def]
+    """What `mailing status CAMPAIGN --json` prints."""
+    capsys.readouterr()
+    cli(db, "status", CAMPAIGN, "--json")
+    return json.loads(capsys.readouterr().out)
