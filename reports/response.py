@@ -29,7 +29,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
 from mailing.campaigns import load
-from mailing.figures import Figures, Group, campaign_pieces, collect, review_from, review_where
+from mailing.figures import CHANNELS, Figures, Group, campaign_pieces, collect, review_from, review_where
 from mailing.log import get_logger
 from mailing.store import (
     Store,
@@ -44,6 +44,7 @@ from mailing.store import (
 )
 from reports.stats import two_proportion_test, wilson_interval
 from reports.wording import (
+    CHANNEL_LABELS,
     RESPONSE_SOURCES,
     REVIEW_KINDS,
     SALUTATIONS,
@@ -208,6 +209,7 @@ def _overview(ws: Any, f: Figures) -> None:
         ("Unzustellbar (Rückläufer)", total.undeliverable, FMT_INT),
         ("Zugestellt", total.delivered, FMT_INT),
         ("Antworten", total.responses, FMT_INT),
+        *[(f"davon {CHANNEL_LABELS[c]}", f.channels.get(c, 0), FMT_INT) for c in CHANNELS],
         ("Rücklaufquote (Antworten / versendet)", total.rate, FMT_PERCENT_2),
         ("Rücklaufquote bezogen auf zugestellte", total.delivered_rate, FMT_PERCENT_2),
         ("Doppelt eingesandt (nicht mitgezählt)", f.duplicates, FMT_INT),

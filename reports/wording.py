@@ -27,6 +27,7 @@ SUPPRESSION_SOURCES = {"import": "Import (Sperrdatei)", "scan": "Antwortkarte", 
 SUPPRESSION_REASONS = {"objection": "Werbewiderspruch", "robinson": "Robinsonliste", "undeliverable": "unzustellbar",
                        "deceased": "verstorben"}
 RESPONSE_SOURCES = {"scan": "Antwortkarte", "review": "Prüfung", "phone": "Telefon", "online": "Online-Antwort"}
+CHANNEL_LABELS = {"paper": "per Antwortkarte", "online": "im Internet", "phone": "telefonisch"}  # responses by channel
 SALUTATIONS = {"female": "Frau", "male": "Herr", "none": "", "company": "Firma"}
 TICKS = {True: "ja", False: "nein", None: "unklar"}
 

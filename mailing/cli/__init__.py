@@ -16,13 +16,25 @@ from collections.abc import Sequence
 
 import click
 
-from mailing.cli import campaigns, db, demo, followup, production, reporting, scanning, status, users, web
+from mailing.cli import (
+    campaigns,
+    db,
+    demo,
+    followup,
+    production,
+    reporting,
+    respond,
+    scanning,
+    status,
+    users,
+    web,
+)
 from mailing.cli.common import add_db_option, root
 from mailing.errors import MailingError
 
 OWNER_ONLY_UMASK = 0o077  # no group or world access to anything a command creates
 
-for module in (campaigns, production, scanning, followup, reporting, status, demo, db, users, web):
+for module in (campaigns, production, scanning, followup, reporting, status, demo, db, respond, users, web):
     for command in module.COMMANDS:
         add_db_option(command)
         root.add_command(command)

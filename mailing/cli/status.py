@@ -25,6 +25,7 @@ def status_cmd(ctx: click.Context, campaign: str, as_json: bool) -> None:
                    f"{w['pieces']} pieces, {sent}" + (f", {w['control']} control" if w["control"] else ""))
     click.echo(f"responses {st['responses']} of {st['sent']} sent ({st['response_rate']:.1%}), "
                f"duplicates {st['duplicates']}, undeliverable {st['undeliverable']}, review open {st['review_open']}")
+    click.echo("by channel: " + ", ".join(f"{k} {v}" for k, v in st["responses_by_channel"].items()))
     click.echo("options: " + ", ".join(f"{k} {v}" for k, v in st["options"].items()))
     if st["followups_waiting"]:
         click.echo("follow-ups waiting for minimum volume: "

@@ -12,7 +12,7 @@ import random
 from pathlib import Path
 
 import pytest
-from browser import FLAGS, CHROMIUM, chromium_or_skip, serving
+from browser import CHROMIUM, FLAGS, chromium_or_skip, serving
 from PIL import Image
 from sqlalchemy import select
 

@@ -3,7 +3,6 @@ token and a session replayed after logout; the queue, decisions and pictures beh
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
