@@ -86,6 +86,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(700)  # a tap's highlight fades
         page.screenshot(path=str(Path(SHOTS) / name), full_page=False)
 
 
@@ -96,7 +97,8 @@ def test_operator_logs_in_and_clears_three_items_by_keyboard(served, capsys) -> 
     page.fill("#name", "anna")
     page.fill("#password", PASSWORD)
     page.keyboard.press("Enter")
-    page.wait_for_selector("#code")
+    ready = "body[data-keys=ready]"  # the station's script has taken the keyboard
+    page.wait_for_selector(ready)
     by_source = {f"coupon-{i}.png": row["code"] for i, row in enumerate(served["rows"][:3])}
 
     def code_of_item() -> str:
@@ -114,15 +116,18 @@ def test_operator_logs_in_and_clears_three_items_by_keyboard(served, capsys) -> 
     page.keyboard.type(codes.format_code(first))
     page.wait_for_selector("#code-state.good >> text=fruehjahr-2026")
     assert page.is_checked("input[name=opt_info]") is False
-    shot(page, "review-station.png")
     page.keyboard.press("1")  # tick 1: information
+    assert page.is_checked("input[name=opt_info]")
+    shot(page, "review-station.png")
     page.keyboard.press("Enter")
     page.wait_for_selector("#flash >> text=Antwort erfasst")
+    page.wait_for_selector(ready)
 
     # 2: void it (Esc leaves the code field, V voids)
     page.keyboard.press("Escape")
     page.keyboard.press("v")
     page.wait_for_selector("#flash >> text=verworfen")
+    page.wait_for_selector(ready)
 
     # 3: lower case without hyphens, ticks 2 and 1, then 1 again (off): only "call" stays
     third = code_of_item()
@@ -147,3 +152,25 @@ def status_json(db: Path, capsys) -> dict:  # type: ignore[no-untyped-def]
     capsys.readouterr()
     cli(db, "status", CAMPAIGN, "--json")
     return json.loads(capsys.readouterr().out)
+
+
+def test_recipient_answers_online_at_a_phones_width(served, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The code as a person types it from the letter (lower case, hyphens), on a 360 px wide phone."""
+    before = status_json(served["db"], capsys)
+    letter = served["rows"][5]
+    phone = served["browser"].new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                          is_mobile=True, has_touch=True, locale="de-DE")
+    page = phone.new_page()
+    page.goto(f"{served['url']}/r/{codes.format_code(letter['code']).lower()}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "nothing sticks out sideways"
+    page.get_by_text("Bitte rufen Sie mich an.").tap()
+    assert page.is_checked("input[value=call]")
+    shot(page, "answer-page.png")
+    page.get_by_role("button", name="Antwort senden").tap()
+    page.wait_for_selector("h1 >> text=Vielen Dank")
+    assert "Bitte rufen Sie mich an." in page.inner_text("main")
+    phone.close()
+    after = status_json(served["db"], capsys)
+    assert after["responses"] == before["responses"] + 1
+    assert after["options"]["call"] == before["options"]["call"] + 1
+    assert after["responses_by_channel"]["online"] == before["responses_by_channel"].get("online", 0) + 1

@@ -135,4 +135,5 @@
     else if (key === "N") { event.preventDefault(); press("skip"); }
     else if (key === "C" && code) { event.preventDefault(); code.focus(); code.select(); }
   });
+  document.body.dataset.keys = "ready";  // the keyboard works from now on (tests wait for this)
 })();
