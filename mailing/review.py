@@ -62,6 +62,7 @@ class ReviewItem:
     option_labels: dict[str, str] = field(default_factory=dict)  # key → the coupon's wording (known codes)
     marks: dict[str, str] = field(default_factory=dict)  # key → ticked|empty|doubtful, as the scan measured it
     status: str = "open"  # open | resolved | voided
+    box_pictures: list[str] = field(default_factory=list)  # keys whose box crop was saved (`box_picture`)
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "kind": self.kind, "note": self.note, "source": self.source, "page": self.page,
@@ -100,6 +101,7 @@ def _review_item(conn: Connection, r, matcher: Matcher) -> ReviewItem:  # type: 
                       status=r.status)
     marks = {m.key: m for m in conn.execute(select(scan_marks).where(scan_marks.c.scan_id == r.sid))}
     item.marks = {k: m.state for k, m in marks.items()}
+    item.box_pictures = [k for k, m in marks.items() if m.snippet]
     info = matcher.piece(conn, r.code) if r.code else None
     if info is not None:
         item.campaign = info.campaign_name

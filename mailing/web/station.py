@@ -54,7 +54,7 @@ KIND_TEXT = {
     "invalid": "Prüfzeichen falsch",
     "unknown": "Code unbekannt",
     "doubtful": "Kreuz unsicher",
-    "conflict": "Zweite Antwort weicht ab",
+    "conflict": "Kreuze widersprechen sich",
 }
 REASON_TEXT = {
     "no code found": "kein Code auf der Seite gefunden",

@@ -1,5 +1,6 @@
 """In a real browser (issue 11, item 5): an operator logs in and clears three review items by keyboard
-alone; the items are real coupons whose QR code a pen stroke destroyed, so the code is read off the picture.
+alone; the items are real coupons: three whose QR code a pen destroyed, so the code is read off the picture,
+and one that ticks both "call me" and "no more advertising".
 
 With MAILING_SCREENSHOTS=DIR (`make screenshots`), the pages are saved there as PNG (docs/ holds them).
 """
@@ -36,14 +37,15 @@ def cli(db: Path, *args: object) -> None:
     assert main(["--db", str(db), *map(str, args)]) == 0
 
 
-def spoiled_coupon(pdf: Path, page: int, ticks: list[int], out: Path, seed: int) -> Path:
-    """The coupon of a printed letter, ticked, with pen strokes across its QR code (no decoder survives)."""
+def coupon(pdf: Path, page: int, ticks: list[int], out: Path, seed: int, spoil: bool = True) -> Path:
+    """The coupon of a printed letter, ticked; `spoil`: with pen strokes across its QR code (no decoder
+    survives them)."""
     rng = random.Random(seed)
     img = sim.render_pdf_page(pdf, page, DPI)
     for slot in ticks:
         sim.tick(img, sim.box_px(g.on_page(g.checkbox_box(slot)), DPI), rng, "cross")
     x0, y0, x1, y1 = sim.box_px(g.on_page(g.qr_box(4)), DPI)
-    for i in range(14):  # a child's drawing over the code
+    for i in range(14 if spoil else 0):  # a child's drawing over the code
         sim.scribble(img, (x0, y0, x1, y1), rng, strokes=2)
         img[y0 + i * (y1 - y0) // 14: y0 + i * (y1 - y0) // 14 + 3, x0:x1] = 0
     Image.fromarray(img[sim.mm_to_px(g.COUPON_TOP_MM, DPI):]).save(out, dpi=(DPI, DPI))
@@ -67,11 +69,12 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     import csv
     with manifest.open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
-    pages = [spoiled_coupon(manifest.parent / rows[i]["file"], int(rows[i]["page"]), [0], tmp / f"coupon-{i}.png", i)
-             for i in range(3)]
+    # three coupons with a spoiled code, and one whose sender ticked both "call me" and "no more advertising"
+    pages = [coupon(manifest.parent / rows[i]["file"], int(rows[i]["page"]), [1, 2] if i == 1 else [0],
+                    tmp / f"coupon-{i}.png", i, spoil=i != 1) for i in range(4)]
     cli(db, "scan", *pages, "--jobs", "1")
     store = Store.open(str(db))
-    assert [i.kind for i in open_items(store)] == ["unreadable"] * 3, "the pen strokes made the codes unreadable"
+    assert [i.kind for i in open_items(store)] == ["unreadable", "conflict", "unreadable", "unreadable"]
     add_user(store, "anna", "operator", PASSWORD)
     from mailing.web.app import create_app
     with serving(create_app(store)) as url, sync_playwright() as pw:
@@ -90,7 +93,7 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
         page.screenshot(path=str(Path(SHOTS) / name), full_page=False)
 
 
-def test_operator_logs_in_and_clears_three_items_by_keyboard(served, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_operator_logs_in_and_clears_four_items_by_keyboard(served, capsys) -> None:  # type: ignore[no-untyped-def]
     page = served["browser"].new_page(viewport={"width": 1280, "height": 860})
     page.goto(served["url"] + "/review")
     assert "/login" in page.url
@@ -99,7 +102,7 @@ def test_operator_logs_in_and_clears_three_items_by_keyboard(served, capsys) -> 
     page.keyboard.press("Enter")
     ready = "body[data-keys=ready]"  # the station's script has taken the keyboard
     page.wait_for_selector(ready)
-    by_source = {f"coupon-{i}.png": row["code"] for i, row in enumerate(served["rows"][:3])}
+    by_source = {f"coupon-{i}.png": row["code"] for i, row in enumerate(served["rows"][:4])}
 
     def code_of_item() -> str:
         caption = page.inner_text("figcaption")
@@ -123,13 +126,21 @@ def test_operator_logs_in_and_clears_three_items_by_keyboard(served, capsys) -> 
     page.wait_for_selector("#flash >> text=Antwort erfasst")
     page.wait_for_selector(ready)
 
-    # 2: void it (Esc leaves the code field, V voids)
+    # 2: the conflict: both boxes read as ticked; the person decides "no call" (2 unticks it), the objection stays
+    assert page.inner_text("h1") == "Kreuze widersprechen sich"
+    assert page.is_checked("input[name=opt_call]") and page.is_checked("input[name=opt_optout]")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#flash >> text=Kreuze gesetzt")
+    page.wait_for_selector(ready)
+
+    # 3: void it (Esc leaves the code field, V voids)
     page.keyboard.press("Escape")
     page.keyboard.press("v")
     page.wait_for_selector("#flash >> text=verworfen")
     page.wait_for_selector(ready)
 
-    # 3: lower case without hyphens, ticks 2 and 1, then 1 again (off): only "call" stays
+    # 4: lower case without hyphens, ticks 2 and 1, then 1 again (off): only "call" stays
     third = code_of_item()
     page.keyboard.type(third.lower())
     page.wait_for_selector("#code-state.good >> text=fruehjahr-2026")
@@ -140,10 +151,11 @@ def test_operator_logs_in_and_clears_three_items_by_keyboard(served, capsys) -> 
 
     with served["store"].connect() as conn:
         states = [r.status for r in conn.execute(select(review_items.c.status).order_by(review_items.c.id))]
-    assert sorted(states) == ["resolved", "resolved", "voided"]
+    assert states == ["resolved", "resolved", "voided", "resolved"]
     assert open_items(served["store"]) == []
     status = status_json(served["db"], capsys)
-    assert status["responses"] == 2 and status["options"]["info"] == 1 and status["options"]["call"] == 1
+    assert status["responses"] == 3 and status["options"]["info"] == 1 and status["options"]["call"] == 1
+    assert status["options"]["optout"] == 1 and status["suppressed"] >= 1
     page.close()
 
 
