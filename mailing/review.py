@@ -42,6 +42,11 @@ from mailing.store import (
 )
 
 KINDS = ("unreadable", "invalid", "unknown", "doubtful", "conflict")
+
+
+class HeldError(MailingError):
+    """Someone else holds the item at the review station."""
+
 CLAIM_MINUTES = 5  # an operator's hold on an item: long enough to read a bad coupon, short for a closed tab
 
 
@@ -244,7 +249,7 @@ def _item(conn: Connection, item_id: int, actor: str | None = None):  # type: ig
     if row.status != "open":
         raise MailingError(f"review item {item_id} is already {row.status}")
     if row.claimed_by and row.claimed_by != actor and row.claimed_until and row.claimed_until > utcnow():
-        raise MailingError(f"review item {item_id} is being reviewed by {row.claimed_by} until "
+        raise HeldError(f"review item {item_id} is being reviewed by {row.claimed_by} until "
                            f"{row.claimed_until:%H:%M} UTC; take another item")
     return row
 

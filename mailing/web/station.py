@@ -26,6 +26,7 @@ from starlette.templating import Jinja2Templates
 from mailing import codes
 from mailing.errors import MailingError, NotFoundError
 from mailing.review import (
+    HeldError,
     box_picture,
     check_code,
     claim_next,
@@ -208,7 +209,8 @@ class Station:
             else:
                 raise HTTPException(400, "Unbekannte Aktion.")
         except MailingError as exc:
-            if get_item(self.store, item_id).status != "open":  # a colleague or the command line closed it
+            if isinstance(exc, HeldError) or get_item(self.store, item_id).status != "open":
+                # my hold ran out and a colleague took the item, or someone closed it meanwhile
                 request.session["flash"] = str(exc)
                 return RedirectResponse("/review", status_code=303)
             return self._item_page(request, user, item_id, error=str(exc), typed=typed, status=409)

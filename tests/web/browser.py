@@ -14,7 +14,11 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = os.environ.get("MAILING_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+def chromium() -> str:
+    """Debian's chromium ($MAILING_CHROMIUM names another build of it)."""
+    return os.environ.get("MAILING_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
 # As the machine's probe starts it: no sandbox (root), no GPU, and no calls home (the network is closed).
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
@@ -27,7 +31,7 @@ def chromium_or_skip() -> Any:
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.skip("playwright is not installed: run `make test` (it installs the dev extras)")
-    if not os.access(CHROMIUM, os.X_OK):
+    if not os.access(chromium(), os.X_OK):
         pytest.skip(NO_BROWSER)
     return sync_playwright
 

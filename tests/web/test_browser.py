@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, FLAGS, chromium_or_skip, serving
+from browser import FLAGS, NO_BROWSER, chromium, chromium_or_skip, serving
 from PIL import Image
 from sqlalchemy import select
 
@@ -25,7 +25,12 @@ from mailing.store import Store, review_items
 from mailing.users import add_user
 from scanning import simulate as sim
 
-pytestmark = pytest.mark.slow
+
+def test_without_a_browser_the_browser_tests_skip_and_say_how_to_get_one(monkeypatch) -> None:
+    monkeypatch.setenv("MAILING_CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        chromium_or_skip()
+    assert "make test" in NO_BROWSER
 
 CAMPAIGN = "fruehjahr-2026"
 PASSWORD = "richtig-geheim-42"
@@ -78,7 +83,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     add_user(store, "anna", "operator", PASSWORD)
     from mailing.web.app import create_app
     with serving(create_app(store)) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        browser = pw.chromium.launch(executable_path=chromium(), args=FLAGS, headless=True)
         try:
             yield {"url": url, "db": db, "store": store, "rows": rows, "browser": browser}
         finally:
@@ -93,6 +98,7 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
         page.screenshot(path=str(Path(SHOTS) / name), full_page=False)
 
 
+@pytest.mark.slow
 def test_operator_logs_in_and_clears_four_items_by_keyboard(served, capsys) -> None:  # type: ignore[no-untyped-def]
     page = served["browser"].new_page(viewport={"width": 1280, "height": 860})
     page.goto(served["url"] + "/review")
@@ -166,6 +172,7 @@ def status_json(db: Path, capsys) -> dict:  # type: ignore[no-untyped-def]
     return json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_recipient_answers_online_at_a_phones_width(served, capsys) -> None:  # type: ignore[no-untyped-def]
     """The code as a person types it from the letter (lower case, hyphens), on a 360 px wide phone."""
     before = status_json(served["db"], capsys)

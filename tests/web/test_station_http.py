@@ -160,3 +160,30 @@ def test_a_decision_without_csrf_token_is_refused(queue: Queue) -> None:
     item = int(page.split('data-item="')[1].split('"')[0])
     assert c.post(f"/review/items/{item}", data={"action": "void"}).status_code == 403
     assert get_item(queue.store, item).status == "open"
+
+
+def test_logout_frees_the_items_the_operator_held(queue: Queue) -> None:
+    anna, chef = client(queue), client(queue)
+    log_in(anna)
+    page = anna.get("/review").text
+    held = int(page.split('data-item="')[1].split('"')[0])
+    anna.post("/logout", data={"csrf_token": csrf_of(page)})
+    log_in(chef, "chef")
+    assert f'data-item="{held}"' in chef.get("/review").text, "the oldest item again, free at once"
+
+
+def test_a_hold_taken_over_by_a_colleague_sends_the_late_one_on(queue: Queue) -> None:
+    from datetime import timedelta
+
+    from mailing.review import claim_next
+    from mailing.store import utcnow
+
+    anna = client(queue)
+    log_in(anna)
+    page = anna.get("/review").text
+    held = int(page.split('data-item="')[1].split('"')[0])
+    assert claim_next(queue.store, "chef", now=utcnow() + timedelta(minutes=6)) == held  # anna's hold ran out
+    r = anna.post(f"/review/items/{held}", data={"csrf_token": csrf_of(page), "action": "void"})
+    assert r.status_code == 303 and get_item(queue.store, held).status == "open"
+    nxt = anna.get("/review")
+    assert "being reviewed by chef" in nxt.text, nxt.headers
