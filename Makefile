@@ -59,6 +59,7 @@ bench: sysdeps $(STAMP)
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/web.py --json web-bench.json
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

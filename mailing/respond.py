@@ -15,8 +15,9 @@ piece (no letter) is treated like a code that does not exist.
 from __future__ import annotations
 
 import string
+import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -25,17 +26,18 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from mailing import codes
 from mailing.addressing import greeting
 from mailing.config import Campaign, Option, parse_campaign
-from mailing.errors import MailingError, NotFoundError
+from mailing.errors import MailingError, NotFoundError, StoreError
 from mailing.matching import apply_objection, call_keys, optout_keys, record_response
 from mailing.store import Store, audit, campaigns, pieces, recipients, responses, waves
 from mailing.waves import SENT_STATES
 
 CHANNELS = ("online", "phone")  # the store's responses.source for each (mailing/figures.py maps them)
+RECORD_TRIES = 5  # a transaction that lost a race is run again this often (see answer_letter)
 DEFAULT_ANSWER_PATH = "/antwort"  # where a campaign without a response_url is answered online
 # merge fields the answer page may fill in a subject: names only, never an address (whoever holds the
 # paper sees the page)
@@ -59,6 +61,7 @@ class Letter:
     campaign: str
     campaign_id: int
     campaign_title: str
+    sender: str  # who wrote the letter (the page's heading)
     wave: int
     subject: str
     greeting: str
@@ -137,7 +140,8 @@ def _letter(row: Any) -> Letter:
         if f not in _SUBJECT_FIELDS:
             values[f] = ""  # an address field in a subject: left out here
     return Letter(piece_id=row.id, code=row.code, campaign=row.campaign_name, campaign_id=row.campaign_id,
-                  campaign_title=campaign.title, wave=row.number, subject=subject.format_map(values).strip(),
+                  campaign_title=campaign.title, sender=campaign.sender.name, wave=row.number,
+                  subject=" ".join(subject.format_map(values).split()),
                   greeting=greeting(person), options=campaign.coupon.options, optout=tuple(optout_keys(campaign)),
                   answer_path=answer_path(campaign), definition=campaign, answered_on=row.received_on,
                   answered_source=row.response_source, customer_id=row.customer_id)
@@ -246,18 +250,46 @@ def respond(store: Store, code_text: str, options: Mapping[str, bool], channel: 
         code = codes.parse(code_text)
     except codes.CodeError as exc:
         raise NotFoundError(f"{exc}; read the code printed under the QR code again") from None
-    for attempt in range(2):
+    answer = answer_letter(store, lambda conn: find_letter(conn, code), options, channel, actor=actor,
+                           received_on=received_on)
+    if answer is None:
+        raise NotFoundError(f"no letter was sent with code {codes.format_code(code)}; read the code printed "
+                            "under the QR code again, or search by name and postal code")
+    return answer
+
+
+def answer_letter(store: Store, find: Callable[[Connection], Letter | None], options: Mapping[str, bool],
+                  channel: str, *, actor: str | None = None, received_on: date | None = None) -> Answer | None:
+    """Look the letter up with `find` and record the answer, in one transaction; None when `find` finds none.
+
+    Two answers to one letter at the same moment (two channels, a double tap): the later transaction fails
+    on the one-response-per-piece constraint (or, on SQLite, on a stale snapshot) and is run again, and
+    then finds the first answer: it becomes a duplicate.
+    """
+    for attempt in range(RECORD_TRIES):
         try:
             with store.begin() as conn:
-                letter = find_letter(conn, code)
+                letter = find(conn)
                 if letter is None:
-                    raise NotFoundError(f"no letter was sent with code {codes.format_code(code)}; read the code "
-                                        "printed under the QR code again, or search by name and postal code")
+                    return None
                 return record_answer(conn, letter, options, channel, actor=actor, received_on=received_on)
-        except IntegrityError:  # another answer for this piece was recorded at the same moment
-            if attempt:
-                raise
+        except (IntegrityError, OperationalError) as exc:
+            if attempt + 1 == RECORD_TRIES or not _retryable(exc):
+                raise StoreError(f"cannot record the answer in the store: {_first_line(exc)}") from exc
+            time.sleep(0.02 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    text = str(exc.orig).lower()
+    return any(w in text for w in ("locked", "busy", "deadlock", "could not serialize", "serialization"))
+
+
+def _first_line(exc: DBAPIError) -> str:
+    text = str(exc.orig).strip()
+    return text.splitlines()[0] if text else type(exc.orig).__name__
 
 
 def record_answer(conn: Connection, letter: Letter, options: Mapping[str, bool], channel: str, *,

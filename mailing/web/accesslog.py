@@ -27,7 +27,7 @@ def logged_path(scope: Scope) -> str:
     if path.startswith("/static/"):
         return "/static/" + path.rsplit("/", 1)[-1]
     for route in getattr(getattr(app, "router", None), "routes", []):
-        if isinstance(route, Route) and route.path_format != "/{path:path}":
+        if isinstance(route, Route) and route.path != "/{path:path}":
             match, _ = route.matches(scope)
             if match is not Match.NONE:
                 return route.path_format

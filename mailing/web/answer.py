@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from mailing import codes
 from mailing.errors import NotFoundError
-from mailing.respond import AnswerError, Letter, find_letter, record_answer
+from mailing.respond import AnswerError, Letter, answer_letter, find_letter
 from mailing.web.context import WebContext
 from mailing.web.security import Throttle, check_csrf
 
@@ -120,11 +120,12 @@ class AnswerPage:
             "objection": answer.objection})
 
     def _record(self, letter: Letter, ticked: set[str]) -> Any:
-        with self.ctx.store.begin() as conn:
-            fresh = find_letter(conn, letter.code)  # inside the transaction: another channel may have won
-            if fresh is None:
-                raise NotFoundError(letter.code)
-            return record_answer(conn, fresh, {k: True for k in ticked}, "online", actor="online")
+        # looked up again inside the transaction: another channel may have answered in the meantime
+        answer = answer_letter(self.ctx.store, lambda conn: find_letter(conn, letter.code),
+                               {k: True for k in ticked}, "online", actor="online")
+        if answer is None:
+            raise NotFoundError(letter.code)
+        return answer
 
     async def typed(self, request: Request) -> Response:
         """The home page's form: a typed code → its answer page (the same miss page for any wrong code)."""

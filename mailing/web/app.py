@@ -24,7 +24,13 @@ from starlette.templating import Jinja2Templates
 from mailing.store import Store
 from mailing.web.accesslog import AccessLogMiddleware
 from mailing.web.context import WebContext
-from mailing.web.security import SessionMiddleware, csrf_token, current_user, store_secret
+from mailing.web.security import (
+    SecurityHeadersMiddleware,
+    SessionMiddleware,
+    csrf_token,
+    current_user,
+    store_secret,
+)
 
 HERE = Path(__file__).parent
 ROUTE_MODULES = ("campaign", "phone", "station")  # each optional; `answer` comes last and always
@@ -32,6 +38,7 @@ ROUTE_MODULES = ("campaign", "phone", "station")  # each optional; `answer` come
 
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.trim_blocks = templates.env.lstrip_blocks = True  # tidy HTML; no effect on what is shown
     templates.env.globals["csrf_token"] = csrf_token
     templates.env.globals["current_user"] = current_user
     return templates
@@ -78,7 +85,7 @@ def create_app(store: Store) -> Starlette:
     for name in ROUTE_MODULES:
         routes += _module_routes(ctx, name)
     routes += _module_routes(ctx, "answer")
-    app = Starlette(routes=routes, middleware=[Middleware(AccessLogMiddleware),
+    app = Starlette(routes=routes, middleware=[Middleware(AccessLogMiddleware), Middleware(SecurityHeadersMiddleware),
                                                Middleware(SessionMiddleware, secret=ctx.secret)],
                     exception_handlers={HTTPException: http_error})
     app.state.ctx = ctx

@@ -21,10 +21,10 @@ from mailing import codes
 from mailing.respond import (
     AnswerError,
     Letter,
+    answer_letter,
     find_letter,
     holder,
     letter_by_piece,
-    record_answer,
     search_letters,
 )
 from mailing.web.context import WebContext
@@ -105,11 +105,11 @@ class PhoneDesk:
             "formatted": codes.format_code(letter.code)}, status)
 
     def _record(self, piece_id: int, ticked: set[str], agent: str) -> Any:
-        with self.ctx.store.begin() as conn:
-            letter = letter_by_piece(conn, piece_id)
-            if letter is None:
-                raise HTTPException(404)
-            return record_answer(conn, letter, {k: True for k in ticked}, "phone", actor=agent)
+        answer = answer_letter(self.ctx.store, lambda conn: letter_by_piece(conn, piece_id),
+                               {k: True for k in ticked}, "phone", actor=agent)
+        if answer is None:
+            raise HTTPException(404)
+        return answer
 
 
 def routes(ctx: WebContext) -> list[BaseRoute]:

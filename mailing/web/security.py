@@ -11,6 +11,9 @@
   `mailing user add`); this module only keeps who is logged in.
 - **CSRF**: every form carries `csrf_token(request)` (a hidden field `csrf_token`); `check_csrf(request, form)`
   refuses a POST whose token is missing or not this session's with HTTP 403.
+- **Headers** (`SecurityHeadersMiddleware`): every response forbids framing and MIME sniffing, sends no
+  referrer (the answer page's URL holds a code) and limits scripts, styles and images to our own files
+  (`CONTENT_SECURITY_POLICY`: a page's JavaScript lives in a file under static/, never inline).
 - **Throttle**: `Throttle(limit, per_seconds)` counts events per client address (the proxy's
   X-Forwarded-For once uvicorn trusts it) in a sliding window; over the limit → HTTP 429.
 """
@@ -109,6 +112,37 @@ class SessionMiddleware:
         except (itsdangerous.BadSignature, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
+
+
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeadersMiddleware:
+    """Adds SECURITY_HEADERS to every response (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name.decode(), value.decode())
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 # --- CSRF --------------------------------------------------------------------------------------------------

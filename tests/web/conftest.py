@@ -23,7 +23,7 @@ from station_queue import Queue, copy_queue, make_queue
 from mailing.cli import main
 from mailing.store import Store, pieces, recipients
 from mailing.web.app import create_app
-from mailing.web.security import login
+from mailing.web.security import login, logout
 
 CAMPAIGN = "fruehjahr-2026"
 RESPONSE_URL = "https://gartenwelt-schneider.de/r"
@@ -87,15 +87,21 @@ def letters(web_store: Store) -> list[dict[str, str]]:
 
 
 def app_with_test_login(store: Store) -> Starlette:
-    """The application plus POST /test-login (name, role): logs in through `security.login` without a
-    password, so these tests do not depend on how the review station keeps its users."""
+    """The application plus POST /test-login (name, role) and POST /test-logout: log in and out through
+    `security.login`/`logout` without a password, so these tests do not depend on how the review station
+    keeps its users."""
     async def test_login(request: Request) -> Response:
         form = await request.form()
         login(request, str(form["name"]), str(form["role"]))
         return PlainTextResponse("ok")
 
+    async def test_logout(request: Request) -> Response:
+        logout(request)
+        return PlainTextResponse("bye")
+
     app = create_app(store)
-    app.router.routes.insert(0, Route("/test-login", test_login, methods=["POST"]))
+    app.router.routes[:0] = [Route("/test-login", test_login, methods=["POST"]),
+                             Route("/test-logout", test_logout, methods=["POST"])]
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -114,3 +115,75 @@ def test_typed_code_on_the_home_page_leads_to_the_answer_page(client: TestClient
 def test_code_under_another_path_is_unknown(client: TestClient, letters) -> None:
     assert client.get(f"/x/{letters[0]['code']}").status_code == 404
     assert client.get(f"/{letters[0]['code']}").status_code == 404
+
+
+def test_paper_coupon_arriving_after_an_online_answer_is_a_duplicate(client: TestClient, web_store: Store, web_db,
+                                                                     produced_db, tmp_path, capsys) -> None:
+    import csv
+    import random
+
+    from tests.mailing.cycle import coupon_scan, scan_json
+
+    print_dir = produced_db.parent / "print"
+    with next(print_dir.rglob("*manifest*.csv")).open(encoding="utf-8-sig") as fh:
+        row = next(csv.DictReader(fh))
+    assert answer(client, row["code"], "info").status_code == 200
+    coupon_scan(next(print_dir.rglob("*.pdf")).parent, row, [1], tmp_path / "coupon.png", random.Random(3))
+    (line,) = scan_json(capsys, web_db, tmp_path / "coupon.png")
+    assert line["code"] == row["code"] and line["status"] == "duplicate"
+    st = campaign_status(web_store, CAMPAIGN)
+    assert st["responses"] == 1 and st["duplicates"] == 1 and st["responses_by_channel"]["online"] == 1
+    assert st["options"] == {"info": 1, "call": 0, "optout": 0}, "the first answer counts, not the paper one"
+
+
+def test_online_answer_after_a_paper_coupon_is_a_duplicate(client: TestClient, web_store: Store, web_db,
+                                                           produced_db, tmp_path, capsys) -> None:
+    import csv
+    import random
+
+    from tests.mailing.cycle import coupon_scan, scan_json
+
+    print_dir = produced_db.parent / "print"
+    with next(print_dir.rglob("*manifest*.csv")).open(encoding="utf-8-sig") as fh:
+        row = list(csv.DictReader(fh))[1]
+    coupon_scan(next(print_dir.rglob("*.pdf")).parent, row, [0], tmp_path / "coupon.png", random.Random(4))
+    assert [x["status"] for x in scan_json(capsys, web_db, tmp_path / "coupon.png")] == ["matched"]
+    page = client.get(f"{ANSWER_PATH}/{row['code']}")
+    assert "bereits vor" in page.text
+    res = client.post(f"{ANSWER_PATH}/{row['code']}", data={"csrf_token": csrf_of(page.text), "option": ["call"]})
+    assert "nicht noch einmal gezählt" in res.text
+    st = campaign_status(web_store, CAMPAIGN)
+    assert st["responses_by_channel"] == {"paper": 1, "online": 0, "phone": 0} and st["options"]["call"] == 0
+
+
+def test_follow_up_rules_apply_to_online_and_phone_answers(client: TestClient, web_store: Store, letters,
+                                                           tmp_path) -> None:
+    from mailing.followup import run_followups
+    from mailing.respond import respond
+
+    answer(client, letters[0]["code"], "info")
+    respond(web_store, letters[1]["code"], {"call": True}, "phone")
+    answer(client, letters[2]["code"], "optout")
+    res = run_followups(web_store, CAMPAIGN, as_of=date(2026, 3, 10), out_dir=tmp_path / "nachfass")
+    by_rule = {r.rule: r for r in res.rules}
+    assert by_rule["info-pack"].count == 1 and by_rule["call-list"].count == 1
+    called = "\n".join(p.read_text(encoding="utf-8-sig") for p in (tmp_path / "nachfass").rglob("*.csv"))
+    assert letters[1]["last_name"] in called and letters[0]["last_name"] not in called
+    assert suppressed(web_store, letters[2]["code"])
+
+
+def test_subject_with_address_merge_fields_shows_no_address(client: TestClient, web_store: Store, letters) -> None:
+    """A subject may merge any field (`{ort}`, `{strasse}`); the answer page fills in names only."""
+    from sqlalchemy import update
+
+    from mailing.store import waves
+
+    with web_store.begin() as conn:
+        text = conn.execute(select(waves.c.config_toml)).scalar_one()
+        for old in ("Ihr Frühjahrsangebot: 20 % auf alle Gartenmöbel", "Nur für Sie: 20 % auf Gartenmöbel bis 30. April"):
+            text = text.replace(f'subject = "{old}"', 'subject = "{vorname}, Ihr Angebot für {strasse} in {plz} {ort}"')
+        conn.execute(update(waves).values(config_toml=text))
+    person = next(x for x in letters if x["first_name"] and x["street"])
+    page = client.get(f"{ANSWER_PATH}/{person['code']}")
+    assert f"{person['first_name']}, Ihr Angebot für in" in page.text
+    assert person["street"] not in page.text and person["postal_code"] not in page.text

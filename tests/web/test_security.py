@@ -6,8 +6,6 @@ import logging
 
 import pytest
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from mailing import codes
@@ -15,8 +13,8 @@ from mailing.status import campaign_status
 from mailing.store import Store
 from mailing.web import answer as answer_module
 from mailing.web.app import create_app
-from mailing.web.security import SESSION_COOKIE, Throttle, login, logout, require_user
-from tests.web.conftest import ANSWER_PATH, CAMPAIGN
+from mailing.web.security import SESSION_COOKIE, Throttle
+from tests.web.conftest import ANSWER_PATH, CAMPAIGN, app_with_test_login
 from tests.web.test_answer import csrf_of
 
 
@@ -125,40 +123,20 @@ def test_tampered_session_cookie_is_a_new_session(client: TestClient, letters) -
 
 # --- logins (security.login/logout/require_user, as the review station and the phone desk use them) -----
 
-def _login_app(store: Store):
-    async def do_login(request: Request) -> Response:
-        form = await request.form()
-        login(request, str(form["name"]), str(form["role"]))
-        return PlainTextResponse("ok")
-
-    async def do_logout(request: Request) -> Response:
-        logout(request)
-        return PlainTextResponse("bye")
-
-    async def private(request: Request) -> Response:
-        return PlainTextResponse(f"hello {require_user(request).name}")
-
-    app = create_app(store)
-    app.router.routes[:0] = [Route("/test-login", do_login, methods=["POST"]),
-                             Route("/test-logout", do_logout, methods=["POST"]),
-                             Route("/test-private", private)]
-    return app
-
-
 def test_session_reused_after_logout_is_refused(web_store: Store) -> None:
-    with TestClient(_login_app(web_store), base_url="https://testserver") as c:
-        assert c.get("/test-private", follow_redirects=False).status_code == 303
+    with TestClient(app_with_test_login(web_store), base_url="https://testserver") as c:
+        assert c.get("/phone", follow_redirects=False).status_code == 303
         c.post("/test-login", data={"name": "anna", "role": "operator"})
-        assert c.get("/test-private").text == "hello anna"
+        assert c.get("/phone").status_code == 200
         stolen = c.cookies[SESSION_COOKIE]
         c.post("/test-logout")
         c.cookies.set(SESSION_COOKIE, stolen)  # the old cookie, replayed
-        res = c.get("/test-private", follow_redirects=False)
+        res = c.get("/phone", follow_redirects=False)
         assert res.status_code == 303 and res.headers["location"].startswith("/login?next=")
 
 
 def test_login_starts_a_new_session_and_csrf_token(web_store: Store, letters) -> None:
-    with TestClient(_login_app(web_store), base_url="https://testserver") as c:
+    with TestClient(app_with_test_login(web_store), base_url="https://testserver") as c:
         before = csrf_of(c.get(f"{ANSWER_PATH}/{letters[0]['code']}").text)
         c.post("/test-login", data={"name": "anna", "role": "admin"})
         after = csrf_of(c.get(f"{ANSWER_PATH}/{letters[0]['code']}").text)
@@ -174,7 +152,31 @@ def test_access_log_holds_no_codes(client: TestClient, letters, caplog: pytest.L
     client.post(f"{ANSWER_PATH}/{code.lower()}", data={"csrf_token": csrf_of(page.text), "option": ["info"]})
     client.get(f"{ANSWER_PATH}/{unknown_code(letters)}?code={code}")
     lines = [r.getMessage() for r in caplog.records if r.name == "mailing.web.access"]
-    assert len(lines) == 3
+    assert len(lines) == 3 and all("/[answer]" in line for line in lines), lines
     text = "\n".join(lines).upper().replace("-", "")
     assert code not in text and code[:8] not in text
     assert "testclient" not in "\n".join(lines), "no client addresses either"
+
+
+def test_idle_session_is_over(web_store: Store) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from mailing.store import utcnow, web_sessions
+    from mailing.web.security import SESSION_IDLE
+
+    with TestClient(app_with_test_login(web_store), base_url="https://testserver") as c:
+        c.post("/test-login", data={"name": "anna", "role": "operator"})
+        assert c.get("/phone").status_code == 200
+        with web_store.begin() as conn:
+            conn.execute(update(web_sessions).values(last_seen=utcnow() - SESSION_IDLE - timedelta(minutes=1)))
+        assert c.get("/phone", follow_redirects=False).status_code == 303
+
+
+def test_pages_carry_security_headers(client: TestClient, letters) -> None:
+    res = client.get(f"{ANSWER_PATH}/{letters[0]['code']}")
+    assert res.headers["x-content-type-options"] == "nosniff"
+    assert res.headers["referrer-policy"] == "no-referrer"
+    csp = res.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
