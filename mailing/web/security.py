@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -94,7 +95,8 @@ class SessionMiddleware:
                 headers = MutableHeaders(scope=message)
                 session = scope["session"]
                 if session:
-                    value = self.signer.sign(json.dumps(session).encode()).decode()
+                    # base64: JSON holds ; , " and spaces, which end or break a cookie value
+                    value = self.signer.sign(base64.urlsafe_b64encode(json.dumps(session).encode())).decode()
                     headers.append("set-cookie", f"{SESSION_COOKIE}={value}; path=/; max-age={self.max_age_s}; "
                                                  f"httponly; samesite=lax{secure}")
                 elif had_cookie:
@@ -108,7 +110,7 @@ class SessionMiddleware:
         if not cookie:
             return {}
         try:
-            data = json.loads(self.signer.unsign(cookie, max_age=self.max_age_s))
+            data = json.loads(base64.urlsafe_b64decode(self.signer.unsign(cookie, max_age=self.max_age_s)))
         except (itsdangerous.BadSignature, ValueError):
             return {}
         return data if isinstance(data, dict) else {}

@@ -173,6 +173,8 @@ def test_logout_frees_the_items_the_operator_held(queue: Queue) -> None:
 
 
 def test_a_hold_taken_over_by_a_colleague_sends_the_late_one_on(queue: Queue) -> None:
+    """Also a finding in the session cookie: its JSON went out unencoded, so a value holding ';' (this
+    message: "... until 08:27 UTC; take another item") cut the cookie and logged the operator out."""
     from datetime import timedelta
 
     from mailing.review import claim_next
