@@ -53,17 +53,10 @@ def blank_page(path: Path, seed: int) -> Path:
 
 
 def make_queue(tmp: Path, items: int = 3, url: str | None = None, blank: bool = True) -> Queue:
-    """The queue in a new SQLite file in `tmp`, or in the (emptied) database at `url`. `blank=False`: pages
-    with writing on them (a picture worth looking at; the scanner tries harder, so slower)."""
+    """The queue in a new SQLite file in `tmp`, or in an empty database at `url` (see `own_schema`).
+    `blank=False`: pages with writing on them (a picture worth looking at; the scanner tries harder, so
+    slower)."""
     db: Path | str = url or tmp / "web.db"
-    if url:
-        from sqlalchemy import create_engine
-
-        from mailing.store import alembic_version, metadata
-        engine = create_engine(url)
-        metadata.drop_all(engine)
-        alembic_version.drop(engine, checkfirst=True)
-        engine.dispose()
     store = Store.open(str(db))
     files = init_example(tmp / "campaign")
     register_campaign(store, files[0])
@@ -80,6 +73,19 @@ def make_queue(tmp: Path, items: int = 3, url: str | None = None, blank: bool = 
     add_user(store, "anna", "operator", PASSWORD)
     add_user(store, "chef", "admin", PASSWORD)
     return Queue(db, store, codes, ids)
+
+
+def own_schema(url: str, schema: str) -> str:
+    """The PostgreSQL test database with an empty schema of this test's own: other PostgreSQL tests (run by
+    another worker at the same time) use the same database."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
 
 
 def csrf_of(html: str) -> str:

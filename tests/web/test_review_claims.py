@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from station_queue import Queue, make_queue
+from station_queue import Queue, make_queue, own_schema
 
 from mailing.errors import MailingError
 from mailing.review import claim_next, release, resolve_code, void
@@ -64,9 +64,10 @@ def test_two_concurrent_claimers_on_sqlite_never_get_the_same_item(tmp_path: Pat
 @pytest.mark.skipif(not PG_URL, reason="set MAILING_TEST_POSTGRES to a PostgreSQL URL to run")
 def test_two_concurrent_claimers_on_postgresql_never_get_the_same_item(tmp_path: Path) -> None:
     assert PG_URL
-    q = make_queue(tmp_path, items=12, url=PG_URL)
+    url = own_schema(PG_URL, "review_claims")
+    q = make_queue(tmp_path, items=12, url=url)
     q.store.dispose()
-    check_disjoint(claim_all_concurrently(PG_URL, claimers=3), q.items)
+    check_disjoint(claim_all_concurrently(url, claimers=3), q.items)
 
 
 def test_a_claim_holds_for_its_time_then_the_item_is_free_again(queue: Queue) -> None:
