@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -110,7 +111,8 @@ class Station:
         check_csrf(request, form)
         name = str(form.get("name", "")).strip()
         password = str(form.get("password", ""))
-        user = authenticate(self.store, name, password) if name and password else None
+        # argon2 takes a good fraction of a second on purpose: off the event loop, so other pages keep going
+        user = await run_in_threadpool(authenticate, self.store, name, password) if name and password else None
         if user is None:
             self.logins.hit(request)
             return self._login_form(request, target, "Name oder Passwort ist falsch.", name, status=401)
