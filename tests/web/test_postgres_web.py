@@ -11,21 +11,25 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import create_engine, select, text, update
+from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from mailing.campaigns import init_example, load, register_campaign
 from mailing.recipients import import_recipients
 from mailing.respond import respond
 from mailing.status import campaign_status
-from mailing.store import Store, alembic_version, metadata, pieces, utcnow, waves
+from mailing.store import Store, pieces, utcnow, waves
 from mailing.waves import plan_wave
 from mailing.web.app import create_app
 from mailing.web.security import SESSION_COOKIE, store_secret
 from tests.web.conftest import RESPONSE_URL, app_with_test_login
 from tests.web.test_answer import answer
 
-URL = os.environ.get("MAILING_TEST_POSTGRES")
+BASE_URL = os.environ.get("MAILING_TEST_POSTGRES")
+SCHEMA = "mailing_web_tests"  # a schema of its own: other PostgreSQL tests empty the same database meanwhile
+URL = (make_url(BASE_URL).update_query_dict({"options": f"-csearch_path={SCHEMA}"})
+       .render_as_string(hide_password=False) if BASE_URL else None)
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not URL, reason="set MAILING_TEST_POSTGRES to a PostgreSQL URL to run")]
@@ -33,14 +37,15 @@ pytestmark = [pytest.mark.slow,
 
 @pytest.fixture
 def pg_store(tmp_path: Path):
-    assert URL
-    engine = create_engine(URL)
-    metadata.drop_all(engine)
-    alembic_version.drop(engine, checkfirst=True)
+    assert URL and BASE_URL
+    engine = create_engine(BASE_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
     engine.dispose()
     files = init_example(tmp_path / "ex")
-    text = files[0].read_text(encoding="utf-8")
-    files[0].write_text(text.replace(f'# response_url = "{RESPONSE_URL}"', f'response_url = "{RESPONSE_URL}"'),
+    toml = files[0].read_text(encoding="utf-8")
+    files[0].write_text(toml.replace(f'# response_url = "{RESPONSE_URL}"', f'response_url = "{RESPONSE_URL}"'),
                         encoding="utf-8")
     store = Store.open(URL)
     campaign, _ = register_campaign(store, files[0])

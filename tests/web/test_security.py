@@ -180,3 +180,14 @@ def test_pages_carry_security_headers(client: TestClient, letters) -> None:
     assert res.headers["referrer-policy"] == "no-referrer"
     csp = res.headers["content-security-policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+
+
+def test_every_form_refuses_a_post_without_csrf_token(web_store: Store, letters) -> None:
+    from tests.web.conftest import staff_client
+
+    code = letters[0]["code"]
+    with staff_client(web_store, "operator") as c:
+        c.get("/")
+        assert c.post("/", data={"code": code}).status_code == 403  # the home page's typed code
+        assert c.post("/phone", data={"code": code}).status_code == 403  # the phone desk's search
+        assert c.post("/phone", data={"name": "Müller", "postal_code": "10115"}).status_code == 403
