@@ -193,3 +193,27 @@ def test_recipient_answers_online_at_a_phones_width(served, capsys) -> None:  # 
     assert after["responses"] == before["responses"] + 1
     assert after["options"]["call"] == before["options"]["call"] + 1
     assert after["responses_by_channel"]["online"] == before["responses_by_channel"].get("online", 0) + 1
+
+
+@pytest.mark.slow
+def test_the_stations_check_symbol_agrees_with_codes_py(served) -> None:  # type: ignore[no-untyped-def]
+    """The live check in review.js is a port of mailing/codes.py: both judge the same texts alike (new codes,
+    every single-symbol change and neighbour swap of some, and sloppy typing)."""
+    import random as rnd
+
+    rng = rnd.Random(11)
+    texts: list[str] = []
+    for _ in range(20):
+        code = codes.new_code()
+        texts += [code, code.lower(), codes.format_code(code), code.replace("0", "O").replace("1", "l")]
+        i = rng.randrange(codes.CODE_LENGTH - 1)
+        texts.append(code[:i] + code[i + 1] + code[i] + code[i + 2:])
+        texts += [code[:j] + rng.choice(codes.CHECK_ALPHABET) + code[j + 1:] for j in range(codes.CODE_LENGTH)]
+    texts += ["", "12", "7K3M-9QXP-2W4", "ÄÖÜ" * 4, "UUUUUUUUUUUU"]
+    page = served["browser"].new_page()
+    page.goto(served["url"] + "/static/review.js")  # any page of the site; the script is loaded below
+    page.add_script_tag(url="/static/review.js")
+    verdicts = page.evaluate("texts => texts.map(t => mailingCodes.problem(mailingCodes.normalise(t)) === null)",
+                             texts)
+    assert verdicts == [codes.is_valid(t) for t in texts]
+    page.close()
