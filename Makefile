@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench clean sysdeps
+.PHONY: demo test test-fast lint bench clean sysdeps browser screenshots
 
 sysdeps:
 	@if ! ldconfig -p 2>/dev/null | grep -q libzbar.so.0; then \
@@ -13,6 +13,17 @@ sysdeps:
 	    (apt-get install -y -q libzbar0 >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q libzbar0 >/dev/null)) \
 	      || { echo "could not install libzbar0: run 'apt-get install libzbar0' as root"; exit 1; }; \
 	  else echo "libzbar0 is missing: run 'sudo apt-get install libzbar0', then retry"; exit 1; fi; \
+	fi
+
+# The browser tests (tests/web/test_browser.py) drive Debian's chromium through Playwright; never a downloaded
+# browser. Without one they skip and say so.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium (for the browser tests)"; \
+	    (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) \
+	      || echo "could not install chromium: the browser tests will be skipped"; \
+	  else echo "no chromium: the browser tests will be skipped; 'sudo apt-get install chromium' runs them"; fi; \
 	fi
 
 $(STAMP): pyproject.toml
@@ -29,11 +40,15 @@ $(STAMP): pyproject.toml
 demo: sysdeps $(STAMP)
 	$(BIN)/mailing demo --out demo-output
 
-test: sysdeps $(STAMP)
+test: sysdeps browser $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-fast: sysdeps $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "not slow"
+
+# docs/review-station.png and docs/answer-page.png, taken by the browser tests
+screenshots: sysdeps browser $(STAMP)
+	MAILING_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/web/test_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check mailing layouts scanning reports tests bench

@@ -5,17 +5,22 @@ Kinds: ``unreadable`` (no code found), ``invalid`` (check symbol wrong), ``unkno
 ticks something the first did not). A person resolves an item by typing the human-readable code (check
 symbol validated), by setting boxes, or by voiding it. Resolving records the response as if it had been
 read, and closes the item; an opt-out set or typed here is on the suppression list in the same transaction.
-Every resolution goes to the audit log.
+Every resolution goes to the audit log, under the name of the person who made it (`actor`).
+
+At the review station several operators work on one queue: each takes the next item with `claim_next`,
+which holds it for them for CLAIM_MINUTES (PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``; SQLite: inside
+a write transaction), so two people never get the same item; a held item is refused to everybody else,
+the command line included, until its hold runs out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import case, false, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from mailing import codes
@@ -23,6 +28,7 @@ from mailing.errors import MailingError, NotFoundError
 from mailing.matching import Matcher, apply_objection, optout_keys, record_response
 from mailing.store import (
     Store,
+    acting_as,
     audit,
     response_options,
     responses,
@@ -38,6 +44,12 @@ from mailing.store import (
 KINDS = ("unreadable", "invalid", "unknown", "doubtful", "conflict")
 
 
+class HeldError(MailingError):
+    """Someone else holds the item at the review station."""
+
+CLAIM_MINUTES = 5  # an operator's hold on an item: long enough to read a bad coupon, short for a closed tab
+
+
 @dataclass
 class ReviewItem:
     id: int
@@ -51,6 +63,11 @@ class ReviewItem:
     scores: dict[str, float] = field(default_factory=dict)
     picture: str | None = None
     run: int | None = None  # the scan run that recorded the page (`review void --run`, `runs undo`)
+    reason: str | None = None  # why the scan was not enough (e.g. "no code found", "check symbol wrong")
+    option_labels: dict[str, str] = field(default_factory=dict)  # key → the coupon's wording (known codes)
+    marks: dict[str, str] = field(default_factory=dict)  # key → ticked|empty|doubtful, as the scan measured it
+    status: str = "open"  # open | resolved | voided
+    box_pictures: list[str] = field(default_factory=list)  # keys whose box crop was saved (`box_picture`)
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "kind": self.kind, "note": self.note, "source": self.source, "page": self.page,
@@ -63,21 +80,9 @@ def open_items(store: Store, campaign: str | None = None, pictures: str | Path |
     matcher = Matcher()
     out: list[ReviewItem] = []
     with store.connect() as conn:
-        rows = conn.execute(
-            select(review_items, scans.c.source, scans.c.page, scans.c.code, scans.c.snippet, scans.c.id.label("sid"),
-                   scans.c.run_id)
-            .join(scans, scans.c.id == review_items.c.scan_id)
-            .where(review_items.c.status == "open").order_by(review_items.c.id)
-        ).all()
+        rows = conn.execute(_item_query().where(review_items.c.status == "open").order_by(review_items.c.id)).all()
         for r in rows:
-            item = ReviewItem(r.id, r.kind, r.note, r.source, r.page, r.code, None, run=r.run_id)
-            info = matcher.piece(conn, r.code) if r.code else None
-            if info is not None:
-                item.campaign = info.campaign_name
-                marks = {m.key: m for m in conn.execute(select(scan_marks).where(scan_marks.c.scan_id == r.sid))}
-                resp = _response_options(conn, info.piece_id)
-                item.options = {k: resp.get(k) for k in info.campaign.option_keys}
-                item.scores = {k: round(m.score, 3) for k, m in marks.items()}
+            item = _review_item(conn, r, matcher)
             if campaign and item.campaign != campaign:
                 continue
             if pictures and r.snippet:
@@ -88,6 +93,134 @@ def open_items(store: Store, campaign: str | None = None, pictures: str | Path |
                 item.picture = str(path)
             out.append(item)
     return out
+
+
+def _item_query():  # type: ignore[no-untyped-def]
+    return (select(review_items, scans.c.source, scans.c.page, scans.c.code, scans.c.snippet,
+                   scans.c.id.label("sid"), scans.c.run_id, scans.c.reason)
+            .join(scans, scans.c.id == review_items.c.scan_id))
+
+
+def _review_item(conn: Connection, r, matcher: Matcher) -> ReviewItem:  # type: ignore[no-untyped-def]
+    item = ReviewItem(r.id, r.kind, r.note, r.source, r.page, r.code, None, run=r.run_id, reason=r.reason,
+                      status=r.status)
+    marks = {m.key: m for m in conn.execute(select(scan_marks).where(scan_marks.c.scan_id == r.sid))}
+    item.marks = {k: m.state for k, m in marks.items()}
+    item.box_pictures = [k for k, m in marks.items() if m.snippet]
+    info = matcher.piece(conn, r.code) if r.code else None
+    if info is not None:
+        item.campaign = info.campaign_name
+        resp = _response_options(conn, info.piece_id)
+        item.options = {k: resp.get(k) for k in info.campaign.option_keys}
+        item.scores = {k: round(m.score, 3) for k, m in marks.items()}
+        item.option_labels = {o.key: o.label for o in info.campaign.coupon.options}
+    return item
+
+
+def get_item(store: Store, item_id: int) -> ReviewItem:
+    """One item, open or closed, as `open_items` describes it (without writing its picture)."""
+    with store.connect() as conn:
+        row = conn.execute(_item_query().where(review_items.c.id == item_id)).first()
+        if row is None:
+            raise NotFoundError(f"no review item {item_id}; `mailing review` lists the open ones")
+        return _review_item(conn, row, Matcher())
+
+
+def item_picture(store: Store, item_id: int) -> bytes | None:
+    """The saved picture of an item's page or coupon (PNG or JPEG), or None."""
+    with store.connect() as conn:
+        return conn.execute(select(scans.c.snippet).join(review_items, review_items.c.scan_id == scans.c.id)
+                            .where(review_items.c.id == item_id)).scalar()
+
+
+def box_picture(store: Store, item_id: int, key: str) -> bytes | None:
+    """The crop of one tick box of an item's coupon (PNG), or None."""
+    with store.connect() as conn:
+        return conn.execute(select(scan_marks.c.snippet)
+                            .join(review_items, review_items.c.scan_id == scan_marks.c.scan_id)
+                            .where(review_items.c.id == item_id, scan_marks.c.key == key)).scalar()
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """What a typed code is: its normalised form, whether its check symbol holds, and the piece's options."""
+
+    code: str
+    valid: bool
+    reason: str | None = None  # why not valid, or "no such code"
+    campaign: str | None = None
+    options: dict[str, str] = field(default_factory=dict)  # key → label, for a code of a piece
+
+
+def check_code(store: Store, typed: str) -> CodeCheck:
+    """For the review station: is a typed code well formed, and whose coupon options does it open?"""
+    try:
+        code = codes.parse(typed)
+    except codes.CodeError as exc:
+        return CodeCheck(codes.normalise(typed), False, exc.reason)
+    with store.connect() as conn:
+        info = Matcher().piece(conn, code)
+    if info is None:
+        return CodeCheck(code, True, "no such code")
+    return CodeCheck(code, True, None, info.campaign_name, {o.key: o.label for o in info.campaign.coupon.options})
+
+
+# ------------------------------------------------------------------------------------------------ claims
+def _write_lock(conn: Connection) -> None:
+    """SQLite: take the database's write lock now, so that what this transaction reads stays true until it
+    commits (a write that matches no row still takes it). PostgreSQL locks rows instead (FOR UPDATE)."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(update(review_items).where(false()).values(claimed_until=None))
+
+
+def claim_next(store: Store, actor: str, skip: Sequence[int] = (), minutes: float = CLAIM_MINUTES,
+               now: datetime | None = None) -> int | None:
+    """Hold the next open item for `actor` and return its id (None: nothing left for them).
+
+    The item `actor` already holds comes first; then the oldest one nobody holds (or whose hold ran out).
+    Items in `skip` (the ones this person passed over) are left for the others.
+    """
+    now = now or utcnow()
+    ri = review_items.c
+    with store.begin() as conn:
+        _write_lock(conn)
+        query = (select(ri.id).where(ri.status == "open",
+                                     or_(ri.claimed_until.is_(None), ri.claimed_until <= now, ri.claimed_by == actor))
+                 .order_by(case((ri.claimed_by == actor, 0), else_=1), ri.id).limit(1)
+                 .with_for_update(skip_locked=True))
+        if skip:
+            query = query.where(ri.id.not_in(list(skip)))
+        item_id = conn.execute(query).scalar()
+        if item_id is None:
+            return None
+        conn.execute(update(review_items).where(ri.id == item_id)
+                     .values(claimed_by=actor, claimed_until=now + timedelta(minutes=minutes)))
+        return int(item_id)
+
+
+def open_count(store: Store) -> int:
+    """How many items are open (held ones included)."""
+    with store.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(review_items)
+                                .where(review_items.c.status == "open")).scalar_one())
+
+
+def release_all(store: Store, actor: str) -> None:
+    """`actor` leaves the station (logs out): every item they hold is free for the others at once."""
+    with store.begin() as conn:
+        conn.execute(update(review_items).where(review_items.c.claimed_by == actor, review_items.c.status == "open")
+                     .values(claimed_until=None))
+
+
+def release(store: Store, item_id: int, actor: str) -> None:
+    """`actor` lets go of an item (skipped it, logged out): the next person may take it at once."""
+    with store.begin() as conn:
+        done = conn.execute(update(review_items).where(review_items.c.id == item_id,
+                                                       review_items.c.claimed_by == actor,
+                                                       review_items.c.status == "open")
+                            .values(claimed_until=None))
+        if done.rowcount:
+            audit(conn, "review.skip", "review_item", item_id, "", actor=actor)
 
 
 def picture_suffix(data: bytes) -> str:
@@ -103,15 +236,21 @@ def _response_options(conn: Connection, piece_id: int) -> dict[str, bool | None]
         select(response_options).where(response_options.c.response_id == resp.id))}
 
 
-def _item(conn: Connection, item_id: int):  # type: ignore[no-untyped-def]
+def _item(conn: Connection, item_id: int, actor: str | None = None):  # type: ignore[no-untyped-def]
+    """The open item, locked for this transaction; refused while someone else holds it at the station."""
+    _write_lock(conn)
     row = conn.execute(
         select(review_items, scans.c.code, scans.c.returned_mail, scans.c.id.label("sid"))
         .join(scans, scans.c.id == review_items.c.scan_id).where(review_items.c.id == item_id)
+        .with_for_update(of=review_items)
     ).first()
     if row is None:
         raise NotFoundError(f"no review item {item_id}; `mailing review` lists the open ones")
     if row.status != "open":
         raise MailingError(f"review item {item_id} is already {row.status}")
+    if row.claimed_by and row.claimed_by != actor and row.claimed_until and row.claimed_until > utcnow():
+        raise HeldError(f"review item {item_id} is being reviewed by {row.claimed_by} until "
+                           f"{row.claimed_until:%H:%M} UTC; take another item")
     return row
 
 
@@ -121,7 +260,7 @@ def _close(conn: Connection, item_id: int, status: str, note: str) -> None:
 
 
 def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bool] | None = None,
-                 received_on: date | None = None) -> str:
+                 received_on: date | None = None, actor: str | None = None) -> str:
     """Resolve an unreadable/invalid/unknown item by the code a person read off the coupon.
 
     Returns the new outcome (matched, duplicate or returned); the item is closed. The person names the
@@ -133,8 +272,8 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
     except codes.CodeError as exc:
         raise MailingError(f"review item {item_id}: {exc}; type the code printed under the QR code") from None
     values = dict(values or {})
-    with store.begin() as conn:
-        row = _item(conn, item_id)
+    with acting_as(actor), store.begin() as conn:
+        row = _item(conn, item_id, actor)
         if row.kind not in ("unreadable", "invalid", "unknown"):
             raise MailingError(f"review item {item_id} is {row.kind}: set its boxes with `mailing review set`")
         matcher = Matcher(returned_mail=bool(row.returned_mail), received_on=received_on)
@@ -166,10 +305,11 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
         return status
 
 
-def set_boxes(store: Store, item_id: int, values: Mapping[str, bool]) -> dict[str, bool | None]:
+def set_boxes(store: Store, item_id: int, values: Mapping[str, bool],
+              actor: str | None = None) -> dict[str, bool | None]:
     """Resolve a doubtful or conflict item by setting boxes; returns the response's options afterwards."""
-    with store.begin() as conn:
-        row = _item(conn, item_id)
+    with acting_as(actor), store.begin() as conn:
+        row = _item(conn, item_id, actor)
         if row.kind not in ("doubtful", "conflict"):
             raise MailingError(f"review item {item_id} is {row.kind}: resolve it with --code first")
         piece_id = conn.execute(select(scans.c.piece_id).where(scans.c.id == row.sid)).scalar_one()
@@ -219,14 +359,15 @@ def _withdraw_objection(conn: Connection, response_id: int, item_id: int) -> Non
         audit(conn, "suppression.withdraw", "review_item", item_id, f"entry {entry}: opt-out set to no in review")
 
 
-def void(store: Store, item_ids: int | Sequence[int], note: str = "", run_id: int | None = None) -> list[int]:
+def void(store: Store, item_ids: int | Sequence[int], note: str = "", run_id: int | None = None,
+         actor: str | None = None) -> list[int]:
     """Close items without a response (not a coupon, illegible, …): the ids given and, with `run_id`, every
     open item of that scan run. All or nothing: an unknown or closed id refuses the lot. The pages stay
     recorded. Returns the ids voided."""
     ids = [item_ids] if isinstance(item_ids, int) else list(item_ids)
-    with store.begin() as conn:
+    with acting_as(actor), store.begin() as conn:
         for item_id in ids:
-            _item(conn, item_id)
+            _item(conn, item_id, actor)
         if run_id is not None:
             if conn.execute(select(scan_runs.c.id).where(scan_runs.c.id == run_id)).first() is None:
                 raise NotFoundError(f"no scan run {run_id}; `mailing runs` lists them")

@@ -13,6 +13,7 @@ Tables (one row per ...):
 - scan_runs: one `mailing scan` (the unit of undo)
 - scans: one coupon (or one page without a coupon) read from scanner output; scan_marks: its tick boxes
 - responses: the one counted response of a piece; response_options: its ticked options
+- users: one person who logs in to the web (review station, phone desk, campaign pages)
 - review_items: what a person must look at; followups: one follow-up action for one recipient
 - audit_log: who did what, when
 - web_sessions: one login to the web front end (mailing/web/security.py)
@@ -24,6 +25,7 @@ import os
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -316,6 +318,9 @@ review_items = Table(
     Column("note", Text),
     Column("created_at", DateTime, nullable=False, default=utcnow),
     Column("resolved_at", DateTime),
+    # The review station's claim: the user working on the item, until when (two operators never share one)
+    Column("claimed_by", String(100)),
+    Column("claimed_until", DateTime),
     UniqueConstraint("scan_id", name="uq_review_scan"),
 )
 
@@ -333,6 +338,16 @@ followups = Table(
     Column("note", Text),
     Column("created_at", DateTime, nullable=False, default=utcnow),
     UniqueConstraint("campaign_id", "rule", "recipient_id", name="uq_followup_once"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),  # operator | admin
+    Column("password_hash", Text, nullable=False),  # argon2id, with its parameters and salt
+    Column("created_at", DateTime, nullable=False, default=utcnow),
 )
 
 audit_log = Table(
@@ -527,12 +542,28 @@ def new_id(result: Any) -> int:
     return int(key[0])
 
 
+# The person on whose behalf the library acts (a web user); audit lines name them, down to the entries that
+# nested steps write (a response recorded, an objection applied). Unset: the operating-system user.
+_acting_as: ContextVar[str | None] = ContextVar("mailing_acting_as", default=None)
+
+
+@contextmanager
+def acting_as(name: str | None) -> Iterator[None]:
+    """Audit lines written inside this block name `name` as their actor (None: leave it as it is)."""
+    token = _acting_as.set(name) if name else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _acting_as.reset(token)
+
+
 def audit(conn: Connection, action: str, entity: str, entity_id: int | None, detail: str = "",
           actor: str | None = None) -> None:
     """Append one line to the audit log (inside the caller's transaction)."""
     conn.execute(
         insert(audit_log).values(
-            actor=actor or os.environ.get("USER", "mailing"),
+            actor=actor or _acting_as.get() or os.environ.get("USER", "mailing"),
             action=action,
             entity=entity,
             entity_id=entity_id,

@@ -27,6 +27,7 @@ from mailing.cli import (
     respond,
     scanning,
     status,
+    users,
     web,
 )
 from mailing.cli.common import add_db_option, root
@@ -34,7 +35,8 @@ from mailing.errors import MailingError
 
 OWNER_ONLY_UMASK = 0o077  # no group or world access to anything a command creates
 
-for module in (campaigns, production, scanning, followup, reporting, status, demo, db, persons, respond, web):
+for module in (campaigns, production, scanning, followup, reporting, status, demo, db, persons, respond, users,
+               web):
     for command in module.COMMANDS:
         add_db_option(command)
         root.add_command(command)

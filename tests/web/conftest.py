@@ -2,6 +2,7 @@
 
 The campaign is made once per test session with the real commands (init, campaign add, import, produce)
 and its store file copied for each test, so every test starts from the same sent wave of 50 letters.
+The review station's tests use `queue`: planned letters, open review items from real scans and two users.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from station_queue import Queue, copy_queue, make_queue
 
 from mailing.cli import main
 from mailing.store import Store, pieces, recipients
@@ -107,3 +109,15 @@ def staff_client(store: Store, role: str, name: str = "anna") -> TestClient:
     c = TestClient(app_with_test_login(store), base_url="https://testserver")
     assert c.post("/test-login", data={"name": name, "role": role}).status_code == 200
     return c
+
+
+@pytest.fixture(scope="session")
+def queue_template(tmp_path_factory: pytest.TempPathFactory) -> Queue:
+    return make_queue(tmp_path_factory.mktemp("queue"))
+
+
+@pytest.fixture
+def queue(queue_template: Queue, tmp_path: Path) -> Iterator[Queue]:
+    q = copy_queue(queue_template, tmp_path)
+    yield q
+    q.store.dispose()

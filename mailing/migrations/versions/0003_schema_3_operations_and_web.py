@@ -4,7 +4,9 @@
 - suppression: keyed hashes (HMAC-SHA256 with the store's secret) over the customer id, the match key and the
   match key with the first name or its initial, so an erased person is never mailed again while nothing
   readable of them stays;
-- web_sessions: one login to the web front end (issue 11), so a logout ends it for every server process.
+- web_sessions: one login to the web front end (issue 11), so a logout ends it for every server process;
+- users: the review station's operators and admins (argon2id hashes); review_items: who holds an item and
+  until when, so two operators never get the same one.
 
 Only columns that may be empty are added; no table is rebuilt.
 
@@ -40,6 +42,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_sha256"),
     )
+    op.create_table(
+        "users",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("password_hash", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("name"),
+    )
+    op.add_column("review_items", sa.Column("claimed_by", sa.String(length=100), nullable=True))
+    op.add_column("review_items", sa.Column("claimed_until", sa.DateTime(), nullable=True))
     op.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
 
 
