@@ -568,4 +568,5 @@ def layout_json(campaign: Campaign, letter: str | None = None) -> dict[str, obje
                        for i, o in enumerate(campaign.coupon.options)],
         "registration_marks": [g.on_page(g.Box(x, y, g.REG_MARK_SIZE_MM, g.REG_MARK_SIZE_MM)).as_json()
                                for x, y in g.REG_MARKS_MM],
+        "inserter": dict(g.INSERTER_ZONE.as_json(), kind=campaign.production.inserter),  # layouts.inserter
     }
