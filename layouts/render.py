@@ -35,9 +35,8 @@ from reportlab.lib.rl_accel import escapePDF
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
-from layouts import fonts
+from layouts import fonts, inserter
 from layouts import geometry as g
-from layouts import inserter
 from layouts.letter import LetterLayout, PieceData
 from layouts.model import Element, Line, QRSymbol, Rect, Text
 from mailing.config import Campaign, example_campaign_path, load_campaign

@@ -93,13 +93,14 @@ def manifest_for_ticket(ticket_path: Path, ticket: dict[str, object]) -> str:
     return manifest_csv_name(int(wave) if isinstance(wave, int | str) and str(wave).isdigit() else 0)
 
 
-def ticket_problems(ticket: dict[str, object], name: str) -> list[str]:
+def ticket_problems(ticket: dict[str, Any], name: str) -> list[str]:
     """What a job ticket lacks (one line each); a ticket that says ticket_version 2 must have every key."""
     missing = [k for k in TICKET_KEYS if k not in ticket]
     if ticket.get("ticket_version", 1) != 1:
         missing += [k for k in TICKET_KEYS_V2 if k not in ticket]
     problems = [f"{name}: job ticket lacks {', '.join(missing)}; run `mailing produce` again"] if missing else []
-    for i, f in enumerate(ticket.get("files") or []):  # type: ignore[attr-defined]
+    files = ticket.get("files")
+    for i, f in enumerate(files if isinstance(files, list) else []):
         lacking = [k for k in TICKET_FILE_KEYS if not isinstance(f, dict) or k not in f]
         if lacking:
             problems.append(f"{name}: files[{i}] lacks {', '.join(lacking)}")

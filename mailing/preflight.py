@@ -356,11 +356,15 @@ def _check_marks(path: Path, entries: list[tuple[int, str, str]], facts: dict[st
 
     per_sheet = 2 if facts["duplex"] else 1
     n_sheets = facts["sheets_per_piece"]
-    profile = OmrProfile(**{**facts["omr"], "tracks": tuple(facts["omr"]["tracks"])}) \
-        if facts["marks"] == "omr" and facts["omr"] else None
+    profile = None
+    if facts["marks"] == "omr":
+        profile = _omr_profile(facts["omr"])
+        if profile is None:
+            return [f"{path.name}: the job ticket's enclosing.inserter_marks.omr is not a valid OMR profile; "
+                    "run `mailing produce` again"]
     z, k = g.INSERTER_ZONE, g.PT_PER_MM
     crop = (z.x_mm * k, (g.PAGE_HEIGHT_MM - z.bottom_mm) * k, (g.PAGE_WIDTH_MM - z.right_mm) * k, z.y_mm * k)
-    problems = []
+    problems: list[str] = []
     pdf = pdfium.PdfDocument(str(path))
     try:
         for piece, (row, page_s, _code) in enumerate(entries, start=1):
@@ -385,6 +389,19 @@ def _check_marks(path: Path, entries: list[tuple[int, str, str]], facts: dict[st
     finally:
         pdf.close()
     return problems
+
+
+def _omr_profile(data: Any) -> OmrProfile | None:
+    import dataclasses
+
+    if not isinstance(data, dict):
+        return None
+    names = {f.name for f in dataclasses.fields(OmrProfile)}
+    values: dict[str, Any] = {k: tuple(v) if k == "tracks" else v for k, v in data.items() if k in names}
+    try:
+        return OmrProfile(**values)
+    except (TypeError, ValueError):
+        return None
 
 
 def _check_datamatrix(img: Any, sheet: inserter.Sheet, where: str) -> list[str]:
