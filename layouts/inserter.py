@@ -28,7 +28,8 @@ from mailing.config import OmrProfile
 
 SEQ_BITS = {"seq1": 1, "seq2": 2, "seq4": 4}
 SEQ_MODULO = 8
-READ_DPI = 300  # preflight rasterises the zone at this resolution: 6 px per DataMatrix module
+READ_DPI = 200  # preflight rasterises the marks at this resolution: 3.9 px per DataMatrix module and per bar
+READ_MARGIN_MM = 1.5  # rasterised around the marks (registration of a clean raster is exact; this is slack)
 
 
 @dataclass(frozen=True)
@@ -173,5 +174,12 @@ def read_datamatrix(image: np.ndarray) -> list[str]:
     return [b.text for b in zxingcpp.read_barcodes(image, formats=fmt) if b.valid]  # type: ignore[arg-type]
 
 
-def zone_json() -> dict[str, float | int]:
-    return g.INSERTER_ZONE.as_json()
+def read_area(kind: str, profile: OmrProfile | None = None) -> g.Box:
+    """The part of the zone preflight rasterises: the marks of this kind with a margin (page coordinates)."""
+    m = READ_MARGIN_MM
+    if kind == "omr" and profile is not None:
+        first, last = omr_bar(profile, 0), omr_bar(profile, len(profile.tracks) - 1)
+        b = g.Box(first.x_mm, first.y_mm, first.width_mm, last.bottom_mm - first.y_mm)
+    else:
+        b = datamatrix_box()
+    return g.Box(b.x_mm - m, b.y_mm - m, b.width_mm + 2 * m, b.height_mm + 2 * m)

@@ -16,7 +16,7 @@ Checks, each problem one line naming the file (and page or manifest row):
   TrimBox on every page inside the MediaBox (BleedBox between them where present), and font subset tags
   that are not reportlab's AAAAAA and differ between fonts and between files;
 - the inserter's control marks (the ticket's `enclosing.inserter_marks`): read back from the rasterised zone
-  of every sheet's front (300 dpi) and checked against the sheet's place in the file: OMR bars (start,
+  of every sheet's front (200 dpi) and checked against the sheet's place in the file: OMR bars (start,
   start/end of set, sequence, parity) or the DataMatrix (wave, file, piece, sheet i of n).
 Names, columns and the ticket's schema come from `mailing.package`. An empty list means the package is fine.
 """
@@ -350,7 +350,7 @@ def _check_tags(tags: dict[str, str], name: str) -> list[str]:
 # ---------------------------------------------------------------------------------- inserter marks
 def _check_marks(path: Path, entries: list[tuple[int, str, str]], facts: dict[str, Any], batch: int,
                  pages: int) -> list[str]:
-    """Read every sheet's inserter marks back (300 dpi) and check them against the sheet's place in the file."""
+    """Read every sheet's inserter marks back (inserter.READ_DPI) and check them against the sheet's place in the file."""
     import numpy as np
     import pypdfium2 as pdfium
 
@@ -362,7 +362,7 @@ def _check_marks(path: Path, entries: list[tuple[int, str, str]], facts: dict[st
         if profile is None:
             return [f"{path.name}: the job ticket's enclosing.inserter_marks.omr is not a valid OMR profile; "
                     "run `mailing produce` again"]
-    z, k = g.INSERTER_ZONE, g.PT_PER_MM
+    z, k = inserter.read_area(facts["marks"], profile), g.PT_PER_MM
     crop = (z.x_mm * k, (g.PAGE_HEIGHT_MM - z.bottom_mm) * k, (g.PAGE_WIDTH_MM - z.right_mm) * k, z.y_mm * k)
     problems: list[str] = []
     pdf = pdfium.PdfDocument(str(path))

@@ -81,6 +81,7 @@ class ProduceResult:
     manifest_xlsx: str = ""
     job_ticket: str = ""
     summary: str = ""
+    docket: str = ""  # the one-page PDF for the lettershop floor
     leitregions: dict[str, int] = field(default_factory=dict)
     truncated_addresses: int = 0
     reprint: bool = False
@@ -439,6 +440,7 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
     from reports.docket import docket_pdf
 
     ticket.update(lettershop_sections(campaign, wrow.letter, layout.has_coupon, pages_per_piece, ticket["files"]))
+    ticket["sheets"] = len(manifest) * ticket["print"]["sheets_per_piece"]
     write_atomic(out / names["ticket"], json.dumps(ticket, ensure_ascii=False, indent=2).encode("utf-8"))
     write_atomic(out / names["summary"], summary_text(ticket).encode("utf-8"))
     write_atomic(out / docket_name(wrow.number), docket_pdf(ticket))
@@ -453,7 +455,8 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
         control=control, pages=len(manifest) * pages_per_piece, pages_per_piece=pages_per_piece,
         files=[str(out / b.file) for b in brows], manifest=str(out / names["csv"]),
         manifest_xlsx=str(out / names["xlsx"]), job_ticket=str(out / names["ticket"]),
-        summary=str(out / names["summary"]), leitregions=regions, reprint=reprint,
+        summary=str(out / names["summary"]), docket=str(out / docket_name(wrow.number)), leitregions=regions,
+        reprint=reprint,
     )
 
 

@@ -100,6 +100,8 @@ def test_ticket_named_no_paper_fold_inserts_or_postal_product_now_it_does(
     produce(store, name, out)
     t = _ticket(out)
     assert t["ticket_version"] == 2 and package.ticket_problems(t, "x") == []
+    assert set(t) == set(package.TICKET_KEYS) | set(package.TICKET_KEYS_V2)  # the schema lives in one module
+    assert t["sheets"] == 9
     assert t["print"]["paper_gsm"] == 80 and t["print"]["duplex"] is False and t["print"]["pdf"] == "PDF/X-1a:2001"
     assert t["finishing"]["fold"].startswith("Z-Falz") and "105 und 210 mm" in t["finishing"]["fold"]
     assert t["finishing"]["perforation"]["y_mm"] == 198.0
