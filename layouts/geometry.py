@@ -283,7 +283,7 @@ TICK_MIN_CONTRAST = 60.0
 
 # ------------------------------------------------------------------------- inserter control marks
 # The zone for the inserting machine's marks (layouts.inserter), on the front of every sheet: at the right
-# edge, on the middle panel of the Z-fold for both forms (Form A folds at 87/192, Form B at 105/198), so no
+# edge, on the middle panel of the Z-fold for both forms (Form A folds at 87/192, Form B at 105/210), so no
 # mark sits on a fold; right of the body text (which ends at x 190), below the information block and the
 # envelope window (which may show x 1-110, y 27-99 on the sheet for any form and envelope), above the coupon
 # (198). 4 mm from the paper edge: outside the unprintable margin of sheet-fed laser and inkjet printers.
