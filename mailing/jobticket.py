@@ -49,6 +49,19 @@ BRIEF_STANDARD = (("Standardbrief", 20), ("Kompaktbrief", 50), ("Großbrief", 50
 BRIEF_LARGE = (("Großbrief", 500), ("Maxibrief", 1000))
 
 
+def de(value: float) -> str:
+    """A number as German readers write it: 17,1 (no trailing zeros)."""
+    return f"{value:g}".replace(".", ",")
+
+
+def de_date(iso: str | None) -> str:
+    """2026-11-30 → 30.11.2026 ("–" for none)."""
+    if not iso:
+        return "–"
+    y, m, d = iso[:10].split("-")
+    return f"{d}.{m}.{y}"
+
+
 def sheet_weight_g(gsm: float) -> float:
     return A4_M2 * gsm
 
@@ -135,15 +148,15 @@ def summary_lines(t: dict[str, Any]) -> list[str]:
     p, f, e, post = t["print"], t["finishing"], t["enclosing"], t["postage"]
     env = e["envelope"]
     lines = [
-        f"Druck: {p['pdf']} (Ausgabebedingung {p['output_intent']}), Papier {p['paper']}, {p['paper_gsm']:g} g/m², "
+        f"Druck: {p['pdf']} (Ausgabebedingung {p['output_intent']}), Papier {p['paper']}, {de(p['paper_gsm'])} g/m², "
         f"{'duplex' if p['duplex'] else 'simplex'}, {p['colour']}, {p['sheets_per_piece']} Blatt je Sendung",
         f"Falz: {f['fold']}",
         f"Perforation: {f['perforation']['description'] if f['perforation'] else 'keine'}",
-        f"Umschlag: {env['name']} mit Fenster ({env['size_mm'][0]:g} × {env['size_mm'][1]:g} mm, "
-        f"{env['weight_g']:g} g)" + (f"; {env['note']}" if env["note"] else ""),
-        "Beilagen: " + ("; ".join(f"{i['name']} ({i['weight_g']:g} g)" for i in e["inserts"]) or "keine"),
+        f"Umschlag: {env['name']} mit Fenster ({de(env['size_mm'][0])} × {de(env['size_mm'][1])} mm, "
+        f"{de(env['weight_g'])} g)" + (f"; {env['note']}" if env["note"] else ""),
+        "Beilagen: " + ("; ".join(f"{i['name']} ({de(i['weight_g'])} g)" for i in e["inserts"]) or "keine"),
         f"Kuvertiersteuerung: {MARK_NAMES[e['inserter_marks']['kind']]}",
-        f"Postprodukt: {post['service']} ({post['product']}), {post['weight_g']:g} g je Sendung, "
+        f"Postprodukt: {post['service']} ({post['product']}), {de(post['weight_g'])} g je Sendung, "
         f"Gewichtsklasse {post['weight_class']}",
         "Blatt je Datei: " + ", ".join(f"{b['file']}: {b['sheets']}" for b in e["sheets_per_batch"]),
     ]

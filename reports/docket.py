@@ -14,7 +14,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from layouts import fonts
-from mailing.jobticket import MARK_NAMES
+from mailing.jobticket import MARK_NAMES, de, de_date
 
 MM = 72.0 / 25.4
 LEFT_MM, LABEL_W_MM, RIGHT_MM = 20.0, 45.0, 190.0
@@ -47,22 +47,22 @@ def _rows(t: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         ("Kampagne", f"{t['title']} ({t['campaign']})"),
         ("Welle", f"{t['wave']} – {letter}"),
-        ("Einlieferung", str(t.get("drop_date") or "–")),
+        ("Einlieferung", de_date(t.get("drop_date"))),
         ("Sendungen", f"{t['pieces']} (Kontrollgruppe, nicht gedruckt: {t['control_pieces']})"),
         ("Druckdaten", f"{p['pdf']}, Ausgabebedingung {p['output_intent']}, {len(files)} Datei(en), "
                        f"{t['pages']} Seiten"),
-        ("Papier", f"{p['paper']}, {p['paper_gsm']:g} g/m², {p['colour']}"),
+        ("Papier", f"{p['paper']}, {de(p['paper_gsm'])} g/m², {p['colour']}"),
         ("Druck", f"{'duplex' if p['duplex'] else 'simplex'}, {p['pages_per_piece']} Seite(n) und "
                   f"{p['sheets_per_piece']} Blatt je Sendung"),
         ("Falz", f["fold"]),
         ("Perforation", f["perforation"]["description"] if f["perforation"] else "keine"),
-        ("Umschlag", f"{env['name']} mit Fenster, {env['size_mm'][0]:g} × {env['size_mm'][1]:g} mm, "
-                     f"{env['weight_g']:g} g" + (f". {env['note']}" if env["note"] else "")),
-        ("Beilagen", "; ".join(f"{i['name']} ({i['weight_g']:g} g)" for i in e["inserts"]) or "keine"),
+        ("Umschlag", f"{env['name']} mit Fenster, {de(env['size_mm'][0])} × {de(env['size_mm'][1])} mm, "
+                     f"{de(env['weight_g'])} g" + (f". {env['note']}" if env["note"] else "")),
+        ("Beilagen", "; ".join(f"{i['name']} ({de(i['weight_g'])} g)" for i in e["inserts"]) or "keine"),
         ("Kuvertiersteuerung", MARK_NAMES[e["inserter_marks"]["kind"]]),
         ("Postprodukt", f"{post['service']}, Gewichtsklasse {post['weight_class']}"),
-        ("Gewicht je Sendung", f"{post['weight_g']:g} g (Blatt {w['sheets']:g} g, Beilagen {w['inserts']:g} g, "
-                               f"Umschlag {w['envelope']:g} g). {post['note']}"),
+        ("Gewicht je Sendung", f"{de(post['weight_g'])} g (Blatt {de(w['sheets'])} g, Beilagen {de(w['inserts'])} g, "
+                               f"Umschlag {de(w['envelope'])} g). {post['note']}"),
         ("Blatt je Datei", shown),
         ("Leitregionen", ", ".join(f"{k}: {v}" for k, v in list(t["leitregions"].items())[:40])
          + (" …" if len(t["leitregions"]) > 40 else "")),

@@ -133,7 +133,22 @@ def test_info_pack_ticket_said_fensterumschlag_dl_now_names_its_envelope_and_cat
     assert t["postage"]["service"] == "DIALOGPOST Groß" and t["postage"]["weight_class"] == "bis 250 g"
     text = (out / "welle-02-auftrag.txt").read_text(encoding="utf-8")
     assert "Fensterumschlag C4" in text and "Fensterumschlag DL" not in text and "Katalog Gartenmöbel" in text
+    docket = PdfReader(out / package.docket_name(2)).pages[0].extract_text()
+    assert "C4 mit Fenster, 229 × 324 mm, 17,1 g" in docket and "Katalog Gartenmöbel" in docket
     assert preflight(out) == []
+
+
+def test_preflight_names_what_a_job_ticket_lacks(store: Store, campaign_file: Path, tmp_path: Path) -> None:
+    name = _campaign(store, campaign_file)
+    out = tmp_path / "druck"
+    produce(store, name, out)
+    path = out / package.ticket_name(1)
+    t = json.loads(path.read_text(encoding="utf-8"))
+    del t["postage"], t["files"][0]["sha256"]
+    path.write_text(json.dumps(t), encoding="utf-8")
+    problems = preflight(out)
+    assert "welle-01-auftrag.json: job ticket lacks postage; run `mailing produce` again" in problems
+    assert "welle-01-auftrag.json: files[0] lacks sha256" in problems
 
 
 def test_weight_classes_follow_deutsche_post_bands() -> None:
