@@ -20,6 +20,7 @@ rasterised zone (for `preflight`): what is printed and what is checked come from
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -183,3 +184,17 @@ def read_area(kind: str, profile: OmrProfile | None = None) -> g.Box:
     else:
         b = datamatrix_box()
     return g.Box(b.x_mm - m, b.y_mm - m, b.width_mm + 2 * m, b.height_mm + 2 * m)
+
+
+def layout_json(production: Any) -> dict[str, Any]:
+    """`layout --json`'s `inserter`: the zone (page 1, mm from the top-left corner), the kind, and where each
+    mark can go (every OMR track's bar, or the DataMatrix symbol without its quiet zone)."""
+    out: dict[str, Any] = dict(g.INSERTER_ZONE.as_json(), kind=production.inserter)
+    if production.inserter == "omr":
+        out["marks"] = [dict(omr_bar(production.omr, i).as_json(), track=t)
+                        for i, t in enumerate(production.omr.tracks)]
+    elif production.inserter == "datamatrix":
+        out["marks"] = [dict(datamatrix_box().as_json(), module_mm=g.DATAMATRIX_MODULE_MM)]
+    else:
+        out["marks"] = []
+    return out

@@ -100,7 +100,7 @@ class _PdfxInfo(pdfdoc.PDFInfo):
         return pdfdoc.PDFDictionary(d).format(document)  # type: ignore[no-any-return]
 
 
-class _Stamp:
+class FixedTimeStamp:
     """A reportlab time stamp for a fixed moment (UTC)."""
 
     def __init__(self, when: datetime) -> None:
@@ -141,7 +141,7 @@ class PdfWriter:
         info.producer = "mailing (ReportLab)"
         self.doc.info = info
         created = created or EPOCH
-        self.doc._timeStamp = _Stamp(created)
+        self.doc._timeStamp = FixedTimeStamp(created)
         self.doc_id = document_id(title, created)
         self.doc._ID = f"\n[<{self.doc_id}><{self.doc_id}>]\n".encode("ascii")
         self._output_intent()

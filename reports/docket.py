@@ -71,7 +71,7 @@ def _rows(t: dict[str, Any]) -> list[tuple[str, str]]:
 
 def docket_pdf(ticket: dict[str, Any]) -> bytes:
     """The one-page docket for a job ticket (ticket_version 2)."""
-    from layouts.render import _Stamp
+    from layouts.render import FixedTimeStamp
 
     fonts.register_fonts()
     canv = Canvas("laufzettel.pdf", pagesize=A4, invariant=1, pageCompression=1, initialFontName=fonts.REGULAR)
@@ -81,7 +81,7 @@ def docket_pdf(ticket: dict[str, Any]) -> bytes:
     canv.setCreator("mailing")
     canv.setSubject(f"Auftrag für den Lettershop ({ticket['campaign']}, Welle {ticket['wave']})")
     produced = datetime.fromisoformat(ticket["produced_at"])
-    canv._doc._timeStamp = _Stamp(produced)
+    canv._doc._timeStamp = FixedTimeStamp(produced)
     height = A4[1]
     y = 20.0
     canv.setFont(fonts.BOLD, 15)

@@ -172,7 +172,11 @@ def test_inserter_zone_stays_out_of_window_coupon_folds_and_text(example: Campai
 
 def test_layout_json_lists_the_inserter_zone(example: Campaign) -> None:
     data = layout_json(with_inserter(example, "omr"))
-    assert data["inserter"] == dict(g.INSERTER_ZONE.as_json(), kind="omr")
+    zone = data["inserter"]
+    assert {k: zone[k] for k in ("page", "x_mm", "y_mm", "width_mm", "height_mm")} == g.INSERTER_ZONE.as_json()
+    assert zone["kind"] == "omr" and [m["track"] for m in zone["marks"]][:3] == ["start", "start_of_set", "end_of_set"]
+    assert layout_json(example)["inserter"]["kind"] == "none" and layout_json(example)["inserter"]["marks"] == []
+    assert layout_json(with_inserter(example, "datamatrix"))["inserter"]["marks"][0]["width_mm"] == 7.0
 
 
 def test_omr_profile_outside_the_zone_is_a_config_error_with_its_line() -> None:
