@@ -268,6 +268,10 @@ class PdfWriter:
         self.pages += 1
         if self.layout.back:
             c.doForm("back")
+            back: list[str] = []
+            self._marks(2, back)  # nothing on the back of a duplex sheet; a second sheet would get its marks
+            if back:
+                c._code.append("\n".join([CMYK_BLACK, *back]))
             c.showPage()
             self.pages += 1
         return first
