@@ -295,13 +295,20 @@ class _Reader:
 def _inserts(r: _Reader, data: dict[str, Any], path: tuple[str, ...]) -> tuple[Insert, ...]:
     """`inserts = [{ name = "Katalog", weight_g = 120 }, ...]`: what goes into the envelope with the letter."""
     raw = data.get("inserts", [])
+    where = path + ("inserts",)
+    example = 'a list such as [{ name = "Katalog", weight_g = 120 }]'
     if not isinstance(raw, list):
-        raise r.fail(path + ("inserts",), 'must be a list such as [{ name = "Katalog", weight_g = 120 }]')
+        raise r.fail(where, f"must be {example}")
     out = []
-    for item in raw:
-        r.table(item, path + ("inserts",), {"name": "", "weight_g": ""})
-        name = r.str_(item, "name", path + ("inserts",))
-        out.append(Insert(name, float(r.num(item, "weight_g", path + ("inserts",), -1.0, 0.1, 2000.0))))
+    for n, item in enumerate(raw, start=1):
+        if not isinstance(item, dict) or set(item) - {"name", "weight_g"}:
+            raise r.fail(where, f"insert {n}: use {{ name = ..., weight_g = ... }} (and no other keys)")
+        name, weight = item.get("name"), item.get("weight_g")
+        if not isinstance(name, str) or not name.strip():
+            raise r.fail(where, f"insert {n}: name is required (text)")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0.1 <= weight <= 2000:
+            raise r.fail(where, f"insert {n} ({name}): weight_g is required, in grams from 0.1 to 2000")
+        out.append(Insert(name, float(weight)))
     return tuple(out)
 
 

@@ -188,3 +188,39 @@ def test_preflight_repeated_the_package_names_now_reads_them_from_the_package_mo
         assert literal not in source.replace("welle-NN-auftrag.json", "")
     assert package.parse_pdf_title(package.pdf_title("k", 2, 3, "Titel – mit Strich")) == ("k", 2, 3)
     assert package.parse_pdf_title("alt-kampagne – Welle 1 – Datei 4") == ("alt-kampagne", 1, 4)
+
+
+def test_cli_layout_lists_the_inserter_box_and_preflight_names_a_swapped_sheet(
+        store: Store, campaign_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mailing.cli import main
+
+    name = _campaign(store, campaign_file, inserter="datamatrix")
+    db = store.url.removeprefix("sqlite:///")
+    assert main(["--db", db, "layout", name, "--json"]) == 0
+    box = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["inserter"]
+    assert box["kind"] == "datamatrix" and box["x_mm"] == 194.0 and box["page"] == 1
+    out = tmp_path / "druck"
+    assert main(["--db", db, "produce", name, "--out", str(out)]) == 0
+    assert "docket: " in capsys.readouterr().out
+    _swap_first_two_pages(out / "welle-01-teil-002.pdf")
+    assert main(["--db", db, "preflight", str(out)]) == 1
+    err = capsys.readouterr()
+    assert "welle-01-teil-002.pdf, page 2 (manifest row 7): DataMatrix says wave 1, file 2, piece 1" in err.out + err.err
+    assert "Traceback" not in err.out + err.err
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('envelope = "B4"', "letters.infopack.envelope: 'B4' is not allowed; use one of DL, C6/5, C5, C4"),
+    ('inserts = [{ name = "Katalog" }]', "letters.infopack.inserts: insert 1 (Katalog): weight_g is required"),
+    ('inserts = "Katalog"', "letters.infopack.inserts: must be a list"),
+])
+def test_bad_envelope_or_inserts_in_the_campaign_file_is_one_line_naming_the_key(line: str, message: str) -> None:
+    from mailing.config import ConfigError, example_campaign_path, parse_campaign
+
+    text = example_campaign_path().read_text(encoding="utf-8").replace('envelope = "C4"', line, 1)
+    text = text.replace('inserts = [{ name = "Katalog Gartenmöbel 2026 (A4, 32 Seiten)", weight_g = 110 }]\n', "", 1) \
+        if line.startswith("inserts") else text
+    with pytest.raises(ConfigError) as exc:
+        parse_campaign(text)
+    line_no = next(i for i, t in enumerate(text.splitlines(), start=1) if t.startswith(line))
+    assert f"line {line_no}: {message}" in str(exc.value) and "\n" not in str(exc.value)
