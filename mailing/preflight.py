@@ -165,7 +165,8 @@ def _check_package(out: Path, ticket_path: Path, ticket: dict[str, Any], jobs: i
 
 def _print_facts(ticket: dict[str, Any]) -> dict[str, Any]:
     """What the batch PDFs of a version-2 ticket must show: PDF/X, creation date, inserter marks."""
-    if ticket.get("ticket_version", 1) < 2:
+    version = ticket.get("ticket_version", 1)
+    if not isinstance(version, int) or version < 2:
         return {}
     pr, marks = ticket.get("print", {}), ticket.get("enclosing", {}).get("inserter_marks", {})
     return {"campaign": ticket.get("campaign"), "wave": ticket.get("wave"), "produced_at": ticket.get("produced_at"),
@@ -207,7 +208,10 @@ def check_file_report(task: Task) -> tuple[list[str], list[str]]:
     forms_seen: set[int] = set()
     tags: dict[str, str] = {}
     if facts:
-        problems.extend(_check_pdfx(reader, data, name, int(info.get("batch", 0)), facts))
+        try:
+            problems.extend(_check_pdfx(reader, data, name, int(info.get("batch", 0)), facts))
+        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            problems.append(f"{name}: PDF/X keys cannot be read ({exc})")
     for n, page in enumerate(reader.pages, start=1):
         try:
             w, h = float(page.mediabox.width), float(page.mediabox.height)
