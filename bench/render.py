@@ -1,6 +1,6 @@
 """Benchmark: letters of the sample campaign → print files. Prints figures; not a timed test.
 
-    .venv/bin/python bench/render.py [--letters 10000] [--big 100000] [--skip-big]
+    .venv/bin/python bench/render.py [--letters 10000] [--big 100000] [--skip-big] [--marks omr|datamatrix|all]
 
 Each measurement runs in a fresh child process (so peak memory is that run's own):
 - render only: `render_batch` on prepared piece data, batches of 5,000, one core (CPU time and wall);
@@ -8,7 +8,10 @@ Each measurement runs in a fresh child process (so peak memory is that run's own
   rendering, manifest CSV + XLSX, job ticket), one core;
 - peak memory (VmHWM) of render-only for N and for the big count: independent of the count;
 - speed-up of `produce` with --jobs 2 against --jobs 1 (wall time);
-- preflight of the produced package (every QR code read back).
+- preflight of the produced package (every QR code read back; with marks, every mark too).
+
+`--marks omr` (or `datamatrix`) renders and produces with `[production] inserter` set to it; `--marks all`
+runs render only and preflight once per kind (none, omr, datamatrix) and prints what each costs.
 """
 
 from __future__ import annotations
@@ -33,12 +36,18 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def child_render(n: int, out: Path) -> dict[str, float]:
+def _with_marks(c, marks: str):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    return dataclasses.replace(c, production=dataclasses.replace(c.production, inserter=marks))
+
+
+def child_render(n: int, out: Path, marks: str = "none") -> dict[str, float]:
     from layouts.render import BatchJob, render_batch, sample_pieces
     from mailing.codes import new_code
     from mailing.config import example_campaign_path, load_campaign
 
-    c = load_campaign(example_campaign_path())
+    c = _with_marks(load_campaign(example_campaign_path()), marks)
     batch = 5000
     render_batch(BatchJob(c, sample_pieces([new_code() for _ in range(5)], c)), out / "warm.pdf")
     base = _peak_mb()
@@ -54,7 +63,7 @@ def child_render(n: int, out: Path) -> dict[str, float]:
     return {"letters": n, "wall_s": wall, "cpu_s": cpu, "bytes": size, "peak_mb": _peak_mb(), "base_mb": base}
 
 
-def _store_with(n: int, folder: Path):  # type: ignore[no-untyped-def]
+def _store_with(n: int, folder: Path, marks: str = "none"):  # type: ignore[no-untyped-def]
     from sqlalchemy import insert, select
 
     from mailing.campaigns import register_campaign
@@ -62,7 +71,9 @@ def _store_with(n: int, folder: Path):  # type: ignore[no-untyped-def]
     from mailing.store import Store, campaigns, imports, recipients
 
     store = Store.open(str(folder / "bench.db"))
-    c, _ = register_campaign(store, example_campaign_path())
+    text = example_campaign_path().read_text(encoding="utf-8").replace('inserter = "none"', f'inserter = "{marks}"')
+    (folder / "campaign.toml").write_text(text, encoding="utf-8")
+    c, _ = register_campaign(store, folder / "campaign.toml")
     names = (("female", "Dr.", "Anna", "Müller"), ("male", "", "Łukasz", "Wiśniewski"),
              ("male", "Prof. Dr.", "Ondřej", "Dvořák"), ("female", "", "Zoë", "Ñúñez"), ("none", "", "Alex", "Meyer"))
     with store.begin() as conn:
@@ -82,10 +93,10 @@ def _store_with(n: int, folder: Path):  # type: ignore[no-untyped-def]
     return store, c.name
 
 
-def child_produce(n: int, out: Path, jobs: int) -> dict[str, float]:
+def child_produce(n: int, out: Path, jobs: int, marks: str = "none") -> dict[str, float]:
     from mailing.production import produce
 
-    store, name = _store_with(n, out)
+    store, name = _store_with(n, out, marks)
     t0, c0 = time.perf_counter(), time.process_time()
     res = produce(store, name, out / "druck", jobs=jobs)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -105,20 +116,20 @@ def _mk(path: Path) -> Path:
     return path
 
 
-def _round(t: Path, n: int) -> dict[str, Any]:
+def _round(t: Path, n: int, marks: str = "none") -> dict[str, Any]:
     """One round: render-only with one and two processes, then produce with --jobs 1 and 2."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t0 = time.perf_counter()
-    r = run_child(["render", str(n), str(_mk(t / "r"))])
+    r = run_child(["render", str(n), str(_mk(t / "r")), marks])
     one_wall = time.perf_counter() - t0
     t0 = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, __file__, "--child", "render", str(n // 2), str(_mk(t / d))],
+    procs = [subprocess.Popen([sys.executable, __file__, "--child", "render", str(n // 2), str(_mk(t / d)), marks],
                               stdout=subprocess.PIPE, env=env) for d in ("r2a", "r2b")]
     for proc in procs:
         proc.communicate()
     two_wall = time.perf_counter() - t0
-    p1 = run_child(["produce", str(n), str(_mk(t / "p1")), "1"])
-    p2 = run_child(["produce", str(n), str(_mk(t / "p2")), "2"])
+    p1 = run_child(["produce", str(n), str(_mk(t / "p1")), "1", marks])
+    p2 = run_child(["produce", str(n), str(_mk(t / "p2")), "2", marks])
     return {"r": r, "p1": p1, "p2": p2, "one_wall": one_wall, "two_wall": two_wall,
             "p1_wall": p1["wall_s"], "p2_wall": p2["wall_s"]}
 
@@ -129,12 +140,22 @@ def main() -> None:
     ap.add_argument("--big", type=int, default=100_000)
     ap.add_argument("--skip-big", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="rounds per figure (the median is printed)")
+    ap.add_argument("--marks", choices=("none", "omr", "datamatrix", "all"), default="none",
+                    help="render with [production] inserter set to this; all: compare the three")
     ap.add_argument("--child", nargs="+")
     a = ap.parse_args()
     if a.child:
         kind, n, folder = a.child[0], int(a.child[1]), Path(a.child[2])
-        result = child_render(n, folder) if kind == "render" else child_produce(n, folder, int(a.child[3]))
+        if kind == "render":
+            result = child_render(n, folder, *a.child[3:4])
+        elif kind == "preflight":
+            result = child_preflight(n, folder, a.child[3])
+        else:
+            result = child_produce(n, folder, int(a.child[3]), *a.child[4:5])
         sys.stdout.write(json.dumps(result) + "\n")
+        return
+    if a.marks == "all":
+        compare_marks(a.letters, a.repeat)
         return
     n = a.letters
     rounds = []
@@ -143,7 +164,7 @@ def main() -> None:
         # The machine is shared: each figure is the median of `--repeat` rounds, and the one- and two-process
         # runs of a round follow each other so that both see the same background load.
         for k in range(a.repeat):
-            rounds.append(_round(t / f"round{k}", n))
+            rounds.append(_round(t / f"round{k}", n, a.marks))
         big = None if a.skip_big else run_child(["render", str(a.big), str(_mk(t / "rb"))])
         from mailing.preflight import preflight
 
@@ -157,7 +178,7 @@ def main() -> None:
     p1_cpu = statistics.median(rd["p1"]["cpu_s"] for rd in rounds)
     out = sys.stdout.write
     out(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; python {sys.version.split()[0]}\n")
-    out(f"each figure: median of {a.repeat} rounds\n")
+    out(f"each figure: median of {a.repeat} rounds; inserter marks: {a.marks}\n")
     out(f"render only   {n:>7} letters: {n / r_cpu:7.0f} letters/CPU-s, {n / r_wall:7.0f} letters/s wall, "
         f"{r['bytes'] / n:6.0f} bytes/letter, peak {r['peak_mb']:.0f} MB (after imports {r['base_mb']:.0f} MB)\n")
     out(f"render only, 2 processes x {n // 2} letters: speed-up {med['one_wall'] / med['two_wall']:.2f} "
@@ -172,6 +193,36 @@ def main() -> None:
         f"speed-up {med['p1_wall'] / med['p2_wall']:.2f}\n")
     out(f"preflight (-j2, every QR read back at 200 dpi): {pf:.1f} s, "
         f"{'OK' if not problems else f'{len(problems)} problem(s): ' + problems[0]}\n")
+
+
+def child_preflight(n: int, out: Path, marks: str) -> dict[str, float]:
+    """Produce n letters (one core) and time preflight of the package, one process."""
+    from mailing.preflight import preflight
+
+    res = child_produce(n, out, 1, marks)
+    t0 = time.perf_counter()
+    problems = preflight(res["out"])
+    return {"letters": n, "wall_s": time.perf_counter() - t0, "problems": len(problems)}
+
+
+def compare_marks(n: int, repeat: int) -> None:
+    """What the inserter marks cost: render only (letters/CPU-s, bytes/letter) and preflight, per kind."""
+    out = sys.stdout.write
+    out(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; render-only figures are the median "
+        f"of {repeat} rounds of {n} letters; preflight of {min(n, 2000)} letters, one process\n")
+    base: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        for marks in ("none", "omr", "datamatrix"):
+            runs = [run_child(["render", str(n), str(_mk(t / f"{marks}{k}")), marks]) for k in range(repeat)]
+            rate = statistics.median(n / r["cpu_s"] for r in runs)
+            size = runs[-1]["bytes"] / n
+            pf = run_child(["preflight", str(min(n, 2000)), str(_mk(t / f"pf-{marks}")), marks])
+            pf_rate = pf["letters"] / pf["wall_s"]
+            base = base or {"rate": rate, "size": size, "pf": pf_rate}
+            out(f"marks {marks:<10}: {rate:6.0f} letters/CPU-s ({rate / base['rate'] - 1:+.1%}), "
+                f"{size:5.0f} bytes/letter ({size / base['size'] - 1:+.1%}); preflight {pf_rate:5.0f} letters/s "
+                f"({pf_rate / base['pf'] - 1:+.1%}), {pf['problems']:.0f} problem(s)\n")
 
 
 if __name__ == "__main__":

@@ -280,3 +280,26 @@ TICK_TICKED_MIN = 0.16  # above: ticked. Real pen ticks on those coupons: lowest
 TICK_ALIGN_SEARCH_MM = 1.5
 TICK_INK_LEVEL = 0.5
 TICK_MIN_CONTRAST = 60.0
+
+# ------------------------------------------------------------------------- inserter control marks
+# The zone for the inserting machine's marks (layouts.inserter), on the front of every sheet: at the right
+# edge, on the middle panel of the Z-fold for both forms (Form A folds at 87/192, Form B at 105/210), so no
+# mark sits on a fold; right of the body text (which ends at x 190), below the information block and the
+# envelope window (which may show x 1-110, y 27-99 on the sheet for any form and envelope), above the coupon
+# (198). 4 mm from the paper edge: outside the unprintable margin of sheet-fed laser and inkjet printers.
+INSERTER_ZONE = Box(194.0, 112.0, 12.0, 74.0)
+# OMR, the default lettershop profile: bars 8 mm long and 0.5 mm thick at a pitch of 1/6 inch (4.23 mm), the
+# reading-head spacing most inserters default to; the first bar's centre line 4 mm below the zone's top.
+OMR_X_MM = 196.0
+OMR_FIRST_Y_MM = 116.0
+OMR_PITCH_MM = 4.23
+OMR_LENGTH_MM = 8.0
+OMR_THICKNESS_MM = 0.5
+OMR_DARK_MIN = 0.5  # share of a bar's area that must be dark when read back for the bar to count as printed
+OMR_LIGHT_MAX = 0.15  # below: no bar; between the two: the mark is unreadable (smudge, toner dropout)
+# DataMatrix (ECC 200): 0.5 mm modules, about 6 px at the 300 dpi an inserter camera or preflight reads at;
+# a 14 x 14 symbol (7 mm) holds the 14 digits of wave, batch, piece and sheet i of n; 1 mm quiet zone.
+DATAMATRIX_MODULE_MM = 0.5
+DATAMATRIX_X_MM = 197.0
+DATAMATRIX_Y_MM = 116.0
+DATAMATRIX_QUIET_MM = 1.0

@@ -30,6 +30,7 @@ from datetime import date
 
 from layouts import fonts
 from layouts import geometry as g
+from layouts.inserter import layout_json as inserter_layout_json
 from layouts.model import Element, Line, PageModel, QRSymbol, Rect, Text, shifted
 from layouts.qr import qr_matrix, qr_version
 from mailing.codes import CODE_LENGTH, format_code, qr_payload
@@ -568,4 +569,5 @@ def layout_json(campaign: Campaign, letter: str | None = None) -> dict[str, obje
                        for i, o in enumerate(campaign.coupon.options)],
         "registration_marks": [g.on_page(g.Box(x, y, g.REG_MARK_SIZE_MM, g.REG_MARK_SIZE_MM)).as_json()
                                for x, y in g.REG_MARKS_MM],
+        "inserter": inserter_layout_json(campaign.production),  # the zone for the inserter's marks
     }

@@ -4,10 +4,17 @@
 `PieceData` and writes one PDF atomically (temporary file + os.replace). The wave's static page and each
 variant's static text blocks are drawn once per PDF as Form XObjects; per piece only what varies is
 written (address, customer number, greeting, merge paragraphs, name, code, QR as one merged path), as raw
-content-stream operators. All text and marks are 100 % K in CMYK; fonts are embedded as subsets;
-`invariant=1` makes the bytes reproducible (a fixed creation date, no random document id): the same
-batch renders to the same bytes, which is what makes a reprint byte-identical. reportlab keeps a PDF's pages in memory until it is saved,
-so memory grows with the batch size, never with the size of the wave.
+content-stream operators. All text and marks are 100 % K in CMYK; fonts are embedded as subsets.
+
+Every file is PDF/X-1a:2001 (docs/print-production.md says why): PDF 1.3, the output intent FOGRA39 by its
+ICC registry name, TrimBox = MediaBox on every page (nothing bleeds), Trapped /False, the GTS_PDFX version
+keys, a real title and subject, the wave's production time as creation date, a document ID derived from
+campaign, wave, batch and that time, and font subset tags derived from the font and the document ID (so no
+two files or fonts share a tag, yet the same batch always gets the same one). Nothing depends on the clock:
+the same batch renders to the same bytes, which is what makes a reprint byte-identical. With `[production]
+inserter` set, each sheet's front carries the inserter's control marks (layouts.inserter). reportlab keeps
+a PDF's pages in memory until it is saved, so memory grows with the batch size, never with the size of the
+wave.
 """
 
 from __future__ import annotations
@@ -18,20 +25,22 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.rl_accel import escapePDF
+from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
-from layouts import fonts
+from layouts import fonts, inserter
 from layouts import geometry as g
 from layouts.letter import LetterLayout, PieceData
 from layouts.model import Element, Line, QRSymbol, Rect, Text
 from mailing.config import Campaign, example_campaign_path, load_campaign
-from mailing.package import pdf_title
+from mailing.package import PDFX, pdf_subject, pdf_title
 
 K = g.PT_PER_MM
 PAGE_H_PT = g.PAGE_HEIGHT_MM * K
@@ -50,6 +59,7 @@ class BatchJob:
     letter_date: date | None = None
     wave: int = 1
     batch: int = 1
+    produced_at: datetime | None = None  # the wave's production time: the files' creation date
 
 
 @dataclass
@@ -70,22 +80,117 @@ def _fp(v: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # creation date of files that belong to no wave (samples)
+_SUBSETN_DIGITS = "ABCDEFGIJK"  # reportlab's ttfonts.SUBSETN writes subset n as six of these "digits"
+
+
+class _PdfxInfo(pdfdoc.PDFInfo):
+    """The document information dictionary with the PDF/X version keys."""
+
+    def format(self, document: Any) -> bytes:
+        d = {
+            "Title": pdfdoc.PDFString(self.title), "Subject": pdfdoc.PDFString(self.subject),
+            "Author": pdfdoc.PDFString(self.author), "Creator": pdfdoc.PDFString(self.creator),
+            "Producer": pdfdoc.PDFString(self.producer),
+            "CreationDate": pdfdoc.PDFDate(ts=document._timeStamp), "ModDate": pdfdoc.PDFDate(ts=document._timeStamp),
+            "Trapped": pdfdoc.PDFName(PDFX["trapped"]),
+            "GTS_PDFXVersion": pdfdoc.PDFString(PDFX["version"]),
+            "GTS_PDFXConformance": pdfdoc.PDFString(PDFX["conformance"]),
+        }
+        return pdfdoc.PDFDictionary(d).format(document)  # type: ignore[no-any-return]
+
+
+class FixedTimeStamp:
+    """A reportlab time stamp for a fixed moment (UTC)."""
+
+    def __init__(self, when: datetime) -> None:
+        when = when.astimezone(UTC) if when.tzinfo else when
+        self.t = when.replace(tzinfo=UTC).timestamp()
+        self.YMDhms = (when.year, when.month, when.day, when.hour, when.minute, when.second)
+        self.dhh = self.dmm = 0
+        self.tzname = "UTC"
+
+
+def document_id(title: str, created: datetime) -> str:
+    """The file's ID (32 hex digits): the same batch of the same production gets the same ID."""
+    return hashlib.md5(f"{title}\n{created.isoformat()}".encode(), usedforsecurity=False).hexdigest()
+
+
+def subset_tag(doc_id: str, font_name: str, subset: int) -> str:
+    """Six capitals that differ per font, subset and file (ISO 32000 §9.6.4), where reportlab's invariant
+    mode writes AAAAAA+ for every first subset of every font in every file."""
+    digest = hashlib.sha256(f"{doc_id}/{font_name}/{subset}".encode()).digest()
+    return "".join(chr(ord("A") + b % 26) for b in digest[:6])
+
+
 class PdfWriter:
     """Turns page-model elements into content-stream operators on one reportlab canvas."""
 
-    def __init__(self, path_for_title: str, layout: LetterLayout, title: str) -> None:
+    def __init__(self, path_for_title: str, layout: LetterLayout, title: str, *, subject: str = "",
+                 created: datetime | None = None, wave: int = 1, batch: int = 1) -> None:
         fonts.register_fonts()
         rl_config.useA85 = 0  # binary (zlib) streams: no ASCII85 step, 20 % smaller
         self.layout = layout
+        w, h = A4
         self.canv = Canvas(path_for_title, pagesize=A4, pageCompression=1, invariant=1,
-                           initialFontName=fonts.REGULAR)
-        self.canv.setTitle(title)
-        self.canv.setCreator("mailing")
-        self.canv.setAuthor(layout.campaign.sender.name)
+                           initialFontName=fonts.REGULAR, pdfVersion=(1, 3), trimBox=(0, 0, w, h))
         self.doc = self.canv._doc
+        info = _PdfxInfo()
+        info.title, info.subject, info.creator = title, subject or title, "mailing"
+        info.author = layout.campaign.sender.name
+        info.producer = "mailing (ReportLab)"
+        self.doc.info = info
+        created = created or EPOCH
+        self.doc._timeStamp = FixedTimeStamp(created)
+        self.doc_id = document_id(title, created)
+        self.doc._ID = f"\n[<{self.doc_id}><{self.doc_id}>]\n".encode("ascii")
+        self._output_intent()
         self.fonts = {name: fonts.font(name) for name in (fonts.REGULAR, fonts.BOLD, fonts.MONO)}
         self.pages = 0
+        self.wave, self.batch = wave, batch
+        self.sheets = 0
+        c = layout.campaign
+        self.inserter = c.production.inserter
+        self.duplex = layout.pages_per_piece == 2 and c.layout.duplex_back
+        self.pages_per_sheet = 2 if self.duplex else 1
+        self.sheets_per_piece = -(-layout.pages_per_piece // self.pages_per_sheet)
         self._define_forms()
+
+    def _output_intent(self) -> None:
+        cat = self.doc.Catalog
+        cat.__NoDefault__ = [*type(cat).__NoDefault__, "OutputIntents"]
+        cat.OutputIntents = pdfdoc.PDFArray([pdfdoc.PDFDictionary({
+            "Type": pdfdoc.PDFName("OutputIntent"), "S": pdfdoc.PDFName("GTS_PDFX"),
+            "OutputConditionIdentifier": pdfdoc.PDFString(PDFX["output_condition_identifier"]),
+            "OutputCondition": pdfdoc.PDFString(PDFX["output_condition"]),
+            "RegistryName": pdfdoc.PDFString(PDFX["registry_name"]),
+            "Info": pdfdoc.PDFString(PDFX["output_condition"]),
+        })])
+
+    def _tag_subsets(self) -> None:
+        """Give every font subset its own tag (see subset_tag); must run before the document is formatted."""
+        doc = self.doc
+        for fnt in doc.delayedFonts:
+            fnt.addObjects(doc)
+        doc.delayedFonts = []
+        for obj in list(doc.idToObject.values()):
+            if not isinstance(obj, pdfdoc.PDFTrueTypeFont):
+                continue
+            old = str(obj.BaseFont)
+            if len(old) < 8 or old[6] != "+":
+                continue
+            name = old[7:]
+            if any(ch not in _SUBSETN_DIGITS for ch in old[:6]):
+                continue
+            subset = int("".join(str(_SUBSETN_DIGITS.index(ch)) for ch in old[:6]))
+            new = f"{subset_tag(self.doc_id, name, subset)}+{name}"
+            obj.BaseFont = new
+            desc = doc.idToObject.get("fontDescriptor:" + old)
+            if desc is not None:
+                desc.dict["FontName"] = pdfdoc.PDFName(new)
+            cmap = doc.idToObject.get("toUnicodeCMap:" + old)
+            if cmap is not None:
+                cmap.content = cmap.content.replace(old, new)
 
     # ------------------------------------------------------------------------------ operators
     def text_ops(self, t: Text, out: list[str]) -> None:
@@ -157,16 +262,37 @@ class PdfWriter:
                 code.append("Q")
         out = [CMYK_BLACK]
         self.ops(dynamic, out)
+        self._marks(1, out)
         code.append("\n".join(out))
         c.showPage()
         self.pages += 1
         if self.layout.back:
             c.doForm("back")
+            back: list[str] = []
+            self._marks(2, back)  # nothing on the back of a duplex sheet; a second sheet would get its marks
+            if back:
+                c._code.append("\n".join([CMYK_BLACK, *back]))
             c.showPage()
             self.pages += 1
         return first
 
+    def _marks(self, page_in_piece: int, out: list[str]) -> None:
+        """The inserter's control marks, on the front page of each sheet (page_in_piece is 1-based)."""
+        if self.inserter == "none" or (page_in_piece - 1) % self.pages_per_sheet:
+            return
+        self.sheets += 1
+        sheet = inserter.Sheet(self.wave, self.batch, (self.pages - page_in_piece + 1) // self.layout.pages_per_piece
+                               + 1, (page_in_piece - 1) // self.pages_per_sheet + 1, self.sheets_per_piece,
+                               self.sheets)
+        if self.inserter == "omr":
+            self.ops([Rect(b, "inserter", fill=True) for b in inserter.omr_boxes(self.layout.campaign.production.omr,
+                                                                                  sheet)], out)
+        else:
+            matrix = inserter.datamatrix_matrix(inserter.datamatrix_payload(sheet))
+            out.append(inserter.image_mask_ops(matrix, inserter.datamatrix_box(matrix.shape[0])))
+
     def pdf_bytes(self) -> bytes:
+        self._tag_subsets()
         data = self.canv.getpdfdata()
         return data if isinstance(data, bytes) else data.encode("latin-1")
 
@@ -205,7 +331,10 @@ def render_batch(job: BatchJob, out_path: str | Path) -> BatchResult:
     """Render the job's pieces into one PDF at out_path (atomically). Pure: no database access."""
     t0 = time.perf_counter()
     layout = LetterLayout(job.campaign, job.letter, job.letter_date)
-    writer = PdfWriter(str(out_path), layout, pdf_title(job.campaign.name, job.wave, job.batch))
+    c = job.campaign
+    writer = PdfWriter(str(out_path), layout, pdf_title(c.name, job.wave, job.batch, c.title),
+                       subject=pdf_subject(c, job.wave, job.batch, len(job.pieces), job.letter),
+                       created=job.produced_at, wave=job.wave, batch=job.batch)
     first_pages = [writer.piece(p) for p in job.pieces]
     data = writer.pdf_bytes()
     write_atomic(out_path, data)

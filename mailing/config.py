@@ -110,6 +110,8 @@ class LetterText:
     subject: str
     body: str
     coupon: bool = True
+    envelope: str = ""  # the envelope this letter goes out in ("" = the campaign's layout.envelope)
+    inserts: tuple[Insert, ...] = ()  # e.g. the info pack's catalogue
 
 
 @dataclass(frozen=True)
@@ -123,12 +125,44 @@ class Rule:
     min_volume: int = 0
 
 
+INSERTERS = ("none", "omr", "datamatrix")
+POSTAL_PRODUCTS = ("dialogpost", "brief")
+TICKET_ENVELOPES = ("DL", "C6/5", "C5", "C4")  # what a wave may go out in (the window check uses layout.envelope)
+OMR_TRACKS = ("start", "start_of_set", "end_of_set", "seq1", "seq2", "seq4", "parity")
+
+
+@dataclass(frozen=True)
+class Insert:
+    """Something that goes into the envelope with the letter (catalogue, leaflet, reply envelope)."""
+
+    name: str
+    weight_g: float
+
+
+@dataclass(frozen=True)
+class OmrProfile:
+    """A lettershop's OMR profile: where the bars go and what each track means (layouts.inserter)."""
+
+    x_mm: float = 196.0
+    first_y_mm: float = 116.0
+    pitch_mm: float = 4.23
+    length_mm: float = 8.0
+    thickness_mm: float = 0.5
+    tracks: tuple[str, ...] = OMR_TRACKS  # top to bottom
+    parity: str = "even"  # the number of bars on a sheet, parity bar included
+
+
 @dataclass(frozen=True)
 class Production:
     batch_size: int = 5000
     break_at_leitregion: bool = False
     control_share: float = 0.0  # percent of recipients held back as a control group
     seed: int = 1
+    inserter: str = "none"  # control marks for the inserting machine: none | omr | datamatrix
+    omr: OmrProfile = OmrProfile()
+    paper_gsm: float = 80.0  # letter paper, g/m²
+    postal_product: str = "dialogpost"  # dialogpost | brief
+    inserts: tuple[Insert, ...] = ()  # what goes into the main letter's envelope besides the letter
 
 
 @dataclass(frozen=True)
@@ -262,6 +296,61 @@ class _Reader:
         return text
 
 
+def _inserts(r: _Reader, data: dict[str, Any], path: tuple[str, ...]) -> tuple[Insert, ...]:
+    """`inserts = [{ name = "Katalog", weight_g = 120 }, ...]`: what goes into the envelope with the letter."""
+    raw = data.get("inserts", [])
+    where = path + ("inserts",)
+    example = 'a list such as [{ name = "Katalog", weight_g = 120 }]'
+    if not isinstance(raw, list):
+        raise r.fail(where, f"must be {example}")
+    out = []
+    for n, item in enumerate(raw, start=1):
+        if not isinstance(item, dict) or set(item) - {"name", "weight_g"}:
+            raise r.fail(where, f"insert {n}: use {{ name = ..., weight_g = ... }} (and no other keys)")
+        name, weight = item.get("name"), item.get("weight_g")
+        if not isinstance(name, str) or not name.strip():
+            raise r.fail(where, f"insert {n}: name is required (text)")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0.1 <= weight <= 2000:
+            raise r.fail(where, f"insert {n} ({name}): weight_g is required, in grams from 0.1 to 2000")
+        out.append(Insert(name, float(weight)))
+    return tuple(out)
+
+
+def _omr_profile(r: _Reader, data: Any) -> OmrProfile:
+    """[production.omr]: the lettershop's OMR profile; every bar must lie in the inserter zone."""
+    from layouts import geometry as g
+
+    path = ("production", "omr")
+    o = r.table(data, path, dict.fromkeys(("x_mm", "first_y_mm", "pitch_mm", "length_mm", "thickness_mm",
+                                           "tracks", "parity"), ""))
+    d = OmrProfile()
+    tracks = r.lines_(o, "tracks", path) or d.tracks
+    for t in tracks:
+        if t not in OMR_TRACKS:
+            raise r.fail(path + ("tracks",), f"unknown track {t!r}; use some of {', '.join(OMR_TRACKS)}")
+    if len(set(tracks)) != len(tracks) or "start" not in tracks or "end_of_set" not in tracks:
+        raise r.fail(path + ("tracks",), "each track at most once; 'start' and 'end_of_set' are required")
+    prof = OmrProfile(
+        x_mm=float(r.num(o, "x_mm", path, d.x_mm, 0.0, 210.0)),
+        first_y_mm=float(r.num(o, "first_y_mm", path, d.first_y_mm, 0.0, 297.0)),
+        pitch_mm=float(r.num(o, "pitch_mm", path, d.pitch_mm, 2.0, 10.0)),
+        length_mm=float(r.num(o, "length_mm", path, d.length_mm, 3.0, 12.0)),
+        thickness_mm=float(r.num(o, "thickness_mm", path, d.thickness_mm, 0.2, 1.5)),
+        tracks=tracks, parity=r.str_(o, "parity", path, "even", ("even", "odd")),
+    )
+    if prof.pitch_mm < 2 * prof.thickness_mm:
+        raise r.fail(path + ("pitch_mm",), f"{prof.pitch_mm:g} mm is less than twice the bar thickness")
+    zone = g.INSERTER_ZONE
+    last = prof.first_y_mm + (len(tracks) - 1) * prof.pitch_mm
+    bars = g.Box(prof.x_mm, prof.first_y_mm - prof.thickness_mm / 2, prof.length_mm,
+                 last - prof.first_y_mm + prof.thickness_mm)
+    if not zone.contains(bars):
+        raise r.fail(path, f"the bars (x {bars.x_mm:g}-{bars.right_mm:g}, y {bars.y_mm:g}-{bars.bottom_mm:g} mm) "
+                           f"leave the inserter zone (x {zone.x_mm:g}-{zone.right_mm:g}, y {zone.y_mm:g}-"
+                           f"{zone.bottom_mm:g} mm); move them or use fewer tracks")
+    return prof
+
+
 def load_campaign(path: str | Path) -> Campaign:
     p = Path(path)
     try:
@@ -367,12 +456,19 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
         conflict=r.str_(c, "conflict", ("coupon",), "review", CONFLICT_RULES),
     )
 
-    pr = r.table(top.get("production", {}), ("production",), dict.fromkeys(("batch_size", "break_at_leitregion", "control_share", "seed"), ""))
+    pr = r.table(top.get("production", {}), ("production",), dict.fromkeys((
+        "batch_size", "break_at_leitregion", "control_share", "seed", "inserter", "omr", "paper_gsm",
+        "postal_product", "inserts"), ""))
     production = Production(
         batch_size=int(r.num(pr, "batch_size", ("production",), 5000, 1, 1_000_000, integer=True)),
         break_at_leitregion=r.bool_(pr, "break_at_leitregion", ("production",), False),
         control_share=float(r.num(pr, "control_share", ("production",), 0.0, 0.0, 50.0)),
         seed=int(r.num(pr, "seed", ("production",), 1, 0, 2**31 - 1, integer=True)),
+        inserter=r.str_(pr, "inserter", ("production",), "none", INSERTERS),
+        omr=_omr_profile(r, pr.get("omr", {})),
+        paper_gsm=float(r.num(pr, "paper_gsm", ("production",), 80.0, 60.0, 300.0)),
+        postal_product=r.str_(pr, "postal_product", ("production",), "dialogpost", POSTAL_PRODUCTS),
+        inserts=_inserts(r, pr, ("production",)),
     )
 
     dd = r.table(top.get("dedupe", {}), ("dedupe",), {"mode": ""})
@@ -390,10 +486,11 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
     lt = r.table(top.get("letters", {}), ("letters",), {k: "" for k in top.get("letters", {})})
     for key, body in lt.items():
         lp = ("letters", key)
-        r.table(body, lp, dict.fromkeys(("subject", "body", "coupon"), ""))
+        r.table(body, lp, dict.fromkeys(("subject", "body", "coupon", "envelope", "inserts"), ""))
         letters[key] = LetterText(
             key=key, subject=r.merge_text(r.str_(body, "subject", lp), lp + ("subject",)),
             body=r.merge_text(r.str_(body, "body", lp), lp + ("body",)), coupon=r.bool_(body, "coupon", lp, True),
+            envelope=r.str_(body, "envelope", lp, "", TICKET_ENVELOPES), inserts=_inserts(r, body, lp),
         )
 
     rules: list[Rule] = []

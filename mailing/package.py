@@ -1,7 +1,9 @@
 """The print package's names, columns and ownership, shared by `produce` and `preflight`.
 
 A package is one wave's files in one folder: the batch PDFs (``welle-01-teil-001.pdf``), the manifest
-(``welle-01-manifest.csv`` and ``.xlsx``) and the job ticket (``welle-01-auftrag.json`` and ``.txt``). Each
+(``welle-01-manifest.csv`` and ``.xlsx``), the job ticket (``welle-01-auftrag.json`` and ``.txt``) and the
+one-page docket for the lettershop floor (``welle-01-laufzettel.pdf``). The ticket's schema (TICKET_KEYS,
+`ticket_problems`) and the PDF/X settings every batch PDF carries (PDFX) are here too. Each
 wave's files carry its number, so nothing of one wave can overwrite another's. Which wave and campaign a
 file belongs to is read from the file itself (a PDF's title, a ticket's fields, a workbook's title), so a
 folder holding another wave's or campaign's package is recognised even when that package came from another
@@ -15,13 +17,41 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # The manifest's columns; the first seven are the command-line contract (DESIGN.md).
 MANIFEST_CONTRACT = ("file", "page", "code", "customer_id", "postal_code", "country", "wave")
 MANIFEST_COLUMNS = (*MANIFEST_CONTRACT, "variant", "leitregion", "batch", "seq")
 LEGACY_FILES = ("manifest.csv", "manifest.xlsx", "auftrag.json", "auftrag.txt")
-_NUMBERED = re.compile(r"welle-(\d+)-(teil-\d+\.pdf|manifest\.csv|manifest\.xlsx|auftrag\.json|auftrag\.txt)")
-_TITLE = re.compile(r"(?P<campaign>.+) – Welle (?P<wave>\d+) – Datei (?P<batch>\d+)")
+LEGACY_TICKET, LEGACY_MANIFEST = "auftrag.json", "manifest.csv"
+TICKET_GLOB = "welle-*-auftrag.json"
+_NUMBERED = re.compile(r"welle-(\d+)-(teil-\d+\.pdf|manifest\.csv|manifest\.xlsx|auftrag\.json|auftrag\.txt"
+                       r"|laufzettel\.pdf)")
+# "Frühjahrsaktion 2026 – Welle 1 – Datei 3 (fruehjahr-2026)"; earlier versions wrote "fruehjahr-2026 – Welle 1 –
+# Datei 3"
+_TITLE = re.compile(r".+ – Welle (?P<wave>\d+) – Datei (?P<batch>\d+) \((?P<campaign>.+)\)")
+_LEGACY_TITLE = re.compile(r"(?P<campaign>.+) – Welle (?P<wave>\d+) – Datei (?P<batch>\d+)")
+
+# Every batch PDF is PDF/X-1a:2001 (docs/print-production.md §PDF/X): these keys are written by
+# layouts/render.py and checked by preflight.
+PDFX = {
+    "version": "PDF/X-1:2001",
+    "conformance": "PDF/X-1a:2001",
+    "pdf_version": "1.3",
+    "output_condition_identifier": "FOGRA39",
+    "output_condition": "Coated FOGRA39 (ISO 12647-2:2004)",
+    "registry_name": "http://www.color.org",
+    "trapped": "False",
+}
+
+# The job ticket's top-level keys (welle-NN-auftrag.json), written by `produce`, read by `preflight`. Keys
+# of earlier versions' tickets that are missing here are reported by `ticket_problems` only when `strict`.
+TICKET_KEYS = ("campaign", "title", "wave", "kind", "letter", "drop_date", "produced_at", "pieces",
+               "control_pieces", "pages_per_piece", "duplex", "sheets", "pages", "layout", "variants",
+               "countries", "leitregions", "suppression", "files", "manifest")
+TICKET_KEYS_V2 = ("ticket_version", "print", "finishing", "enclosing", "postage")  # since issue 12
+TICKET_VERSION = 2
+TICKET_FILE_KEYS = ("file", "batch", "pieces", "pages", "sha256")
 _XLSX_TITLE = re.compile(r"<dc:title>(?P<campaign>.+) Welle (?P<wave>\d+)</dc:title>")
 
 
@@ -46,9 +76,54 @@ def summary_name(wave: int) -> str:
     return f"welle-{wave:02d}-auftrag.txt"
 
 
-def pdf_title(campaign: str, wave: int, batch: int) -> str:
-    """The title every batch PDF carries: how a file found in a folder names its campaign and wave."""
-    return f"{campaign} – Welle {wave} – Datei {batch}"
+def docket_name(wave: int) -> str:
+    return f"welle-{wave:02d}-laufzettel.pdf"
+
+
+def ticket_files(folder: Path) -> list[Path]:
+    """The job tickets in folder: every wave's, then an earlier version's `auftrag.json`."""
+    return sorted(folder.glob(TICKET_GLOB)) + [p for p in [folder / LEGACY_TICKET] if p.is_file()]
+
+
+def manifest_for_ticket(ticket_path: Path, ticket: dict[str, object]) -> str:
+    """The manifest CSV's name that belongs to a job ticket."""
+    if ticket_path.name == LEGACY_TICKET:
+        return LEGACY_MANIFEST
+    wave = ticket.get("wave")
+    return manifest_csv_name(int(wave) if isinstance(wave, int | str) and str(wave).isdigit() else 0)
+
+
+def ticket_problems(ticket: dict[str, Any], name: str) -> list[str]:
+    """What a job ticket lacks (one line each); a ticket that says ticket_version 2 must have every key."""
+    missing = [k for k in TICKET_KEYS if k not in ticket]
+    if ticket.get("ticket_version", 1) != 1:
+        missing += [k for k in TICKET_KEYS_V2 if k not in ticket]
+    problems = [f"{name}: job ticket lacks {', '.join(missing)}; run `mailing produce` again"] if missing else []
+    files = ticket.get("files")
+    for i, f in enumerate(files if isinstance(files, list) else []):
+        lacking = [k for k in TICKET_FILE_KEYS if not isinstance(f, dict) or k not in f]
+        if lacking:
+            problems.append(f"{name}: files[{i}] lacks {', '.join(lacking)}")
+    return problems
+
+
+def pdf_title(campaign: str, wave: int, batch: int, title: str = "") -> str:
+    """The title every batch PDF carries: the campaign's title for people, its name in brackets for
+    `parse_pdf_title` (how a file found in a folder names its campaign and wave)."""
+    return f"{title or campaign} – Welle {wave} – Datei {batch} ({campaign})"
+
+
+def parse_pdf_title(title: str) -> tuple[str, int, int] | None:
+    """(campaign, wave, batch) from a batch PDF's title (also as earlier versions wrote it); None if not ours."""
+    m = _TITLE.fullmatch(title) or _LEGACY_TITLE.fullmatch(title)
+    return (m["campaign"], int(m["wave"]), int(m["batch"])) if m else None
+
+
+def pdf_subject(campaign: Any, wave: int, batch: int, pieces: int, letter: str | None) -> str:
+    """The PDF's subject: what the file is, in the lettershop's words."""
+    what = f"Folgebrief „{letter}“" if letter else "Hauptbrief"
+    return (f"Druckdaten {campaign.title}, Welle {wave} ({what}), Datei {batch}: {pieces} Sendungen, "
+            f"DIN A4, DIN 5008 Form {campaign.layout.form}, 100 % K")
 
 
 def manifest_title(campaign: str, wave: int) -> str:
@@ -87,8 +162,8 @@ def _pdf(path: Path) -> tuple[int | None, str | None]:
             title = str(meta.get("/Title") or "") if meta is not None else None
         except Exception:  # noqa: BLE001 - a damaged file simply says nothing about its owner
             return None, None
-    m = _TITLE.fullmatch(title or "")
-    return (int(m["wave"]), m["campaign"]) if m else (None, None)
+    parsed = parse_pdf_title(title or "")
+    return (parsed[1], parsed[0]) if parsed else (None, None)
 
 
 _TITLE_KEY = b"/Title ("

@@ -10,8 +10,15 @@ Checks, each problem one line naming the file (and page or manifest row):
 - every font is embedded; no RGB colour operators (everything is CMYK black);
 - every QR code is read back from a rasterised copy (pypdfium2, 200 dpi, the area of the coupon's
   keep-clear frame on each piece's first page) with the production decoders (zxing-cpp, else pyzbar)
-  and compared with the manifest's code for that page.
-An empty list means the package is fine.
+  and compared with the manifest's code for that page;
+- PDF/X-1a:2001 (for tickets of version 2): PDF 1.3, the GTS_PDFX version keys, the output intent, Trapped,
+  a document ID, the title naming campaign, wave and file, the wave's production time as creation date,
+  TrimBox on every page inside the MediaBox (BleedBox between them where present), and font subset tags
+  that are not reportlab's AAAAAA and differ between fonts and between files;
+- the inserter's control marks (the ticket's `enclosing.inserter_marks`): read back from the rasterised zone
+  of every sheet's front (200 dpi) and checked against the sheet's place in the file: OMR bars (start,
+  start/end of set, sequence, parity) or the DataMatrix (wave, file, piece, sheet i of n).
+Names, columns and the ticket's schema come from `mailing.package`. An empty list means the package is fine.
 """
 
 from __future__ import annotations
@@ -27,8 +34,19 @@ from pathlib import Path
 from typing import Any
 
 from layouts import geometry as g
+from layouts import inserter
 from mailing.codes import CodeError, code_from_payload, parse
-from mailing.package import MANIFEST_CONTRACT, manifest_csv_name, package_files, stray_parts
+from mailing.config import OmrProfile
+from mailing.package import (
+    MANIFEST_CONTRACT,
+    PDFX,
+    manifest_for_ticket,
+    package_files,
+    parse_pdf_title,
+    stray_parts,
+    ticket_files,
+    ticket_problems,
+)
 
 PREFLIGHT_DPI = 200
 A4_PT = (g.PAGE_WIDTH_MM * g.PT_PER_MM, g.PAGE_HEIGHT_MM * g.PT_PER_MM)
@@ -43,20 +61,20 @@ def preflight(out_dir: str | Path, *, jobs: int = 1, progress: Callable[[int, in
     out = Path(out_dir)
     if not out.is_dir():
         return [f"{out}: not a folder"]
-    ticket_files = sorted(out.glob("welle-*-auftrag.json")) + [p for p in [out / "auftrag.json"] if p.is_file()]
-    if not ticket_files:
+    tickets_found = ticket_files(out)
+    if not tickets_found:
         return [f"{out}: job ticket (welle-NN-auftrag.json) missing; run `mailing produce` to finish the package"]
     problems = [f"{p}: temporary file left by an interrupted run; run `mailing produce` again to finish"
                 for p in stray_parts(out)]
     tickets: list[tuple[Path, dict[str, Any]]] = []
-    for path in ticket_files:
+    for path in tickets_found:
         try:
             tickets.append((path, json.loads(path.read_text(encoding="utf-8"))))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             problems.append(f"{path}: not a valid job ticket ({exc})")
-    if len(ticket_files) > 1:
-        problems.append(f"{out}: holds the job tickets of {len(ticket_files)} packages "
-                        f"({', '.join(p.name for p in ticket_files)}); each wave needs a folder of its own")
+    if len(tickets_found) > 1:
+        problems.append(f"{out}: holds the job tickets of {len(tickets_found)} packages "
+                        f"({', '.join(p.name for p in tickets_found)}); each wave needs a folder of its own")
     owners = {(t.get("wave"), t.get("campaign")) for _, t in tickets}
     for f in package_files(out):
         if (f.wave, f.campaign) not in owners and not (f.campaign is None and any(f.wave == w for w, _ in owners)):
@@ -69,9 +87,8 @@ def preflight(out_dir: str | Path, *, jobs: int = 1, progress: Callable[[int, in
 def _check_package(out: Path, ticket_path: Path, ticket: dict[str, Any], jobs: int,
                    progress: Callable[[int, int], None] | None) -> list[str]:
     """The checks of one wave's package (its job ticket, manifest and batch PDFs)."""
-    problems: list[str] = []
-    legacy = ticket_path.name == "auftrag.json"
-    manifest = "manifest.csv" if legacy else manifest_csv_name(int(ticket.get("wave") or 0))
+    problems: list[str] = ticket_problems(ticket, ticket_path.name)
+    manifest = manifest_for_ticket(ticket_path, ticket)
     try:
         with (out / manifest).open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))
@@ -120,28 +137,59 @@ def _check_package(out: Path, ticket_path: Path, ticket: dict[str, Any], jobs: i
             if page != k * ppp + 1:
                 problems.append(f"{manifest}, row {i}: {name} page {page}, expected {k * ppp + 1} "
                                 f"({ppp} page(s) per piece)")
-        tasks.append((str(out / name), info, [(i, row["page"], row["code"]) for i, row in entries], qr))
+        tasks.append((str(out / name), info, [(i, row["page"], row["code"]) for i, row in entries], qr,
+                      _print_facts(ticket)))
+    tags: dict[str, str] = {}
+    results: Any
     if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-            for n, found in enumerate(pool.map(check_file, tasks), start=1):
-                problems.extend(found)
-                if progress:
-                    progress(n, len(tasks))
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)))
+        results = pool.map(check_file_report, tasks)
     else:
-        for n, task in enumerate(tasks, start=1):
-            problems.extend(check_file(task))
+        pool, results = None, map(check_file_report, tasks)
+    try:
+        for n, (found, file_tags) in enumerate(results, start=1):
+            problems.extend(found)
+            for tag in file_tags:
+                name = tasks[n - 1][0]
+                if tag in tags:
+                    problems.append(f"{Path(name).name}: font subset tag {tag} also used in {tags[tag]}; "
+                                    "merged files would mix up glyphs")
+                tags.setdefault(tag, Path(name).name)
             if progress:
                 progress(n, len(tasks))
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return problems
 
 
-def check_file(task: tuple[str, dict[str, Any], list[tuple[int, str, str]], int | None]) -> list[str]:
-    """All checks of one batch PDF (runs in a worker process)."""
-    path_s, info, entries, qr_version = task
+def _print_facts(ticket: dict[str, Any]) -> dict[str, Any]:
+    """What the batch PDFs of a version-2 ticket must show: PDF/X, creation date, inserter marks."""
+    version = ticket.get("ticket_version", 1)
+    if not isinstance(version, int) or version < 2:
+        return {}
+    pr, marks = ticket.get("print", {}), ticket.get("enclosing", {}).get("inserter_marks", {})
+    return {"campaign": ticket.get("campaign"), "wave": ticket.get("wave"), "produced_at": ticket.get("produced_at"),
+            "pages_per_piece": int(ticket.get("pages_per_piece", 1)),
+            "sheets_per_piece": int(pr.get("sheets_per_piece", 1)), "duplex": bool(pr.get("duplex")),
+            "marks": marks.get("kind", "none"), "omr": marks.get("omr")}
+
+
+Task = tuple[str, dict[str, Any], list[tuple[int, str, str]], int | None, dict[str, Any]]
+
+
+def check_file(task: Task) -> list[str]:
+    """All checks of one batch PDF."""
+    return check_file_report(task)[0]
+
+
+def check_file_report(task: Task) -> tuple[list[str], list[str]]:
+    """All checks of one batch PDF (runs in a worker process): the problems, and its font subset tags."""
+    path_s, info, entries, qr_version, facts = task
     path = Path(path_s)
     name = path.name
     if not path.exists():
-        return [f"{name}: file missing; run `mailing produce` again to finish the package"]
+        return [f"{name}: file missing; run `mailing produce` again to finish the package"], []
     data = path.read_bytes()
     problems = []
     if info.get("sha256") and hashlib.sha256(data).hexdigest() != info["sha256"]:
@@ -153,11 +201,17 @@ def check_file(task: tuple[str, dict[str, Any], list[tuple[int, str, str]], int 
         reader = PdfReader(path)
         pages = len(reader.pages)
     except (PyPdfError, ValueError, KeyError, OSError) as exc:
-        return problems + [f"{name}: not a readable PDF ({exc})"]
+        return problems + [f"{name}: not a readable PDF ({exc})"], []
     if pages != info["pages"]:
         problems.append(f"{name}: {pages} pages, job ticket says {info['pages']}")
     fonts_seen: set[int] = set()
     forms_seen: set[int] = set()
+    tags: dict[str, str] = {}
+    if facts:
+        try:
+            problems.extend(_check_pdfx(reader, data, name, int(info.get("batch", 0)), facts))
+        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            problems.append(f"{name}: PDF/X keys cannot be read ({exc})")
     for n, page in enumerate(reader.pages, start=1):
         try:
             w, h = float(page.mediabox.width), float(page.mediabox.height)
@@ -166,19 +220,26 @@ def check_file(task: tuple[str, dict[str, Any], list[tuple[int, str, str]], int 
             content = page.get_contents()
             if content is not None and _has_rgb(content.get_data()):
                 problems.append(f"{name}, page {n}: RGB colour operator in the page content")
-            problems.extend(_check_resources(page.get("/Resources"), name, n, fonts_seen, forms_seen))
+            problems.extend(_check_resources(page.get("/Resources"), name, n, fonts_seen, forms_seen, tags))
+            if facts:
+                problems.extend(_check_boxes(page, name, n))
         except (PyPdfError, ValueError, KeyError, TypeError) as exc:
             problems.append(f"{name}, page {n}: cannot be read ({exc})")
+    if facts:
+        problems.extend(_check_tags(tags, name))
     if qr_version:
         problems.extend(_check_codes(path, entries, int(qr_version), pages))
-    return problems
+    if facts and facts["marks"] != "none":
+        problems.extend(_check_marks(path, entries, facts, int(info.get("batch", 0)), pages))
+    return problems, sorted(tags)
 
 
 def _has_rgb(stream: bytes) -> bool:
     return bool(_RGB_OP.search(_STRINGS.sub(b"", stream)))
 
 
-def _check_resources(res: Any, name: str, page: int, fonts_seen: set[int], forms_seen: set[int]) -> list[str]:
+def _check_resources(res: Any, name: str, page: int, fonts_seen: set[int], forms_seen: set[int],
+                     tags: dict[str, str] | None = None) -> list[str]:
     problems: list[str] = []
     if res is None:
         return problems
@@ -195,6 +256,9 @@ def _check_resources(res: Any, name: str, page: int, fonts_seen: set[int], forms
         desc = desc.get_object() if desc is not None else None
         if desc is None or not any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3")):
             problems.append(f"{name}, page {page}: font {font.get('/BaseFont', key)} is not embedded")
+        base = str(font.get("/BaseFont", ""))
+        if tags is not None and len(base) > 8 and base[7] == "+":
+            tags.setdefault(base[1:7], base[8:])
     for ref in (res.get("/XObject") or {}).values():
         ident = getattr(ref, "idnum", None) or id(ref)
         if ident in forms_seen:
@@ -204,8 +268,156 @@ def _check_resources(res: Any, name: str, page: int, fonts_seen: set[int], forms
         if xo.get("/Subtype") == "/Form":
             if _has_rgb(xo.get_data()):
                 problems.append(f"{name}, page {page}: RGB colour operator in a form XObject")
-            problems.extend(_check_resources(xo.get("/Resources"), name, page, fonts_seen, forms_seen))
+            problems.extend(_check_resources(xo.get("/Resources"), name, page, fonts_seen, forms_seen, tags))
     return problems
+
+
+# ------------------------------------------------------------------------------------------- PDF/X
+def _pdf_date(iso: str | None) -> str | None:
+    from datetime import UTC, datetime
+
+    if not iso:
+        return None
+    d = datetime.fromisoformat(iso).astimezone(UTC)
+    return d.strftime("D:%Y%m%d%H%M%S+00'00'")
+
+
+def _check_pdfx(reader: Any, data: bytes, name: str, batch: int, facts: dict[str, Any]) -> list[str]:
+    """The document-level PDF/X-1a:2001 keys (docs/print-production.md §PDF/X)."""
+    problems = []
+    want = f"PDF/X-1a:2001 ({facts['campaign']}, wave {facts['wave']})"
+    header = data[:8].decode("latin-1", "replace")
+    if header != f"%PDF-{PDFX['pdf_version']}":
+        problems.append(f"{name}: header {header!r}, {PDFX['conformance']} needs %PDF-{PDFX['pdf_version']}")
+    meta = reader.trailer.get("/Info")
+    meta = meta.get_object() if meta is not None else {}
+    for key, value in (("/GTS_PDFXVersion", PDFX["version"]), ("/GTS_PDFXConformance", PDFX["conformance"])):
+        if str(meta.get(key, "")) != value:
+            problems.append(f"{name}: {key} is {meta.get(key)!r}, not {value!r} (the file is not {want})")
+    if str(meta.get("/Trapped", "")) not in ("/True", "/False"):
+        problems.append(f"{name}: /Trapped is {meta.get('/Trapped')!r}; PDF/X needs /True or /False")
+    title = parse_pdf_title(str(meta.get("/Title", "")))
+    if title is None or title[0] != facts["campaign"] or title[1] != facts["wave"] or (batch and title[2] != batch):
+        problems.append(f"{name}: title {str(meta.get('/Title', ''))!r} does not name campaign {facts['campaign']!r}, "
+                        f"wave {facts['wave']}, file {batch}")
+    created = _pdf_date(facts.get("produced_at"))
+    for key in ("/CreationDate", "/ModDate"):
+        if created and str(meta.get(key, "")) != created:
+            problems.append(f"{name}: {key} {meta.get(key)!r}, the wave was produced {created}")
+    ids = reader.trailer.get("/ID")
+    if not ids or len(ids) != 2 or not all(len(bytes(x.original_bytes)) >= 16 for x in ids):
+        problems.append(f"{name}: no document ID in the trailer")
+    root = reader.trailer["/Root"].get_object()
+    intents = root.get("/OutputIntents")
+    intents = [i.get_object() for i in intents.get_object()] if intents is not None else []
+    pdfx = [i for i in intents if i.get("/S") == "/GTS_PDFX"]
+    if len(pdfx) != 1:
+        problems.append(f"{name}: {len(pdfx)} PDF/X output intents, needs exactly one")
+    elif str(pdfx[0].get("/OutputConditionIdentifier", "")) != PDFX["output_condition_identifier"] or \
+            "/DestOutputProfile" not in pdfx[0] and str(pdfx[0].get("/RegistryName", "")) != PDFX["registry_name"]:
+        problems.append(f"{name}: output intent {pdfx[0].get('/OutputConditionIdentifier')!r} is not "
+                        f"{PDFX['output_condition_identifier']} from {PDFX['registry_name']}")
+    return problems
+
+
+def _box(page: Any, key: str) -> tuple[float, ...] | None:
+    value = page.get(key)
+    return tuple(float(v) for v in value.get_object()) if value is not None else None
+
+
+def _inside(inner: tuple[float, ...], outer: tuple[float, ...]) -> bool:
+    e = 0.01
+    return (inner[0] >= outer[0] - e and inner[1] >= outer[1] - e and inner[2] <= outer[2] + e
+            and inner[3] <= outer[3] + e)
+
+
+def _check_boxes(page: Any, name: str, n: int) -> list[str]:
+    media, trim, bleed = _box(page, "/MediaBox"), _box(page, "/TrimBox"), _box(page, "/BleedBox")
+    if trim is None:
+        return [f"{name}, page {n}: no TrimBox (PDF/X needs one on every page)"]
+    if media is not None and not _inside(trim, media):
+        return [f"{name}, page {n}: TrimBox {trim} outside the MediaBox {media}"]
+    if bleed is not None and not (_inside(trim, bleed) and (media is None or _inside(bleed, media))):
+        return [f"{name}, page {n}: BleedBox {bleed} not between TrimBox and MediaBox"]
+    return []
+
+
+def _check_tags(tags: dict[str, str], name: str) -> list[str]:
+    problems = [f"{name}: font {font} has reportlab's fixed subset tag AAAAAA" for tag, font in tags.items()
+                if tag == "AAAAAA"]
+    fonts = sorted(tags.values())
+    if len(set(fonts)) != len(fonts):
+        problems.append(f"{name}: two fonts share one subset tag")
+    return problems
+
+
+# ---------------------------------------------------------------------------------- inserter marks
+def _check_marks(path: Path, entries: list[tuple[int, str, str]], facts: dict[str, Any], batch: int,
+                 pages: int) -> list[str]:
+    """Read every sheet's inserter marks back (inserter.READ_DPI) and check them against the sheet's place in the file."""
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    per_sheet = 2 if facts["duplex"] else 1
+    n_sheets = facts["sheets_per_piece"]
+    profile = None
+    if facts["marks"] == "omr":
+        profile = _omr_profile(facts["omr"])
+        if profile is None:
+            return [f"{path.name}: the job ticket's enclosing.inserter_marks.omr is not a valid OMR profile; "
+                    "run `mailing produce` again"]
+    z, k = inserter.read_area(facts["marks"], profile), g.PT_PER_MM
+    crop = (z.x_mm * k, (g.PAGE_HEIGHT_MM - z.bottom_mm) * k, (g.PAGE_WIDTH_MM - z.right_mm) * k, z.y_mm * k)
+    problems: list[str] = []
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        for piece, (row, page_s, _code) in enumerate(entries, start=1):
+            try:
+                first = int(page_s)
+            except ValueError:
+                continue
+            for i in range(1, n_sheets + 1):
+                page_no = first + (i - 1) * per_sheet
+                if not 1 <= page_no <= pages:
+                    continue
+                sheet = inserter.Sheet(int(facts["wave"]), batch, piece, i, n_sheets, (piece - 1) * n_sheets + i)
+                page = pdf[page_no - 1]
+                img = np.asarray(page.render(scale=inserter.READ_DPI / 72.0, crop=crop, grayscale=True).to_pil())
+                page.close()
+                where = f"{path.name}, page {page_no} (manifest row {row})"
+                if profile is not None:
+                    read = inserter.read_omr(profile, img, (z.x_mm, z.y_mm))
+                    problems.extend(f"{where}: {p}" for p in inserter.omr_problems(profile, read, sheet))
+                else:
+                    problems.extend(_check_datamatrix(img, sheet, where))
+    finally:
+        pdf.close()
+    return problems
+
+
+def _omr_profile(data: Any) -> OmrProfile | None:
+    import dataclasses
+
+    if not isinstance(data, dict):
+        return None
+    names = {f.name for f in dataclasses.fields(OmrProfile)}
+    values: dict[str, Any] = {k: tuple(v) if k == "tracks" else v for k, v in data.items() if k in names}
+    try:
+        return OmrProfile(**values)
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_datamatrix(img: Any, sheet: inserter.Sheet, where: str) -> list[str]:
+    found = [p for p in (inserter.parse_datamatrix(t) for t in inserter.read_datamatrix(img)) if p]
+    if not found:
+        return [f"{where}: no inserter DataMatrix readable"]
+    want = inserter.parse_datamatrix(inserter.datamatrix_payload(sheet))
+    if found[0] != want:
+        w, b, piece, i, n = found[0]
+        return [f"{where}: DataMatrix says wave {w}, file {b}, piece {piece}, sheet {i} of {n}; expected piece "
+                f"{sheet.piece}, sheet {sheet.index} of {sheet.of} (a sheet is missing, extra or out of order)"]
+    return []
 
 
 def _decode(img: Any) -> list[str]:

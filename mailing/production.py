@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +43,11 @@ from mailing.addressing import address_lines, display_name, greeting
 from mailing.campaigns import load
 from mailing.config import Campaign, parse_campaign
 from mailing.errors import MailingError, NotFoundError
+from mailing.jobticket import lettershop_sections, summary_lines
 from mailing.package import (
     MANIFEST_COLUMNS,
     batch_file_name,
+    docket_name,
     foreign_files,
     manifest_csv_name,
     manifest_title,
@@ -79,6 +81,7 @@ class ProduceResult:
     manifest_xlsx: str = ""
     job_ticket: str = ""
     summary: str = ""
+    docket: str = ""  # the one-page PDF for the lettershop floor
     leitregions: dict[str, int] = field(default_factory=dict)
     truncated_addresses: int = 0
     reprint: bool = False
@@ -289,11 +292,11 @@ def _record_batch(store: Store, batch_id: int, path: Path, pages: int, sha: str)
 
 
 def render_rows(campaign: Campaign, rows: list[dict[str, Any]], letter: str | None, letter_date: date | None,
-                wave: int, batch: int, path: str) -> BatchResult:
+                wave: int, batch: int, path: str, produced_at: datetime | None = None) -> BatchResult:
     """Worker: recipients rows → piece data (address block, greeting) → PDF. Runs in the pool, so the
-    addressing work is parallel too."""
+    addressing work is parallel too. produced_at (the wave's production time) is the files' creation date."""
     job = BatchJob(campaign, [piece_data(r["code"], r["variant"], r) for r in rows], letter=letter,
-                   letter_date=letter_date, wave=wave, batch=batch)
+                   letter_date=letter_date, wave=wave, batch=batch, produced_at=produced_at)
     return render_batch(job, path)
 
 
@@ -302,7 +305,8 @@ def _jobs_for(store: Store, campaign: Campaign, wrow: Any, todo: Iterable[Any],
     for b in todo:
         with store.connect() as conn:
             rows = [dict(r) for r in _batch_pieces(conn, b.id)]
-        yield b, (campaign, rows, wrow.letter, wrow.drop_date, wrow.number, b.number, str(out / b.file))
+        produced = wrow.produced_at.replace(tzinfo=UTC) if wrow.produced_at else None
+        yield b, (campaign, rows, wrow.letter, wrow.drop_date, wrow.number, b.number, str(out / b.file), produced)
 
 
 def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: Path, jobs: int,
@@ -433,8 +437,13 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
         "manifest": [{"file": names["csv"], "sha256": hashlib.sha256(csv_bytes).hexdigest()},
                      {"file": names["xlsx"], "sha256": hashlib.sha256(xlsx_bytes).hexdigest()}],
     }
+    from reports.docket import docket_pdf
+
+    ticket.update(lettershop_sections(campaign, wrow.letter, layout.has_coupon, pages_per_piece, ticket["files"]))
+    ticket["sheets"] = len(manifest) * ticket["print"]["sheets_per_piece"]
     write_atomic(out / names["ticket"], json.dumps(ticket, ensure_ascii=False, indent=2).encode("utf-8"))
     write_atomic(out / names["summary"], summary_text(ticket).encode("utf-8"))
+    write_atomic(out / docket_name(wrow.number), docket_pdf(ticket))
     with store.begin() as conn:
         if reprint:
             audit(conn, "wave.reprint", "wave", wrow.id, f"{campaign.name} wave {wrow.number} → {out}")
@@ -446,7 +455,8 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
         control=control, pages=len(manifest) * pages_per_piece, pages_per_piece=pages_per_piece,
         files=[str(out / b.file) for b in brows], manifest=str(out / names["csv"]),
         manifest_xlsx=str(out / names["xlsx"]), job_ticket=str(out / names["ticket"]),
-        summary=str(out / names["summary"]), leitregions=regions, reprint=reprint,
+        summary=str(out / names["summary"]), docket=str(out / docket_name(wrow.number)), leitregions=regions,
+        reprint=reprint,
     )
 
 
@@ -459,8 +469,10 @@ def summary_text(t: dict[str, Any]) -> str:
         f"Sendungen: {t['pieces']}   Kontrollgruppe (nicht gedruckt): {t['control_pieces']}",
         f"Seiten je Sendung: {t['pages_per_piece']} ({'duplex' if t['duplex'] else 'simplex'})   "
         f"Blatt: {t['sheets']}   Seiten gesamt: {t['pages']}",
-        f"Format: A4, DIN 5008 Form {t['layout']['form']}, Fensterumschlag {t['layout']['envelope']}, "
+        f"Format: A4, DIN 5008 Form {t['layout']['form']}, Fensterumschlag "
+        f"{t.get('enclosing', {}).get('envelope', {}).get('name') or t['layout']['envelope']}, "
         f"Farbe: {t['layout']['colour']}",
+        *summary_lines(t),
         f"Varianten: {', '.join(f'{k}: {v}' for k, v in t['variants'].items())}",
         f"Sperrliste: Stand bis Eintrag {t['suppression']['max_entry_id']}, "
         f"{t['suppression']['entries_in_force']} Einträge gültig, "

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -57,7 +56,6 @@ from mailing.store import (
 log = get_logger(__name__)
 
 RECORD_TRIES = 8  # another scanner committing the same page first costs one retry; 8 covers any real stack
-_TITLE = re.compile(r"^(?P<campaign>.+) – Welle (?P<wave>\d+) – Datei \d+$")  # layouts/render.py's PDF title
 
 
 def max_options(store: Store) -> int:
@@ -113,9 +111,11 @@ def find_print_files(store: Store, files: Sequence[str]) -> dict[str, PrintFile]
         hit = known.get(digest)
         if hit is None:
             info = intake.pdf_info(f)
-            m = _TITLE.match(info.get("/Title", ""))
-            if info.get("/Creator") == "mailing" and m:
-                hit = (m["campaign"], int(m["wave"]))
+            from mailing.package import parse_pdf_title
+
+            parsed = parse_pdf_title(info.get("/Title", ""))
+            if info.get("/Creator") == "mailing" and parsed:
+                hit = (parsed[0], parsed[1])
         if hit is not None:
             out[f] = PrintFile(intake.display_name(f), hit[0], hit[1], intake.count_pages(f))
     return out

@@ -99,7 +99,8 @@ def test_produce_after_wave_2_does_not_render_wave_1_into_a_new_folder(store: St
     assert _files(tmp_path / "druck2") == before
     assert main(["--db", _db(store), "produce", camp, "--wave", "1", "--out", str(tmp_path / "druck3")]) == 1
     assert "--reprint" in capsys.readouterr().err
-    assert sorted(before) == ["welle-02-auftrag.json", "welle-02-auftrag.txt", "welle-02-manifest.csv",
+    assert sorted(before) == ["welle-02-auftrag.json", "welle-02-auftrag.txt", "welle-02-laufzettel.pdf",
+                              "welle-02-manifest.csv",
                               "welle-02-manifest.xlsx", "welle-02-teil-001.pdf"]
 
 
@@ -112,7 +113,7 @@ def test_reprint_writes_byte_identical_files_even_after_the_campaign_file_change
     assert main(["--db", _db(store), "produce", camp, "--wave", "1", "--reprint", "--out",
                  str(tmp_path / "nachdruck")]) == 0
     assert _files(tmp_path / "nachdruck") == original
-    assert len(original) == len(first.files) + 4
+    assert len(original) == len(first.files) + 5  # manifest CSV + XLSX, ticket JSON + text, docket PDF
     # into the original folder: nothing to render, the same bytes
     res = produce(store, camp, tmp_path / "druck", wave=1, reprint=True)
     assert res.rendered == 0 and _files(tmp_path / "druck") == original
