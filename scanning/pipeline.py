@@ -32,7 +32,7 @@ from scanning import intake
 from scanning.decode import Symbol, locate
 from scanning.register import MAX_VERSION, register
 from scanning.results import CouponReading, PageReading
-from scanning.snippets import coupon_snippet, page_snippet
+from scanning.snippets import coupon_snippet, page_snippet, phone_snippet
 from scanning.ticks import read_boxes
 
 log = get_logger(__name__)
@@ -74,6 +74,7 @@ def _coupon(image: np.ndarray, symbol: Symbol, crops: bool = False, slots: int =
         payload=symbol.text, code=code, check_ok=check_ok, decoder=symbol.decoder,
         boxes=read_boxes(image, reg, crops, slots), registered=True,
         snippet_png=coupon_snippet(image, reg.homography),
+        phone_png=phone_snippet(image, reg.homography),
         marks_found=reg.marks_found, residual_mm=round(reg.residual_mm, 3),
     )
 

@@ -213,3 +213,14 @@ def hide_qr(coupon: np.ndarray, dpi: float, rng: random.Random) -> np.ndarray:
     blot = cv2.GaussianBlur((np.hypot(xx - cx, yy - cy) < r).astype(np.float32), (0, 0), 3 * dpi / 300)
     out = coupon.astype(np.float32) * (1 - blot * rng.uniform(0.7, 0.77))
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def write_phone(img: np.ndarray, dpi: float, top_mm: float, number: str, rng: random.Random) -> None:
+    """A telephone number handwritten on the coupon's write-in line (layouts.geometry.PHONE_*): a script
+    font, 5-7 mm tall, slightly slanted and off the line, in ballpoint grey."""
+    x = px(g.PHONE_LINE_X_MM + rng.uniform(1, 8), dpi)
+    y = px(top_mm + g.PHONE_LINE_Y_MM - rng.uniform(0.5, 1.5), dpi)
+    height_mm = rng.uniform(5, 7)
+    scale = height_mm * dpi / g.MM_PER_INCH / 22  # Hershey glyphs are about 22 px tall at scale 1
+    cv2.putText(img, number, (x, y), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, scale, rng.randint(30, 90),
+                max(1, px(0.4, dpi)), cv2.LINE_AA)
