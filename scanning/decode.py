@@ -280,17 +280,23 @@ def locate(image: np.ndarray, dpi: float = 200.0, budget_s: float = PAGE_CPU_S) 
     registration marks for further coupons the decoders did not locate. "Blank" is judged last."""
     budget = Budget(budget_s)
     symbols = _first_pass(image, budget)
-    if not symbols and looks_negative(image):
-        inverted = np.ascontiguousarray(255 - image)
+    if symbols:
+        return Located(image, symbols + _more_coupons(image, symbols, dpi, budget))
+    negative = looks_negative(image)
+    inverted = np.ascontiguousarray(255 - image) if negative else image
+    if negative:
         symbols = _first_pass(inverted, budget)
         if symbols:
             return Located(inverted, symbols + _more_coupons(inverted, symbols, dpi, budget), inverted=True)
-    if not symbols:
-        symbols = _cascade(image, budget, faint=is_blank(image))
-    if not symbols:
-        blank = is_blank(image)
-        return Located(image, [], blank=blank)
-    return Located(image, symbols + _more_coupons(image, symbols, dpi, budget))
+    faint = is_blank(image)
+    symbols = _cascade(image, budget, faint=faint)
+    if symbols:
+        return Located(image, symbols + _more_coupons(image, symbols, dpi, budget))
+    if negative and not faint:  # a damaged negative: what budget is left goes to its cascade
+        symbols = _cascade(inverted, budget)
+        if symbols:
+            return Located(inverted, symbols + _more_coupons(inverted, symbols, dpi, budget), inverted=True)
+    return Located(image, [], blank=faint)
 
 
 def _add_new(symbols: list[Symbol], items: list[Symbol]) -> list[Symbol]:
@@ -393,18 +399,20 @@ def _mark_centres_mm() -> np.ndarray:
 
 
 def _predicted_marks(symbol: Symbol) -> np.ndarray:
-    """Where the registration marks of a decoded symbol's coupon lie (px); every corner order when the
-    decoder did not report one. Empty when the symbol's version is unknown."""
-    if symbol.corners is None or symbol.version is None:
+    """Where the registration marks of a decoded symbol's coupon may lie (px): for every corner order (either
+    way round) when the decoder did not report one, for every version we print (1-4) when it did not report that."""
+    if symbol.corners is None:
         return np.zeros((0, 2))
-    b = g.qr_box(symbol.version)
-    qr_mm = np.array([[b.x_mm, b.y_mm], [b.right_mm, b.y_mm], [b.right_mm, b.bottom_mm], [b.x_mm, b.bottom_mm]],
-                     np.float32)
-    quads = [symbol.corners] if symbol.oriented else [np.roll(symbol.corners, -k, axis=0) for k in range(4)]
+    c = symbol.corners
+    quads = [c] if symbol.oriented else [np.roll(q, -k, axis=0) for q in (c, c[::-1]) for k in range(4)]
     out = []
-    for quad in quads:
-        m = cv2.getPerspectiveTransform(qr_mm, quad.astype(np.float32))
-        out.append(cv2.perspectiveTransform(_mark_centres_mm().reshape(-1, 1, 2), m).reshape(-1, 2))
+    for version in [symbol.version] if symbol.version else range(1, 5):
+        b = g.qr_box(version)
+        qr_mm = np.array([[b.x_mm, b.y_mm], [b.right_mm, b.y_mm], [b.right_mm, b.bottom_mm],
+                          [b.x_mm, b.bottom_mm]], np.float32)
+        for quad in quads:
+            m = cv2.getPerspectiveTransform(qr_mm, quad.astype(np.float32))
+            out.append(cv2.perspectiveTransform(_mark_centres_mm().reshape(-1, 1, 2), m).reshape(-1, 2))
     return np.vstack(out)
 
 
