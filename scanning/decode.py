@@ -244,7 +244,8 @@ def looks_negative(image: np.ndarray) -> bool:
 class Budget:
     """CPU time left for one page, measured on this thread (`time.thread_time`): a page gets the same
     decoding work whatever else runs on the machine, so results do not depend on the moment (a wall-clock
-    deadline gave 56 or 59 of 64 on the same files). One decoder call already running is finished."""
+    deadline gave 56 or 59 of 64 on the same files). One decoder call already running is finished. The
+    pipeline runs OpenCV on one thread (`cv2.setNumThreads(1)`), so this thread's time is all the work."""
 
     def __init__(self, seconds: float) -> None:
         self.start = time.thread_time()
