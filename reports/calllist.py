@@ -58,7 +58,7 @@ class CallListRow:
     responded_on: date | None = None
     postal_code: str = ""
     city: str = ""
-    phone_picture: bytes = b""  # PNG of the telephone line written on the coupon (scans.phone_snippet)
+    phone_picture: bytes = b""  # JPEG or PNG of the telephone line on the coupon (scans.phone_snippet)
 
 
 def csv_safe(value: str) -> str:
@@ -78,7 +78,7 @@ def _values(r: CallListRow) -> list[object]:
 
 
 def _picture(data: bytes) -> Any:
-    """The PNG as an openpyxl image shown PICTURE_WIDTH_PX wide, or None when it cannot be read."""
+    """The picture as an openpyxl image shown PICTURE_WIDTH_PX wide, or None when it cannot be read."""
     from openpyxl.drawing.image import Image as XlImage
     from PIL import Image, UnidentifiedImageError
 

@@ -74,7 +74,7 @@ def _coupon(image: np.ndarray, symbol: Symbol, crops: bool = False, slots: int =
         payload=symbol.text, code=code, check_ok=check_ok, decoder=symbol.decoder,
         boxes=read_boxes(image, reg, crops, slots), registered=True,
         snippet_png=coupon_snippet(image, reg.homography),
-        phone_png=phone_snippet(image, reg.homography),
+        phone_jpeg=phone_snippet(image, reg.homography),
         marks_found=reg.marks_found, residual_mm=round(reg.residual_mm, 3),
     )
 

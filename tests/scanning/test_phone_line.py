@@ -71,9 +71,9 @@ def test_five_options_and_a_phone_line_do_not_fit() -> None:
         LetterLayout(replace(campaign, coupon=replace(campaign.coupon, options=options)))
 
 
-def ink_above_line(png: bytes) -> float:
+def ink_above_line(picture: bytes) -> float:
     """Share of dark pixels in the picture's part above the printed line."""
-    img = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
+    img = np.asarray(Image.open(io.BytesIO(picture)).convert("L"))
     line_row = int(round((g.PHONE_LINE_Y_MM - g.PHONE_WRITE_BOX.y_mm) * g.PHONE_SNIPPET_PX_PER_MM))
     return float((img[: line_row - 2] < 128).mean())
 
@@ -90,10 +90,10 @@ def test_scanner_crops_the_written_number_from_a_skewed_noisy_scan(tmp_path: Pat
     for coupon in (blank, written):
         img = d.scanner(d.geometry(coupon, "skew", rng), "noise", 200, rng)
         (reading,) = read_page("c.png", 1, img, 200.0).coupons
-        assert reading.code == code and reading.phone_png
-        pic = Image.open(io.BytesIO(reading.phone_png))
+        assert reading.code == code and reading.phone_jpeg
+        pic = Image.open(io.BytesIO(reading.phone_jpeg))
         assert pic.size == (round(g.PHONE_WRITE_BOX.width_mm * 5), round(g.PHONE_WRITE_BOX.height_mm * 5))
-        pictures.append(reading.phone_png)
+        pictures.append(reading.phone_jpeg)
     assert ink_above_line(pictures[0]) < 0.01 < 0.03 < ink_above_line(pictures[1])
 
 
@@ -104,7 +104,7 @@ def test_phone_photo_crop_still_shows_the_number(tmp_path: Path) -> None:
     coupon = d.cut_coupon(sim.render_pdf_page(tmp_path / "s.pdf", 1, 300), 300)
     d.write_phone(coupon, 300, 0.0, "0221 987654", rng)
     (reading,) = read_page("p.jpg", 1, d.phone_photo(coupon, 300, rng), 72.0).coupons
-    assert reading.code == code and ink_above_line(reading.phone_png) > 0.03
+    assert reading.code == code and ink_above_line(reading.phone_jpeg) > 0.03
 
 
 def test_call_list_embeds_the_written_number_per_row(tmp_path: Path, capsys) -> None:
@@ -124,7 +124,7 @@ def test_call_list_embeds_the_written_number_per_row(tmp_path: Path, capsys) -> 
     with Store.open(str(db)).connect() as conn:
         kept = conn.execute(select(scans.c.code, scans.c.phone_snippet).order_by(scans.c.id)).all()
     assert [k.code for k in kept] == [rows[0]["code"], rows[1]["code"]]
-    assert all(k.phone_snippet and k.phone_snippet.startswith(b"\x89PNG") for k in kept)
+    assert all(k.phone_snippet and k.phone_snippet.startswith(b"\xff\xd8") for k in kept)  # JPEG
 
     out = tmp_path / "nf"
     run(capsys, db, "followup", name, "--as-of", (DROP + timedelta(days=4)).isoformat(), "--out", out)
