@@ -230,6 +230,21 @@ QR_KEEP_CLEAR_MARGIN_MM = 2.0  # extra white beyond the quiet zone, inside the k
 CODE_TEXT_PT = 12.0  # human-readable code, monospace, large enough to type from
 
 
+# Write-in line for a telephone number (issue 10): printed when the campaign offers a call option, in the
+# fifth option row (such a coupon holds at most PHONE_MAX_OPTIONS options) and well left of the QR's
+# keep-clear frame. The scanner crops PHONE_WRITE_BOX (the line and the writing on it; digits are written
+# 4-8 mm tall) and the call list shows that picture. Renderer and scanner read these same numbers.
+PHONE_LABEL = "Telefon für Rückruf:"
+PHONE_LABEL_PT = 8.0
+PHONE_LINE_Y_MM = 69.0  # the line people write on, coupon coordinates
+PHONE_LINE_X_MM = 54.0  # the line starts right of its label (28 mm at 8 pt)
+PHONE_LINE_RIGHT_MM = 128.0  # 16 mm before the keep-clear frame (x 144.8 for every QR version we print)
+PHONE_LINE_MM = 0.25  # printed line width
+PHONE_WRITE_BOX = Box(PHONE_LINE_X_MM - 2.0, 59.5, PHONE_LINE_RIGHT_MM - PHONE_LINE_X_MM + 4.0, 10.5)  # to 1 mm below
+PHONE_MAX_OPTIONS = CHECKBOX_SLOTS - 1
+PHONE_SNIPPET_PX_PER_MM = 5.0  # ~130 dpi: handwritten digits 20-40 px tall, a 4-10 KB PNG
+
+
 def qr_modules(version: int) -> int:
     return 17 + 4 * version
 

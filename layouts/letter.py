@@ -348,6 +348,8 @@ class LetterLayout:
                                   f"{OPTION_MIN_PT:g} pt ({label_w:.0f} mm available); shorten it")
             add(Text(g.CHECKBOX_LABEL_X_MM, box.y_mm + box.height_mm / 2 + 1.3, option.label, REG, size,
                      "option_label"))
+        if offers_call(c):
+            self._compose_phone_line()
         # Reply address, top right of the coupon.
         x = kc.x_mm - 4.0
         add(Text(x, top + 14.0, "Antwort an:", REG, 6.5, "reply_address"))
@@ -365,6 +367,19 @@ class LetterLayout:
         add(Text(kc.x_mm - 2.0 - fonts.width_mm(label, REG, 6.5), self.code_baseline_mm, label, REG, 6.5,
                  "code_label"))
         add(Text(g.CHECKBOX_X_MM, top + g.RECIPIENT_NAME_Y_MM - 1.5, "Absender:", REG, 6.5, "name_label"))
+
+    def _compose_phone_line(self) -> None:
+        """The write-in line for the telephone number to call back (layouts.geometry §PHONE_*)."""
+        c, add, top = self.campaign, self.static.append, g.COUPON_TOP_MM
+        if len(c.coupon.options) > g.PHONE_MAX_OPTIONS:
+            raise LayoutError(f"campaign {c.name!r}: a coupon with a call option holds at most "
+                              f"{g.PHONE_MAX_OPTIONS} options (the fifth row is the telephone line); "
+                              f"it has {len(c.coupon.options)}, remove one")
+        width = g.PHONE_LINE_X_MM - 2.0 - g.CHECKBOX_X_MM
+        size = fit_size(g.PHONE_LABEL, REG, g.PHONE_LABEL_PT, 6.0, width)
+        add(Text(g.CHECKBOX_X_MM, top + g.PHONE_LINE_Y_MM - 0.6, g.PHONE_LABEL, REG, size, "phone_label"))
+        y = top + g.PHONE_LINE_Y_MM
+        add(Line(g.PHONE_LINE_X_MM, y, g.PHONE_LINE_RIGHT_MM, y, g.PHONE_LINE_MM, "phone_line"))
 
     def _compose_back(self) -> None:
         """Page 2: the back of the coupon as a reply card (address side) with the franking box."""
@@ -548,6 +563,13 @@ class LetterLayout:
                                          "Max Mustermann", "K-1", long))
 
 
+def offers_call(campaign: Campaign) -> bool:
+    """The campaign's coupon has an option that puts people on the call list (a `call` rule's option, or
+    an option keyed "call"): its coupon gets the write-in line for the telephone number."""
+    keys = set(campaign.option_keys)
+    return "call" in keys or any(r.action == "call" and r.option in keys for r in campaign.rules)
+
+
 def layout_json(campaign: Campaign, letter: str | None = None) -> dict[str, object]:
     """The geometry of `mailing layout --json`: page, address field, coupon, QR symbol (no quiet zone),
     tick boxes with their option keys; all in mm from the top-left corner of the piece's page."""
@@ -570,4 +592,6 @@ def layout_json(campaign: Campaign, letter: str | None = None) -> dict[str, obje
         "registration_marks": [g.on_page(g.Box(x, y, g.REG_MARK_SIZE_MM, g.REG_MARK_SIZE_MM)).as_json()
                                for x, y in g.REG_MARKS_MM],
         "inserter": inserter_layout_json(campaign.production),  # the zone for the inserter's marks
+        # where the telephone number to call back is written (None: the campaign offers no call)
+        "phone_line": g.on_page(g.PHONE_WRITE_BOX).as_json() if lay.has_coupon and offers_call(campaign) else None,
     }

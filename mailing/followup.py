@@ -31,6 +31,7 @@ from mailing.store import (
     recipients,
     response_options,
     responses,
+    scans,
     waves,
 )
 from mailing.waves import SENT_STATES
@@ -191,10 +192,12 @@ class _Run:
 
         labels = {o.key: o.label for o in self.campaign.coupon.options}
         ticked = self._ticked_options([r.response_id for r in rows])
+        pictures = self._phone_pictures([r.response_id for r in rows])
         entries = [CallListRow(
             name=self._name(r), customer_id=r.customer_id or "", phone=r.phone or "", email=r.email or "",
             options=", ".join(labels[k] for k in self.campaign.option_keys if k in ticked.get(r.response_id, ())),
             responded_on=r.received_on, postal_code=r.postal_code, city=r.city,
+            phone_picture=pictures.get(r.response_id, b""),
         ) for r in rows]
         for r in rows:
             self._record(r, "done")
@@ -207,6 +210,17 @@ class _Run:
             write_call_list(entries, xlsx, csv, campaign=self.campaign.title)
             self.result.files = [str(xlsx), str(csv)]
         audit(self.conn, "followup.call", "campaign", self.cid, f"{self.rule.id}: {len(rows)} to call")
+
+    def _phone_pictures(self, response_ids: list[int]) -> dict[int, bytes]:
+        """Response id → the picture of the telephone line on its scanned coupon (none for answers given
+        online, on the phone or in review without a scan)."""
+        out: dict[int, bytes] = {}
+        for chunk in in_chunks(response_ids):
+            for r in self.conn.execute(
+                    select(responses.c.id, scans.c.phone_snippet).join(scans, scans.c.id == responses.c.scan_id)
+                    .where(responses.c.id.in_(chunk), scans.c.phone_snippet.is_not(None))):
+                out[r.id] = bytes(r.phone_snippet)
+        return out
 
     def _ticked_options(self, response_ids: list[int]) -> dict[int, set[str]]:
         out: dict[int, set[str]] = {}

@@ -278,6 +278,7 @@ class Matcher:
             image_hash=reading.image_hash, coupon_index=index, source=reading.source, page=reading.page,
             status=status, reason=reason, code=code, piece_id=piece_id, returned_mail=self.returned_mail,
             decoder=decoder or None, snippet=snippet or None, run_id=self.run_id,
+            phone_snippet=(reading.coupons[index].phone_jpeg or None) if index < len(reading.coupons) else None,
         )))
 
     def _insert_marks(self, conn: Connection, scan_id: int, campaign: Campaign, boxes: tuple[BoxReading, ...]) -> None:

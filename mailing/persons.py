@@ -376,6 +376,10 @@ def _collect(conn: Connection, person: Person, *, customer_id: str | None,
             name = _picture_name(f"scan-{s.id}", bytes(s.snippet))
             pictures[name] = bytes(s.snippet)
             d["picture"] = name
+        if s.phone_snippet:
+            name = _picture_name(f"scan-{s.id}-phone", bytes(s.phone_snippet))
+            pictures[name] = bytes(s.phone_snippet)
+            d["phone_picture"] = name
         d["ticks"] = []
         for m in marks.get(int(s.id), []):
             md = _plain(m, skip=("scan_id",))
@@ -482,6 +486,8 @@ def delete_pictures(conn: Connection, scan_ids: Sequence[int]) -> int:
     for chunk in in_chunks(list(scan_ids)):
         n += conn.execute(update(scans).where(scans.c.id.in_(chunk), scans.c.snippet.is_not(None))
                           .values(snippet=None)).rowcount or 0
+        n += conn.execute(update(scans).where(scans.c.id.in_(chunk), scans.c.phone_snippet.is_not(None))
+                          .values(phone_snippet=None)).rowcount or 0
         n += conn.execute(update(scan_marks).where(scan_marks.c.scan_id.in_(chunk), scan_marks.c.snippet.is_not(None))
                           .values(snippet=None)).rowcount or 0
     return n
@@ -493,6 +499,8 @@ def count_pictures(conn: Connection, scan_ids: Sequence[int]) -> int:
     for chunk in in_chunks(list(scan_ids)):
         n += int(conn.execute(select(func.count()).select_from(scans).where(
             scans.c.id.in_(chunk), scans.c.snippet.is_not(None))).scalar_one())
+        n += int(conn.execute(select(func.count()).select_from(scans).where(
+            scans.c.id.in_(chunk), scans.c.phone_snippet.is_not(None))).scalar_one())
         n += int(conn.execute(select(func.count()).select_from(scan_marks).where(
             scan_marks.c.scan_id.in_(chunk), scan_marks.c.snippet.is_not(None))).scalar_one())
     return n

@@ -9,8 +9,9 @@ Checks, each problem one line naming the file (and page or manifest row):
 - the manifest: first pages 1, 1 + n, 1 + 2n, ... per file (n = pages per piece), codes valid and unique;
 - every font is embedded; no RGB colour operators (everything is CMYK black);
 - every QR code is read back from a rasterised copy (pypdfium2, 200 dpi, the area of the coupon's
-  keep-clear frame on each piece's first page) with the production decoders (zxing-cpp, else pyzbar)
-  and compared with the manifest's code for that page;
+  keep-clear frame on each piece's first page) with the scanning package's decoder
+  (`scanning.decode.find_symbols`, the one that reads returned coupons) and compared with the manifest's
+  code for that page;
 - PDF/X-1a:2001 (for tickets of version 2): PDF 1.3, the GTS_PDFX version keys, the output intent, Trapped,
   a document ID, the title naming campaign, wave and file, the wave's production time as creation date,
   TrimBox on every page inside the MediaBox (BleedBox between them where present), and font subset tags
@@ -421,19 +422,13 @@ def _check_datamatrix(img: Any, sheet: inserter.Sheet, where: str) -> list[str]:
 
 
 def _decode(img: Any) -> list[str]:
+    """The payloads of every QR code on a rendered crop, read by the scanning package's decoder cascade
+    (the same code that reads returned coupons, so preflight proves what the scanner will read)."""
     import numpy as np
-    import zxingcpp
 
-    qr_only: Any = zxingcpp.BarcodeFormat.QRCode
-    found = [b.text for b in zxingcpp.read_barcodes(img, formats=qr_only) if b.valid]
-    if found:
-        return found
-    try:
-        from pyzbar import pyzbar
+    from scanning.decode import find_symbols
 
-        return [s.data.decode("ascii", "replace") for s in pyzbar.decode(np.asarray(img))]
-    except ImportError:  # pragma: no cover - pyzbar needs the zbar library
-        return []
+    return [s.text for s in find_symbols(np.asarray(img.convert("L"), dtype=np.uint8), PREFLIGHT_DPI)]
 
 
 def _check_codes(path: Path, entries: list[tuple[int, str, str]], qr_version: int, pages: int) -> list[str]:

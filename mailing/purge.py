@@ -123,7 +123,7 @@ def _finished(conn: Connection, cid: int) -> tuple[date | None, bool]:
 def _campaign_scan_ids(conn: Connection, cid: int) -> list[int]:
     return [int(x[0]) for x in conn.execute(
         select(scans.c.id).join(pieces, pieces.c.id == scans.c.piece_id).join(waves, waves.c.id == pieces.c.wave_id)
-        .where(waves.c.campaign_id == cid, scans.c.snippet.is_not(None)
+        .where(waves.c.campaign_id == cid, scans.c.snippet.is_not(None) | scans.c.phone_snippet.is_not(None)
                | exists().where(scan_marks.c.scan_id == scans.c.id, scan_marks.c.snippet.is_not(None))))]
 
 
@@ -163,8 +163,8 @@ def _purge_campaign(conn: Connection, cid: int, name: str, last_drop: date, due:
 def _unassigned(conn: Connection, before: datetime, dry_run: bool) -> tuple[int, int]:
     """Pictures of pages no letter was found for, recorded before `before`: (deleted, kept for review)."""
     open_item = exists().where(review_items.c.scan_id == scans.c.id, review_items.c.status == "open")
-    has_picture = scans.c.snippet.is_not(None) | exists().where(scan_marks.c.scan_id == scans.c.id,
-                                                                 scan_marks.c.snippet.is_not(None))
+    has_picture = (scans.c.snippet.is_not(None) | scans.c.phone_snippet.is_not(None)
+                   | exists().where(scan_marks.c.scan_id == scans.c.id, scan_marks.c.snippet.is_not(None)))
     old = and_(scans.c.piece_id.is_(None), scans.c.created_at < before, has_picture)
     ids = [int(x[0]) for x in conn.execute(select(scans.c.id).where(old, ~open_item))]
     kept = int(conn.execute(select(func.count()).select_from(scans).where(old, open_item)).scalar_one())

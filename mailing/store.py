@@ -276,6 +276,7 @@ scans = Table(
     Column("created_at", DateTime, nullable=False, default=utcnow),
     Column("run_id", ForeignKey("scan_runs.id")),  # the scan run that recorded it (None: before runs existed)
     Column("suppression_id", ForeignKey("suppression.id")),  # the entry its opt-out or return added
+    Column("phone_snippet", LargeBinary),  # the telephone write-in line (JPEG) for the call list (issue 10)
     UniqueConstraint("image_hash", "coupon_index", name="uq_scan_image"),
 )
 

@@ -29,15 +29,14 @@ from layouts import geometry as g
 from mailing.codes import CodeError, code_from_payload, normalise, parse
 from mailing.log import get_logger
 from scanning import intake
-from scanning.decode import Symbol, find_symbols, is_blank
+from scanning.decode import Symbol, locate
 from scanning.register import MAX_VERSION, register
 from scanning.results import CouponReading, PageReading
-from scanning.snippets import coupon_snippet, page_snippet
+from scanning.snippets import coupon_snippet, page_snippet, phone_snippet
 from scanning.ticks import read_boxes
 
 log = get_logger(__name__)
 
-NEGATIVE_MEDIAN_MAX = 96  # median grey of a page below this: a negative scan (paper reads 180-255, ink 0-80)
 CHUNK_PAGES = 8  # pages per worker task: enough to amortise pickling, small enough to keep order cheap
 
 
@@ -75,6 +74,7 @@ def _coupon(image: np.ndarray, symbol: Symbol, crops: bool = False, slots: int =
         payload=symbol.text, code=code, check_ok=check_ok, decoder=symbol.decoder,
         boxes=read_boxes(image, reg, crops, slots), registered=True,
         snippet_png=coupon_snippet(image, reg.homography),
+        phone_jpeg=phone_snippet(image, reg.homography),
         marks_found=reg.marks_found, residual_mm=round(reg.residual_mm, 3),
     )
 
@@ -108,10 +108,10 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
                            reason=why, seconds=time.perf_counter() - start)
     image = np.ascontiguousarray(image, dtype=np.uint8)
     digest = intake.image_hash(image)
-    if float(np.median(image[::8, ::8])) < NEGATIVE_MEDIAN_MAX:
-        image = 255 - image  # a negative: paper is the most common grey on every coupon page
+    blank = False
     try:
-        symbols = find_symbols(image, dpi)
+        located = locate(image, dpi)  # the page as it is, its negative only when that gives nothing
+        image, symbols, blank = located.image, located.symbols, located.blank
         coupons = tuple(_coupon(image, s, crops, slots) for s in symbols)
     except cv2.error as exc:  # an OpenCV failure on a strange image is that page's problem only
         log.warning("%s, page %d: decoding failed (%s)", name, page, exc)
@@ -122,7 +122,7 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
                            snippet_png=_safe_snippet(image), seconds=round(time.perf_counter() - start, 4), dpi=dpi)
     reason = None
     if not coupons:
-        reason = "blank page" if is_blank(image) else "no code found"
+        reason = "blank page" if blank else "no code found"  # judged after every decoder had its try
     # the page picture is for review of pages without a straightened coupon picture; registered coupons
     # carry their own (PNG encoding is the largest single cost of a page otherwise)
     need_page = not coupons or any(not c.registered for c in coupons)

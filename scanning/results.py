@@ -34,6 +34,7 @@ class CouponReading:
     marks_found: int = 0  # registration marks that agreed with the QR (0-4); 0 = mapped from the QR alone
     residual_mm: float = 0.0  # RMS disagreement of QR corners and marks with the fitted mapping
     reason: str | None = None  # why this symbol is not a coupon ("foreign QR code ..."); None for ours
+    phone_jpeg: bytes = b""  # the telephone write-in line, straightened (JPEG), for the call list; registered only
 
 
 @dataclass(frozen=True)

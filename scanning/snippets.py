@@ -1,6 +1,8 @@
 """Small pictures for review: a reduced page (PNG), a coupon straightened through its mapping (JPEG), box
-crops (PNG). The coupon picture is made for every coupon, so it uses JPEG: a fifth of PNG's encoding time,
-and the printed code stays legible at quality 80.
+crops (PNG), and the telephone line straightened (JPEG) for the call list. The coupon and telephone
+pictures are made for every coupon, so they use JPEG: a fifth of PNG's encoding time for the coupon, a
+fourteenth for the telephone line (0.03 ms instead of 0.4 ms on a noisy scan, 3.6 KB instead of 13.5 KB),
+and print and handwriting stay legible at quality 80.
 """
 
 from __future__ import annotations
@@ -41,5 +43,17 @@ def coupon_snippet(image: np.ndarray, homography: np.ndarray, px_per_mm: float =
         src = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
         m = np.diag([f, f, 1.0]) @ m
     out = cv2.warpPerspective(src, m, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=255)
+    ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, COUPON_JPEG_QUALITY])
+    return buf.tobytes() if ok else b""
+
+
+def phone_snippet(image: np.ndarray, homography: np.ndarray, px_per_mm: float = g.PHONE_SNIPPET_PX_PER_MM) -> bytes:
+    """The telephone write-in line of a registered coupon (layouts.geometry.PHONE_WRITE_BOX), straightened,
+    as JPEG: what the call centre reads the number from. Only the box is resampled (0.04 ms)."""
+    box, k = g.PHONE_WRITE_BOX, px_per_mm
+    to_mm = np.array([[1 / k, 0, box.x_mm], [0, 1 / k, box.y_mm], [0, 0, 1]], np.float64)
+    size = (int(round(box.width_mm * k)), int(round(box.height_mm * k)))
+    out = cv2.warpPerspective(image, homography @ to_mm, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderValue=255)
     ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, COUPON_JPEG_QUALITY])
     return buf.tobytes() if ok else b""

@@ -138,3 +138,89 @@ def scanner(img: np.ndarray, kind: str, dpi: float, rng: random.Random) -> np.nd
     if kind == "photocopy":
         return sim.photocopy(img, rng)
     return img
+
+
+# ------------------------------------------------------------------ phone photos and odd stacks (issue 10)
+PHONE_PX_PER_MM = (5.0, 8.0)  # a phone held over a sheet: 130-200 px per inch on the paper
+
+
+def phone_photo(img: np.ndarray, dpi: float, rng: random.Random, table: tuple[int, int] = (20, 70)) -> np.ndarray:
+    """A phone photo of a sheet (a coupon or a whole letter) lying on a dark table: the sheet fills 60-80 %
+    of the frame, seen at a tilt (perspective: corners up to 7 % off a rectangle), turned by up to ±12°, a
+    soft shadow of the phone over part of it, uneven light, slight defocus, sensor noise and phone JPEG."""
+    gen = np.random.default_rng(rng.randrange(2**32))
+    ppm = rng.uniform(*PHONE_PX_PER_MM)
+    f = ppm * g.MM_PER_INCH / dpi
+    sheet = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    sh, sw = sheet.shape
+    fill = rng.uniform(0.6, 0.8)
+    fw, fh = int(max(sw, sh) / fill), int(max(sw, sh) / fill * 0.75)
+    if sh > sw:  # a letter: portrait frame
+        fw, fh = fh, fw
+    fw, fh = max(fw, int(sw * 1.15)), max(fh, int(sh * 1.15))
+    angle = np.deg2rad(rng.uniform(-12, 12))
+    c, s = np.cos(angle), np.sin(angle)
+    src = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], np.float32)
+    centred = src - np.array([sw / 2, sh / 2], np.float32)
+    rot = centred @ np.array([[c, s], [-s, c]], np.float32)
+    jitter = np.array([[rng.uniform(-1, 1), rng.uniform(-1, 1)] for _ in range(4)], np.float32)
+    dst = rot + jitter * 0.07 * np.float32(min(sw, sh)) + np.array([fw / 2, fh / 2], np.float32)
+    m = cv2.getPerspectiveTransform(src, dst)
+    base = rng.randint(*table)
+    frame = cv2.warpPerspective(sheet, m, (fw, fh), flags=cv2.INTER_LINEAR, borderValue=base)
+    mask = cv2.warpPerspective(np.full((sh, sw), 255, np.uint8), m, (fw, fh), flags=cv2.INTER_NEAREST)
+    wood = cv2.GaussianBlur(gen.normal(0, 12, (fh, fw)).astype(np.float32), (0, 0), 6)
+    out = frame.astype(np.float32)
+    out[mask == 0] = np.clip(base + wood[mask == 0], 0, 255)
+    # uneven light and the phone's shadow over one side of the sheet
+    yy, xx = np.mgrid[0:fh, 0:fw].astype(np.float32)
+    light = 0.85 + 0.15 * (np.cos(rng.uniform(0, 6.3)) * xx / fw + np.sin(rng.uniform(0, 6.3)) * yy / fh)
+    theta = rng.uniform(0, 2 * np.pi)
+    d = (xx - fw / 2) * np.cos(theta) + (yy - fh / 2) * np.sin(theta) - rng.uniform(0.15, 0.35) * max(fw, fh)
+    shadow = 1.0 - rng.uniform(0.25, 0.45) / (1.0 + np.exp(-d / (0.03 * max(fw, fh))))
+    out *= light * shadow
+    out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.0))
+    out += gen.normal(0, rng.uniform(2, 5), out.shape)
+    return sim.jpeg(np.clip(out, 0, 255).astype(np.uint8), rng.randint(70, 88))
+
+
+def fax100(img: np.ndarray, dpi: float) -> np.ndarray:
+    """A fax kept at 100 x 100 dpi (a fax server's 'low' setting): bitonal at a fixed threshold, about 3 px
+    per QR module. Returned at 100 dpi."""
+    f = 100 / dpi
+    small = cv2.resize(img, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    return np.where(small < 150, 0, 255).astype(np.uint8)
+
+
+def light_toner(img: np.ndarray, rng: random.Random) -> np.ndarray:
+    """A printer running out of toner: black prints as a faint grey (ink 9-14 grey levels below the
+    paper), paper slightly off-white, a little noise. zxing-cpp gives up on most; WeChat reads them."""
+    paper = rng.randint(238, 250)
+    depth = rng.uniform(9, 14)
+    out = paper - (255.0 - img.astype(np.float32)) * depth / 255.0
+    return sim.noise(np.clip(out, 0, 255).astype(np.uint8), rng, 2.0)
+
+
+def hide_qr(coupon: np.ndarray, dpi: float, rng: random.Random) -> np.ndarray:
+    """A dark blot of coffee over the QR code of a cut coupon (three quarters of the light taken, soft
+    edge): zxing-cpp mostly no longer even locates the code, WeChat and the retries still read it."""
+    box = g.qr_keep_clear_box(2)
+    x0, y0, x1, y1 = px(box.x_mm, dpi), px(box.y_mm, dpi), px(box.right_mm, dpi), px(box.bottom_mm, dpi)
+    h, w = coupon.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = (x0 + x1) / 2 + rng.uniform(-0.05, 0.05) * (x1 - x0), (y0 + y1) / 2
+    r = (x1 - x0) * 0.5 * rng.uniform(0.85, 1.0)
+    blot = cv2.GaussianBlur((np.hypot(xx - cx, yy - cy) < r).astype(np.float32), (0, 0), 3 * dpi / 300)
+    out = coupon.astype(np.float32) * (1 - blot * rng.uniform(0.7, 0.77))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def write_phone(img: np.ndarray, dpi: float, top_mm: float, number: str, rng: random.Random) -> None:
+    """A telephone number handwritten on the coupon's write-in line (layouts.geometry.PHONE_*): a script
+    font, 5-7 mm tall, slightly slanted and off the line, in ballpoint grey."""
+    x = px(g.PHONE_LINE_X_MM + rng.uniform(1, 8), dpi)
+    y = px(top_mm + g.PHONE_LINE_Y_MM - rng.uniform(0.5, 1.5), dpi)
+    height_mm = rng.uniform(5, 7)
+    scale = height_mm * dpi / g.MM_PER_INCH / 22  # Hershey glyphs are about 22 px tall at scale 1
+    cv2.putText(img, number, (x, y), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, scale, rng.randint(30, 90),
+                max(1, px(0.4, dpi)), cv2.LINE_AA)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import numpy as np
@@ -120,9 +121,10 @@ def test_blank_page_and_unreadable_page_are_told_apart(coupon) -> None:
     assert read_page("b", 1, blank, 200).reason == "blank page"
     scrawl = img.copy()
     scrawl[350:520, 1150:1350] = 0  # the code blacked out
+    cpu = time.thread_time()
     r = read_page("s", 1, scrawl, 200)
     assert r.coupons == () and r.reason == "no code found"
-    assert r.seconds < 3.0
+    assert time.thread_time() - cpu < 3.0  # the page's CPU budget (its wall time depends on the machine's load)
 
 
 def test_same_pixels_same_hash_and_several_coupons_on_one_page(coupon) -> None:

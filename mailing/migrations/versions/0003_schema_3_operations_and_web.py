@@ -6,7 +6,9 @@
   readable of them stays;
 - web_sessions: one login to the web front end (issue 11), so a logout ends it for every server process;
 - users: the review station's operators and admins (argon2id hashes); review_items: who holds an item and
-  until when, so two operators never get the same one.
+  until when, so two operators never get the same one;
+- scans: the picture of the telephone number written on a coupon offering a call-back (issue 10), for the
+  call list.
 
 Only columns that may be empty are added; no table is rebuilt.
 
@@ -54,6 +56,7 @@ def upgrade() -> None:
     )
     op.add_column("review_items", sa.Column("claimed_by", sa.String(length=100), nullable=True))
     op.add_column("review_items", sa.Column("claimed_until", sa.DateTime(), nullable=True))
+    op.add_column("scans", sa.Column("phone_snippet", sa.LargeBinary(), nullable=True))
     op.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
 
 
