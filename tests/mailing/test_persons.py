@@ -307,7 +307,7 @@ def test_erase_after_a_scanned_answer_keeps_the_statistics_and_the_report(produc
     before = status(db, capsys)
     assert raw_hits(db)
     out = run(capsys, db, "person", "erase", "--code", mine["code"])
-    assert "erased 1 record(s) in 1 campaign(s) (fruehjahr-2026), 1 picture(s)" in out
+    assert "erased 1 record(s) in 1 campaign(s) (fruehjahr-2026), 2 picture(s)" in out  # coupon + phone line
     after = status(db, capsys)
     assert after == before, "the person was suppressed by their opt-out before and after"
     assert raw_hits(db) == {}
@@ -371,7 +371,7 @@ def test_purge_removes_finished_campaigns_personal_data_and_pictures(produced, t
     before = status(db, capsys)
     assert "no finished campaign" in run(capsys, db, "purge")  # 24 months after 2.3.2026 are not over
     dry = run(capsys, db, "purge", "--older-than", "30", "--dry-run")
-    assert dry.startswith(f"would purge {NAME} (last drop 02.03.2026): 51 record(s), 1 picture(s), 1 ")
+    assert dry.startswith(f"would purge {NAME} (last drop 02.03.2026): 51 record(s), 2 picture(s), 1 ")  # coupon + phone line
     assert raw_hits(db)
     out = run(capsys, db, "purge", "--older-than", "30")
     assert out.startswith(f"purged {NAME}")
