@@ -32,6 +32,7 @@ from layouts import fonts
 from layouts import geometry as g
 from layouts.model import Element, Line, PageModel, QRSymbol, Rect, Text, shifted
 from layouts.qr import qr_matrix, qr_version
+from mailing.addressing import fit_lines
 from mailing.codes import CODE_LENGTH, format_code, qr_payload
 from mailing.config import Campaign
 from mailing.errors import MailingError
@@ -442,11 +443,15 @@ class LetterLayout:
         values["antwort_url"] = qr_payload(piece.code, self.url) if self.url else ""
         return values
 
-    def address_block(self, lines: tuple[str, ...]) -> list[Text]:
+    def address_block(self, lines: tuple[str, ...], who: str = "") -> list[Text]:
+        """The recipient's block: a too-wide line wraps onto a free line of the 6 first (the rule in
+        mailing.addressing.fit_lines); then the whole block shrinks towards 8 pt; a line still too wide is
+        cut as the last resort, with a warning naming the piece (`who`: code and customer id)."""
         lines = tuple(" ".join(line.split()) for line in lines if line and line.strip())[: g.ADDRESS_MAX_LINES]
         width = self.address_width_mm
-        widest = max((fonts.width_mm(line, REG, g.ADDRESS_FONT_PT) for line in lines), default=0.0)
         size = g.ADDRESS_FONT_PT
+        lines = tuple(fit_lines(lines, lambda t: fonts.width_mm(t, REG, size) > width, g.ADDRESS_MAX_LINES))
+        widest = max((fonts.width_mm(line, REG, size) for line in lines), default=0.0)
         if widest > width:
             size = max(ADDRESS_MIN_PT, size * width / widest)
             size = int(size * 4) / 4.0
@@ -455,7 +460,9 @@ class LetterLayout:
             for line in lines:
                 if fonts.width_mm(line, REG, size) > width:
                     self.truncated += 1
-                    log.warning("address line %r too wide even at %g pt; shortened", line, size)
+                    log.warning("%s: an address line is too wide for the window even at %g pt and was "
+                                "shortened; check the address or set an address override",
+                                who or "address block", size)
                     line = truncate(line, REG, size, width)
                 fixed.append(line)
             lines = tuple(fixed)
@@ -469,7 +476,8 @@ class LetterLayout:
         if piece.variant not in self.blocks:
             raise LayoutError(f"piece {piece.code}: variant {piece.variant!r} is not in campaign "
                               f"{self.campaign.name!r}")
-        out: list[Element] = list(self.address_block(piece.address_lines))
+        who = f"piece {format_code(piece.code)}" + (f" (customer id {piece.customer_id})" if piece.customer_id else "")
+        out: list[Element] = list(self.address_block(piece.address_lines, who))
         if piece.customer_id and "customer_id" in self._info_rows:
             out.append(self._info_value(piece.customer_id, self._info_rows["customer_id"]))
         placements: list[tuple[str, float]] = []
