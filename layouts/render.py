@@ -29,7 +29,8 @@ from reportlab.pdfgen.canvas import Canvas
 from layouts import fonts
 from layouts import geometry as g
 from layouts.letter import LetterLayout, PieceData
-from layouts.model import Element, Line, QRSymbol, Rect, Text
+from layouts import assets
+from layouts.model import Element, Image, Line, QRSymbol, Rect, Text
 from mailing.config import Campaign, example_campaign_path, load_campaign
 from mailing.package import pdf_title
 
@@ -83,7 +84,8 @@ class PdfWriter:
         self.canv.setCreator("mailing")
         self.canv.setAuthor(layout.campaign.sender.name)
         self.doc = self.canv._doc
-        self.fonts = {name: fonts.font(name) for name in (fonts.REGULAR, fonts.BOLD, fonts.MONO)}
+        self.fonts = {name: fonts.font(name) for name in fonts.register_fonts()}
+        self.pictures: dict[str, tuple[str, float, float]] = {}  # asset → (form name, w pt, h pt)
         self.pages = 0
         self._define_forms()
 
@@ -114,6 +116,11 @@ class PdfWriter:
                            f"{_fp(e.x2_mm * K)} {_fp(PAGE_H_PT - e.y2_mm * K)} l S" + (" [] 0 d" if dash else ""))
             elif isinstance(e, QRSymbol):
                 self.qr_ops(e, out)
+            elif isinstance(e, Image):
+                name, w, h = self.pictures[e.asset]
+                b = e.rect
+                out.append(f"q {_fp(b.width_mm * K / w)} 0 0 {_fp(b.height_mm * K / h)} {_fp(b.x_mm * K)} "
+                           f"{_fp(PAGE_H_PT - b.bottom_mm * K)} cm /{self.doc.getXObjectName(name)} Do Q")
 
     def qr_ops(self, q: QRSymbol, out: list[str]) -> None:
         from layouts.qr import path_ops
@@ -133,7 +140,14 @@ class PdfWriter:
 
     def _define_forms(self) -> None:
         lay = self.layout
+        for kind, data in lay.asset_data.items():
+            if not kind.startswith("enclosure"):
+                w, h = assets.draw_form(self.canv, "asset_" + kind, data)
+                self.pictures[kind] = ("asset_" + kind, w, h)
+        self.enclosure_forms = assets.enclosure_forms(self.canv, lay.enclosure) if lay.enclosure else []
         self._form("page", lay.static)
+        for k, elements in lay.follow.items():
+            self._form(f"follow{k}", elements)
         if lay.back:
             self._form("back", lay.back)
         for blocks in lay.blocks.values():
@@ -148,20 +162,25 @@ class PdfWriter:
         first = self.pages + 1
         dynamic, placements = self.layout.compose_piece(piece)
         c = self.canv
-        c.doForm("page")
-        code = c._code
-        for key, dy in placements:
-            if self._block_has_form[key]:
-                code.append(f"q 1 0 0 1 0 {_fp(-dy * K)} cm")
-                c.doForm("b" + key)
-                code.append("Q")
-        out = [CMYK_BLACK]
-        self.ops(dynamic, out)
-        code.append("\n".join(out))
-        c.showPage()
-        self.pages += 1
-        if self.layout.back:
-            c.doForm("back")
+        for page in range(1, self.layout.letter_pages + 1):
+            c.doForm("page" if page == 1 else f"follow{page}")
+            code = c._code
+            for key, dy, on in placements:
+                if on == page and self._block_has_form[key]:
+                    code.append(f"q 1 0 0 1 0 {_fp(-dy * K)} cm")
+                    c.doForm("b" + key)
+                    code.append("Q")
+            out = [CMYK_BLACK]
+            self.ops([e for e in dynamic if e.page == page], out)
+            code.append("\n".join(out))
+            c.showPage()
+            self.pages += 1
+            if page == 1 and self.layout.back:
+                c.doForm("back")
+                c.showPage()
+                self.pages += 1
+        for name in self.enclosure_forms:
+            c.doForm(name)
             c.showPage()
             self.pages += 1
         return first

@@ -153,8 +153,8 @@ class LetterText:
     body: str
     coupon: bool = True
     options: tuple[str, ...] | None = None  # coupon options this letter offers (slots of the others stay empty)
-    ps: str | None = None  # None: the campaign's [letter] ps
-    enclosure: str | None = None  # None: the campaign's [letter] enclosure; "" none
+    ps: str | None = None  # this letter's own P.S. (a follow-up letter does not repeat the main letter's)
+    enclosure: str | None = None  # this letter's own enclosure PDF (the main letter's is not repeated)
 
 
 @dataclass(frozen=True)

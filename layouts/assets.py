@@ -1,0 +1,117 @@
+"""Pictures and pages a letter takes from files: logo, signature image (SVG, PDF, PNG, JPEG) and
+enclosure pages (PDF), all kept as vector where the source is vector.
+
+`natural_size_pt(kind, data)` gives the layout a picture's size; `draw_form(canvas, name, data)` defines
+it once per print PDF as a Form XObject of that size (SVG through svglib, PDF pages through pdfrw,
+bitmaps through reportlab), so every piece refers to the same object and a logo costs bytes once per
+file, not once per letter. `enclosure_pages(data)` turns an enclosure PDF into one form per page.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from typing import Any
+
+from mailing.errors import MailingError
+
+A4_PT = (595.28, 841.89)
+
+
+class AssetError(MailingError):
+    """A logo, signature or enclosure file that cannot be used; the message names it and what to do."""
+
+
+def _kind_of(data: bytes) -> str:
+    head = data[:512].lstrip()
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith(b"\x89PNG") or head.startswith(b"\xff\xd8"):
+        return "bitmap"
+    if b"<svg" in data[:4096] or head.startswith(b"<?xml"):
+        return "svg"
+    raise AssetError("not an SVG, PDF, PNG or JPEG file")
+
+
+@lru_cache(maxsize=16)
+def _svg(data: bytes) -> Any:
+    from svglib.svglib import svg2rlg
+
+    drawing = svg2rlg(io.BytesIO(data))
+    if drawing is None or not drawing.width or not drawing.height:
+        raise AssetError("SVG without a size (width/height or viewBox); give the file a viewBox")
+    return drawing
+
+
+@lru_cache(maxsize=16)
+def _pdf_pages(data: bytes) -> tuple[Any, ...]:
+    from pdfrw import PdfReader
+    from pdfrw.buildxobj import pagexobj
+
+    try:
+        reader = PdfReader(fdata=data)
+    except Exception as exc:  # pdfrw raises its own errors and plain ones for broken files
+        raise AssetError(f"not a readable PDF ({exc})") from None
+    return tuple(pagexobj(p) for p in reader.pages)
+
+
+def _box(xobj: Any) -> tuple[float, float]:
+    x0, y0, x1, y1 = (float(v) for v in xobj.BBox)
+    return x1 - x0, y1 - y0
+
+
+@lru_cache(maxsize=16)
+def natural_size_pt(data: bytes) -> tuple[float, float]:
+    """Width and height of the picture (first page of a PDF) in points."""
+    kind = _kind_of(data)
+    if kind == "svg":
+        d = _svg(data)
+        return float(d.width), float(d.height)
+    if kind == "pdf":
+        pages = _pdf_pages(data)
+        if not pages:
+            raise AssetError("PDF without pages")
+        return _box(pages[0])
+    from reportlab.lib.utils import ImageReader
+
+    w, h = ImageReader(io.BytesIO(data)).getSize()
+    return float(w), float(h)
+
+
+def draw_form(canvas: Any, name: str, data: bytes) -> tuple[float, float]:
+    """Define form `name` holding the picture at its natural size; returns that size in points."""
+    from pdfrw.toreportlab import makerl
+    from reportlab.graphics import renderPDF
+    from reportlab.lib.utils import ImageReader
+
+    w, h = natural_size_pt(data)
+    kind = _kind_of(data)
+    inner = makerl(canvas, _pdf_pages(data)[0]) if kind == "pdf" else None
+    canvas.beginForm(name, 0, 0, w, h)
+    if kind == "svg":
+        renderPDF.draw(_svg(data), canvas, 0, 0)
+    elif inner is not None:
+        canvas.doForm(inner)
+    else:
+        canvas.drawImage(ImageReader(io.BytesIO(data)), 0, 0, w, h, mask="auto")
+    canvas.endForm()
+    return w, h
+
+
+def enclosure_page_count(data: bytes) -> int:
+    if _kind_of(data) != "pdf":
+        raise AssetError("an enclosure must be a PDF")
+    pages = _pdf_pages(data)
+    for i, p in enumerate(pages, 1):
+        w, h = _box(p)
+        if abs(w - A4_PT[0]) > 3 or abs(h - A4_PT[1]) > 3:
+            raise AssetError(f"enclosure page {i} is {w / 2.8346:.0f} × {h / 2.8346:.0f} mm; enclosure pages "
+                             "must be A4 portrait (210 × 297 mm)")
+    return len(pages)
+
+
+def enclosure_forms(canvas: Any, data: bytes) -> list[str]:
+    """One reportlab form name per enclosure page, defined in this canvas's document."""
+    from pdfrw.toreportlab import makerl
+
+    return [makerl(canvas, p) for p in _pdf_pages(data)]
