@@ -118,6 +118,7 @@ class PdfWriter:
                 self.qr_ops(e, out)
             elif isinstance(e, Image):
                 name, w, h = self.pictures[e.asset]
+                self.canv._formsinuse.append(name)  # so the enclosing form or page lists it in its resources
                 b = e.rect
                 out.append(f"q {_fp(b.width_mm * K / w)} 0 0 {_fp(b.height_mm * K / h)} {_fp(b.x_mm * K)} "
                            f"{_fp(PAGE_H_PT - b.bottom_mm * K)} cm /{self.doc.getXObjectName(name)} Do Q")
