@@ -28,9 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from layouts import fonts
+from layouts import assets, fonts
 from layouts import geometry as g
-from layouts import assets
 from layouts.model import Element, Image, Line, PageModel, QRSymbol, Rect, Text, on_page, shifted
 from layouts.qr import qr_matrix, qr_version
 from mailing.addressing import fit_lines

@@ -26,10 +26,9 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.rl_accel import escapePDF
 from reportlab.pdfgen.canvas import Canvas
 
-from layouts import fonts
+from layouts import assets, fonts
 from layouts import geometry as g
 from layouts.letter import LetterLayout, PieceData
-from layouts import assets
 from layouts.model import Element, Image, Line, QRSymbol, Rect, Text
 from mailing.config import Campaign, example_campaign_path, load_campaign
 from mailing.package import pdf_title
