@@ -295,7 +295,9 @@ class LetterLayout:
 
     # ------------------------------------------------------------------------ what the name says
     def what(self, variant: str) -> str:
-        if self.letter_key or not variant:
+        if not variant and not self.letter_key:
+            return f"campaign {self.campaign.name!r}"
+        if self.letter_key:
             return f"letter {self.letter_key!r} (campaign {self.campaign.name!r})"
         return f"variant {variant!r} (campaign {self.campaign.name!r})"
 
