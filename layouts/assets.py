@@ -33,6 +33,21 @@ def _kind_of(data: bytes) -> str:
     raise AssetError("not an SVG, PDF, PNG or JPEG file")
 
 
+def _to_black(node: Any) -> None:
+    """Every fill and stroke colour → its grey value as CMYK black only (the print files are 100 % K)."""
+    from reportlab.lib.colors import CMYKColor, Color
+
+    for attr in ("fillColor", "strokeColor"):
+        c = getattr(node, attr, None)
+        if isinstance(c, Color) and not isinstance(c, CMYKColor):
+            grey = 0.299 * c.red + 0.587 * c.green + 0.114 * c.blue
+            setattr(node, attr, CMYKColor(0, 0, 0, round(1 - grey, 4), alpha=c.alpha))
+        elif isinstance(c, CMYKColor) and (c.cyan or c.magenta or c.yellow):
+            setattr(node, attr, CMYKColor(0, 0, 0, min(1.0, c.black + (c.cyan + c.magenta + c.yellow) / 3)))
+    for child in getattr(node, "contents", ()) or ():
+        _to_black(child)
+
+
 @lru_cache(maxsize=16)
 def _svg(data: bytes) -> Any:
     from svglib.svglib import svg2rlg
@@ -40,7 +55,21 @@ def _svg(data: bytes) -> Any:
     drawing = svg2rlg(io.BytesIO(data))
     if drawing is None or not drawing.width or not drawing.height:
         raise AssetError("SVG without a size (width/height or viewBox); give the file a viewBox")
+    _to_black(drawing)
     return drawing
+
+
+def _grey_bitmap(data: bytes) -> Any:
+    """A PNG/JPEG as a greyscale image on white (DeviceGray prints as black only; transparency → white)."""
+    from PIL import Image as PILImage
+    from reportlab.lib.utils import ImageReader
+
+    img = PILImage.open(io.BytesIO(data))
+    if img.mode in ("RGBA", "LA", "P"):
+        img = img.convert("RGBA")
+        white = PILImage.new("RGBA", img.size, (255, 255, 255, 255))
+        img = PILImage.alpha_composite(white, img)
+    return ImageReader(img.convert("L"))
 
 
 @lru_cache(maxsize=16)
@@ -82,18 +111,32 @@ def draw_form(canvas: Any, name: str, data: bytes) -> tuple[float, float]:
     """Define form `name` holding the picture at its natural size; returns that size in points."""
     from pdfrw.toreportlab import makerl
     from reportlab.graphics import renderPDF
-    from reportlab.lib.utils import ImageReader
 
     w, h = natural_size_pt(data)
     kind = _kind_of(data)
     inner = makerl(canvas, _pdf_pages(data)[0]) if kind == "pdf" else None
     canvas.beginForm(name, 0, 0, w, h)
     if kind == "svg":
-        renderPDF.draw(_svg(data), canvas, 0, 0)
+        # the renderer starts every drawing with Helvetica and RGB black selected, which would put an unembedded
+        # font and RGB operators into the file; start it with our embedded font and CMYK black instead
+        from reportlab.graphics.shapes import STATE_DEFAULTS
+
+        from layouts import fonts
+
+        from reportlab.lib.colors import CMYKColor
+
+        saved = dict(STATE_DEFAULTS)
+        STATE_DEFAULTS.update(fontName=fonts.REGULAR, fillColor=CMYKColor(0, 0, 0, 1),
+                              strokeColor=CMYKColor(0, 0, 0, 1))
+        try:
+            renderPDF.draw(_svg(data), canvas, 0, 0)
+        finally:
+            STATE_DEFAULTS.clear()
+            STATE_DEFAULTS.update(saved)
     elif inner is not None:
         canvas.doForm(inner)
     else:
-        canvas.drawImage(ImageReader(io.BytesIO(data)), 0, 0, w, h, mask="auto")
+        canvas.drawImage(_grey_bitmap(data), 0, 0, w, h)
     canvas.endForm()
     return w, h
 
