@@ -120,10 +120,9 @@ def draw_form(canvas: Any, name: str, data: bytes) -> tuple[float, float]:
         # the renderer starts every drawing with Helvetica and RGB black selected, which would put an unembedded
         # font and RGB operators into the file; start it with our embedded font and CMYK black instead
         from reportlab.graphics.shapes import STATE_DEFAULTS
+        from reportlab.lib.colors import CMYKColor
 
         from layouts import fonts
-
-        from reportlab.lib.colors import CMYKColor
 
         saved = dict(STATE_DEFAULTS)
         STATE_DEFAULTS.update(fontName=fonts.REGULAR, fillColor=CMYKColor(0, 0, 0, 1),
