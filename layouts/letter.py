@@ -64,7 +64,7 @@ NAME_PT = 10.0
 REPLY_PT = 8.0
 BLACK_LINE_MM = 0.3
 SIGNATURE_GAP_LINES = 2  # blank lines left for the handwritten signature
-SIGNATURE_IMAGE_HEIGHT_MM = 12.0  # a scanned signature, about as tall as a handwritten one
+SIGNATURE_IMAGE_HEIGHT_MM = 9.0  # a scanned signature in the two blank lines (8.46 mm) and a little of the next
 SIGNATURE_IMAGE_MAX_WIDTH_MM = 60.0
 LOGO_TOP_MM = 8.0  # the logo sits top right of the letterhead, above the rule at 23.5 mm
 LOGO_MAX_HEIGHT_MM = 14.0
@@ -561,13 +561,12 @@ class LetterLayout:
         pending.append(self._text(g.LEFT_MARGIN_MM, cursor, self.campaign.closing, self.reg, BODY_PT, "closing"))
         cursor += g.LINE_MM
         sig = self._picture("signature_image", SIGNATURE_IMAGE_HEIGHT_MM, SIGNATURE_IMAGE_MAX_WIDTH_MM)
-        if sig is None:
-            cursor += SIGNATURE_GAP_LINES * g.LINE_MM
-        else:
-            lines = max(SIGNATURE_GAP_LINES, int(-(-sig[1] // g.LINE_MM)))
-            pending.append(Image(g.Box(g.LEFT_MARGIN_MM, cursor + lines * g.LINE_MM - sig[1] + 0.8, sig[0], sig[1]),
-                                 "signature_image", "signature_image"))
-            cursor += lines * g.LINE_MM
+        if sig is not None:
+            # in the blank lines left for a handwritten signature: from below the closing's descenders to
+            # above the name's capitals
+            pending.append(Image(g.Box(g.LEFT_MARGIN_MM, cursor + 0.4, sig[0], sig[1]), "signature_image",
+                                 "signature_image"))
+        cursor += SIGNATURE_GAP_LINES * g.LINE_MM
         for line, size in ((self.campaign.signature, BODY_PT), (self.campaign.signature_title, 8.5)):
             if line:
                 pending.append(self._text(g.LEFT_MARGIN_MM, cursor, line, self.reg, size, "closing"))

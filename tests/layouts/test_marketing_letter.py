@@ -196,8 +196,9 @@ def test_infopack_letter_coupon_does_not_offer_info_again(tmp_path: Path) -> Non
 def test_campaign_assets_resolve_against_the_campaign_file_and_are_read(tmp_path: Path) -> None:
     (tmp_path / "logo.svg").write_bytes(SVG_LOGO)
     text = example_campaign_path().read_text(encoding="utf-8").replace(
-        'signature_title = "Kundenservice"', 'signature_title = "Kundenservice"\nlogo = "logo.svg"\n'
-        'ps = "Gilt bis 30. April."').replace('typeface = "carlito"', 'typeface = "dejavu"')
+        'signature_title = "Kundenservice"', 'signature_title = "Kundenservice"\nlogo = "logo.svg"').replace(
+        'typeface = "carlito"', 'typeface = "dejavu"').replace(
+        'ps = "Der Rabatt gilt nur bis zum 30. April."', 'ps = "Gilt bis 30. April."')
     f = tmp_path / "campaign.toml"
     f.write_text(text, encoding="utf-8")
     camp = read_assets(load_campaign(f))
