@@ -191,12 +191,14 @@ def rich_words(text: str) -> list[Run]:
     if "**" not in text or text.count("**") % 2:
         return [(w, False, False) for w in text.split()]
     out: list[Run] = []
+    before = " "  # the character in front of the current chunk
     for i, chunk in enumerate(text.split("**")):
         if not chunk:
             continue
-        glue_first = bool(out) and not chunk[0].isspace()
+        glue_first = bool(out) and not chunk[0].isspace() and not before.isspace()
         for j, w in enumerate(chunk.split()):
             out.append((w, i % 2 == 1, glue_first and j == 0))
+        before = chunk[-1]
     return out
 
 

@@ -69,10 +69,12 @@ def list_campaigns(conn: Connection) -> list[dict[str, object]]:
 
 
 def init_example(folder: str | Path) -> list[Path]:
-    """Write DIR/campaign.toml and DIR/recipients.csv, a working example. Never overwrites."""
+    """Write DIR/campaign.toml, DIR/recipients.csv and an example DIR/logo.svg (the campaign's commented
+    `logo` line names it), a working example. Never overwrites."""
     out = Path(folder)
     targets = [(example_campaign_path(), out / "campaign.toml"),
-               (example_campaign_path().with_name("recipients.csv"), out / "recipients.csv")]
+               (example_campaign_path().with_name("recipients.csv"), out / "recipients.csv"),
+               (example_campaign_path().with_name("logo.svg"), out / "logo.svg")]  # for [letter] logo
     existing = [str(t) for _, t in targets if t.exists()]
     if existing:
         raise MailingError(f"{existing[0]} already exists; choose an empty folder or remove it first")

@@ -208,3 +208,20 @@ def test_campaign_assets_resolve_against_the_campaign_file_and_are_read(tmp_path
     with pytest.raises(Exception, match="logo: cannot read"):
         read_assets(load_campaign(f))
     assert isinstance(Assets().paths(), dict)
+
+
+def test_bold_stretch_keeps_the_spaces_around_it() -> None:
+    """Bug: "bis zum 30. April **20 % Rabatt** auf" printed "April20 % Rabatt"."""
+    from layouts.letter import rich_words
+
+    words = rich_words("bis zum 30. April **20 % Rabatt** auf **Möbel**-Sets")
+    assert [w for w in words if w[2]] == [("-Sets", False, True)]
+    assert ("20", True, False) in words and ("auf", False, False) in words
+
+
+def test_bold_run_is_set_one_space_after_the_regular_text(example: Campaign) -> None:
+    lay = LetterLayout(example)
+    texts_ = lay.line_texts(0.0, [("April", False, False), ("20", True, False), ("%", True, False)], "body")
+    assert texts_[0].text == "April" and texts_[1].text == "20 %"
+    gap = texts_[1].x_mm - (texts_[0].x_mm + texts_[0].width_mm)
+    assert gap == pytest.approx(lay.body_wrap.space)
