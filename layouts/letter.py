@@ -492,30 +492,26 @@ class LetterLayout:
         return lines
 
     def line_texts(self, top: float, runs: list[Run], role: str, size: float = BODY_PT) -> list[Text]:
-        """One wrapped line as Text runs: consecutive words of one weight share one Text."""
+        """One wrapped line as Text runs: consecutive words of one weight share one Text. Widths come from
+        the wrappers' word caches (this runs per piece for paragraphs with merge fields)."""
         out: list[Text] = []
-        x = g.LEFT_MARGIN_MM
         space = self.body_wrap.space
+        x = start = g.LEFT_MARGIN_MM
         words: list[str] = []
         bold = runs[0][1]
-        start = x
-        for i, (w, b, glue) in enumerate(runs):
+        for w, b, glue in runs:
+            if words and not glue:
+                x += space
             if b != bold:
-                text = "".join(words)
-                out.append(self._text(start, top, text, self.bold if bold else self.reg, size, role))
-                x = start + fonts.width_mm(text, self.bold if bold else self.reg, size)
-                if not glue:
-                    x += space
+                out.append(self._text(start, top, "".join(words).rstrip(" "), self.bold if bold else self.reg,
+                                      size, role))
                 words, bold, start = [], b, x
-                words.append(w)
-                continue
-            words.append(w if (glue or i == 0 or not words) else " " + w)
-        text = "".join(words)
-        out.append(self._text(start, top, text, self.bold if bold else self.reg, size, role))
-        for t in out:
-            if t.x_mm + t.width_mm > g.LEFT_MARGIN_MM + g.TEXT_WIDTH_MM + 1e-6:
-                raise LayoutError(f"{self.what('')}: the word {t.text!r} is wider than the text width "
-                                  f"({g.TEXT_WIDTH_MM:g} mm); shorten it")
+            words.append(w if (glue or not words) else " " + w)
+            x += (self.bold_wrap if b else self.body_wrap).word(w)
+        out.append(self._text(start, top, "".join(words), self.bold if bold else self.reg, size, role))
+        if x > g.LEFT_MARGIN_MM + g.TEXT_WIDTH_MM + 1e-6:
+            raise LayoutError(f"{self.what('')}: the word {runs[-1][0]!r} does not fit the text width "
+                              f"({g.TEXT_WIDTH_MM:g} mm); shorten it")
         return out
 
     def _compose_blocks(self, variant: str) -> list[Block]:
