@@ -225,3 +225,43 @@ def test_bold_run_is_set_one_space_after_the_regular_text(example: Campaign) -> 
     assert texts_[0].text == "April" and texts_[1].text == "20 %"
     gap = texts_[1].x_mm - (texts_[0].x_mm + texts_[0].width_mm)
     assert gap == pytest.approx(lay.body_wrap.space)
+
+
+def logo_pdf() -> bytes:
+    fonts.register_fonts()
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=(120, 40), invariant=1, initialFontName=fonts.REGULAR)
+    c.setFillColorCMYK(0, 0, 0, 1)
+    c.rect(0, 0, 120, 40, stroke=0, fill=1)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["svg", "png", "pdf"])
+def test_logo_in_every_format_prints_in_the_letterhead(example: Campaign, tmp_path: Path, kind: str) -> None:
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    data = {"svg": SVG_LOGO, "png": png(300, 100), "pdf": logo_pdf()}[kind]
+    if kind == "png":  # a solid bar, so the rasterised logo box has dark pixels to find
+        img = PILImage.new("RGB", (300, 100), (0, 90, 40))
+        buf = io.BytesIO()
+        img.save(buf, "PNG")
+        data = buf.getvalue()
+    camp = with_assets(example, logo=data)
+    out = tmp_path / f"logo-{kind}.pdf"
+    render_batch(BatchJob(camp, sample_pieces([new_code()], camp)), out)
+    box = next(e for e in LetterLayout(camp).static if isinstance(e, Image)).rect
+    pdf = pdfium.PdfDocument(str(out))
+    page = np.asarray(pdf[0].render(scale=150 / 72, grayscale=True).to_pil())
+    pdf.close()
+    px = 150 / 25.4
+    inside = page[int(box.y_mm * px) + 2:int(box.bottom_mm * px) - 2, int(box.x_mm * px) + 2:int(box.right_mm * px) - 2]
+    assert (inside < 160).mean() > 0.2
+    from mailing.preflight import _has_rgb
+
+    reader = PdfReader(out)
+    forms = reader.pages[0]["/Resources"]["/XObject"]
+    for ref in forms.values():
+        assert not _has_rgb(ref.get_object().get_data())  # printed as black only
