@@ -64,11 +64,10 @@ def _grey_bitmap(data: bytes) -> Any:
     from PIL import Image as PILImage
     from reportlab.lib.utils import ImageReader
 
-    img = PILImage.open(io.BytesIO(data))
+    img: PILImage.Image = PILImage.open(io.BytesIO(data))
     if img.mode in ("RGBA", "LA", "P"):
-        img = img.convert("RGBA")
-        white = PILImage.new("RGBA", img.size, (255, 255, 255, 255))
-        img = PILImage.alpha_composite(white, img)
+        rgba = img.convert("RGBA")
+        img = PILImage.alpha_composite(PILImage.new("RGBA", img.size, (255, 255, 255, 255)), rgba)
     return ImageReader(img.convert("L"))
 
 
