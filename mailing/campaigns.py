@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from mailing.config import Campaign, example_campaign_path, load_campaign, parse_campaign
+from mailing.config import Campaign, example_campaign_path, load_campaign, parse_campaign, read_assets
 from mailing.errors import MailingError, NotFoundError
 from mailing.store import Store, audit, campaigns, recipients, utcnow
 from mailing.store import new_id as _new_id
@@ -18,6 +18,7 @@ from mailing.store import new_id as _new_id
 def register_campaign(store: Store, path: str | Path) -> tuple[Campaign, bool]:
     """Validate FILE and store it. Returns (campaign, created). Re-adding updates the stored text."""
     campaign = load_campaign(path)
+    read_assets(campaign)  # a logo, signature or enclosure file it names must exist now, not at produce
     text = Path(path).read_text(encoding="utf-8")
     digest = hashlib.sha256(text.encode()).hexdigest()
     with store.begin() as conn:

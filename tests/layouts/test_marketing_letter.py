@@ -265,3 +265,26 @@ def test_logo_in_every_format_prints_in_the_letterhead(example: Campaign, tmp_pa
     forms = reader.pages[0]["/Resources"]["/XObject"]
     for ref in forms.values():
         assert not _has_rgb(ref.get_object().get_data())  # printed as black only
+
+
+def test_campaign_add_names_a_missing_logo_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mailing.cli import main
+
+    text = example_campaign_path().read_text(encoding="utf-8").replace('# logo = "logo.svg" ', 'logo = "fehlt.svg"')
+    f = tmp_path / "campaign.toml"
+    f.write_text(text, encoding="utf-8")
+    assert main(["--db", str(tmp_path / "m.db"), "campaign", "add", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert "logo: cannot read" in err and "fehlt.svg" in err and "Traceback" not in err
+
+
+def test_shorter_variant_gets_the_same_page_count(example: Campaign, tmp_path: Path) -> None:
+    long_body = "\n\n".join(f"Absatz {i} mit etwas mehr Text, damit der Brief auf eine zweite Seite läuft und "
+                            "die Folgeseite ihren Kopf bekommt." for i in range(16))
+    camp = dataclasses.replace(example, variants=(dataclasses.replace(example.variants[0], body=long_body),
+                                                  example.variants[1]))
+    out = tmp_path / "mixed.pdf"
+    res = render_batch(BatchJob(camp, sample_pieces([new_code(), new_code()], camp)), out)
+    assert res.pages_per_piece == 2 and res.pages == 4 and res.first_pages == [1, 3]
+    pages = texts(out)
+    assert "Seite 2 von 2" in pages[3] and "Absatz" not in pages[3]  # variant B: the header only
