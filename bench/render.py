@@ -12,6 +12,10 @@ Each measurement runs in a fresh child process (so peak memory is that run's own
 
 `--marks omr` (or `datamatrix`) renders and produces with `[production] inserter` set to it; `--marks all`
 runs render only and preflight once per kind (none, omr, datamatrix) and prints what each costs.
+`--elements` prints what each element of a marketer's letter costs (render only, one core, interleaved
+rounds): the plain letter (DejaVu, no P.S.), then the default typeface, P.S., logo (the example logo.svg),
+signature image and a one-page enclosure added one at a time. `--logo` renders the main figures with the
+logo on.
 """
 
 from __future__ import annotations
@@ -42,12 +46,66 @@ def _with_marks(c, marks: str):  # type: ignore[no-untyped-def]
     return dataclasses.replace(c, production=dataclasses.replace(c.production, inserter=marks))
 
 
-def child_render(n: int, out: Path, marks: str = "none") -> dict[str, float]:
-    from layouts.render import BatchJob, render_batch, sample_pieces
-    from mailing.codes import new_code
+ELEMENTS = ("plain", "+typeface", "+ps", "+logo", "+signature", "+enclosure")
+
+
+def _signature_png() -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (360, 120), 255)
+    ImageDraw.Draw(img).line([(10, 90), (80, 20), (140, 100), (220, 30), (340, 80)], fill=0, width=6)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _enclosure_pdf() -> bytes:
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen.canvas import Canvas
+
+    from layouts import fonts
+
+    fonts.register_fonts()
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=A4, invariant=1, initialFontName=fonts.REGULAR)
+    c.setFont(fonts.REGULAR, 24)
+    c.drawString(72, 720, "Unser Katalog – Beilage")
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def bench_campaign(elements: str) -> Any:
+    """The example campaign with the letter elements up to `elements` (one of ELEMENTS) switched on."""
+    import dataclasses
+
     from mailing.config import example_campaign_path, load_campaign
 
-    c = _with_marks(load_campaign(example_campaign_path()), marks)
+    c = load_campaign(example_campaign_path())
+    upto = ELEMENTS.index(elements)
+    data: dict[str, bytes] = {}
+    if upto < 1:
+        c = dataclasses.replace(c, typeface="dejavu")
+    if upto < 2:
+        c = dataclasses.replace(c, ps="")
+    if upto >= 3:
+        data["logo"] = example_campaign_path().with_name("logo.svg").read_bytes()
+    if upto >= 4:
+        data["signature_image"] = _signature_png()
+    if upto >= 5:
+        data["enclosure"] = _enclosure_pdf()
+    return dataclasses.replace(c, assets=dataclasses.replace(c.assets, data=tuple(sorted(data.items()))))
+
+
+def child_render(n: int, out: Path, marks: str = "none", elements: str = "+ps") -> dict[str, float]:
+    from layouts.render import BatchJob, render_batch, sample_pieces
+    from mailing.codes import new_code
+
+    c = _with_marks(bench_campaign(elements), marks)
     batch = 5000
     render_batch(BatchJob(c, sample_pieces([new_code() for _ in range(5)], c)), out / "warm.pdf")
     base = _peak_mb()
@@ -120,10 +178,11 @@ def _round(t: Path, n: int, marks: str = "none") -> dict[str, Any]:
     """One round: render-only with one and two processes, then produce with --jobs 1 and 2."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t0 = time.perf_counter()
-    r = run_child(["render", str(n), str(_mk(t / "r")), marks])
+    r = run_child(["render", str(n), str(_mk(t / "r")), marks, LOGO[0]])
     one_wall = time.perf_counter() - t0
     t0 = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, __file__, "--child", "render", str(n // 2), str(_mk(t / d)), marks],
+    procs = [subprocess.Popen([sys.executable, __file__, "--child", "render", str(n // 2), str(_mk(t / d)), marks,
+                               LOGO[0]],
                               stdout=subprocess.PIPE, env=env) for d in ("r2a", "r2b")]
     for proc in procs:
         proc.communicate()
@@ -132,6 +191,28 @@ def _round(t: Path, n: int, marks: str = "none") -> dict[str, Any]:
     p2 = run_child(["produce", str(n), str(_mk(t / "p2")), "2", marks])
     return {"r": r, "p1": p1, "p2": p2, "one_wall": one_wall, "two_wall": two_wall,
             "p1_wall": p1["wall_s"], "p2_wall": p2["wall_s"]}
+
+
+LOGO = ["+ps"]  # the elements of the main render figure (--logo: "+logo")
+
+
+def elements_table(n: int, repeat: int) -> None:
+    """Letters per CPU-second and bytes per letter for each element, rounds interleaved (a loaded machine
+    slows all of them alike)."""
+    runs: dict[str, list[dict[str, float]]] = {e: [] for e in ELEMENTS}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(repeat):
+            for e in ELEMENTS:
+                runs[e].append(run_child(["render", str(n), str(_mk(Path(tmp) / f"{k}{e}")), "none", e]))
+    out = sys.stdout.write
+    out(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; {n} letters, median of {repeat} rounds\n")
+    prev = None
+    for e in ELEMENTS:
+        rate = statistics.median(n / r["cpu_s"] for r in runs[e])
+        size = statistics.median(r["bytes"] / n for r in runs[e])
+        step = "" if prev is None else f"  ({(1 / rate - 1 / prev[0]) * 1e6:+6.0f} µs, {size - prev[1]:+5.0f} B per letter)"
+        out(f"{e:<11} {rate:7.0f} letters/CPU-s {size:6.0f} bytes/letter{step}\n")
+        prev = (rate, size)
 
 
 def main() -> None:
@@ -143,16 +224,23 @@ def main() -> None:
     ap.add_argument("--marks", choices=("none", "omr", "datamatrix", "all"), default="none",
                     help="render with [production] inserter set to this; all: compare the three")
     ap.add_argument("--child", nargs="+")
+    ap.add_argument("--elements", action="store_true", help="only the cost of each letter element")
+    ap.add_argument("--logo", action="store_true", help="main figures with the example logo on")
     a = ap.parse_args()
+    if a.logo:
+        LOGO[0] = "+logo"
     if a.child:
         kind, n, folder = a.child[0], int(a.child[1]), Path(a.child[2])
         if kind == "render":
-            result = child_render(n, folder, *a.child[3:4])
+            result = child_render(n, folder, *a.child[3:5])
         elif kind == "preflight":
             result = child_preflight(n, folder, a.child[3])
         else:
             result = child_produce(n, folder, int(a.child[3]), *a.child[4:5])
         sys.stdout.write(json.dumps(result) + "\n")
+        return
+    if a.elements:
+        elements_table(a.letters, a.repeat)
         return
     if a.marks == "all":
         compare_marks(a.letters, a.repeat)

@@ -1,5 +1,10 @@
-"""The fonts every print file embeds (DejaVu, shipped in layouts/fonts; never system fonts).
+"""The fonts every print file embeds (shipped in layouts/fonts; never system fonts).
 
+Letter text uses a typeface family (`[letter] typeface`, `FAMILIES`): Carlito by default (SIL Open Font
+Licence, from Debian's fonts-crosextra-carlito; a humanist sans metric-compatible with Calibri, with the
+German and Latin Extended letters), DejaVu Sans as the fallback. The address block, return line and the
+coupon stay in DejaVu Sans: its capitals (0.729 em, 2.57 mm at 10 pt) meet Deutsche Post's 2.5 mm where
+Carlito's (0.644 em, 2.27 mm) would not (docs/domain-standards.md §Address field).
 DejaVu covers Latin Extended (Łukasz Wiśniewski, Ondřej Dvořák, Zoë, Ñúñez). `register_fonts()` is
 idempotent and cheap after the first call; reportlab embeds only the glyphs used (subsets).
 """
@@ -16,7 +21,11 @@ FONT_DIR = Path(__file__).with_name("fonts")
 REGULAR = "DejaVuSans"
 BOLD = "DejaVuSans-Bold"
 MONO = "DejaVuSansMono"
-_FILES = {REGULAR: "DejaVuSans.ttf", BOLD: "DejaVuSans-Bold.ttf", MONO: "DejaVuSansMono.ttf"}
+CARLITO, CARLITO_BOLD = "Carlito", "Carlito-Bold"
+_FILES = {REGULAR: "DejaVuSans.ttf", BOLD: "DejaVuSans-Bold.ttf", MONO: "DejaVuSansMono.ttf",
+          CARLITO: "Carlito-Regular.ttf", CARLITO_BOLD: "Carlito-Bold.ttf"}
+# [letter] typeface → (regular, bold) font names
+FAMILIES: dict[str, tuple[str, str]] = {"carlito": (CARLITO, CARLITO_BOLD), "dejavu": (REGULAR, BOLD)}
 MM_PER_PT = 25.4 / 72.0
 
 

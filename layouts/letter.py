@@ -28,13 +28,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from layouts import fonts
+from layouts import assets, fonts
 from layouts import geometry as g
 from layouts.inserter import layout_json as inserter_layout_json
-from layouts.model import Element, Line, PageModel, QRSymbol, Rect, Text, shifted
+from layouts.model import Element, Image, Line, PageModel, QRSymbol, Rect, Text, on_page, shifted
 from layouts.qr import qr_matrix, qr_version
+from mailing.addressing import fit_lines
 from mailing.codes import CODE_LENGTH, format_code, qr_payload
-from mailing.config import Campaign
+from mailing.config import WORD_FORM_INDEX, WORD_FORMS, Campaign
 from mailing.errors import MailingError
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,19 @@ NAME_PT = 10.0
 REPLY_PT = 8.0
 BLACK_LINE_MM = 0.3
 SIGNATURE_GAP_LINES = 2  # blank lines left for the handwritten signature
+SIGNATURE_IMAGE_HEIGHT_MM = 9.0  # a scanned signature in the two blank lines (8.46 mm) and a little of the next
+SIGNATURE_IMAGE_MAX_WIDTH_MM = 60.0
+LOGO_TOP_MM = 8.0  # the logo sits top right of the letterhead, above the rule at 23.5 mm
+LOGO_MAX_HEIGHT_MM = 14.0
+LOGO_MAX_WIDTH_MM = 60.0
+LETTERHEAD_RULE_MM = 23.5
+# Follow-on pages (DIN 5008 "Folgeseiten"): a page header with sender, recipient, date and page number,
+# the text below it; no letterhead, window, notice or coupon.
+FOLLOW_HEADER_MM = 12.0  # top of the header's first line
+FOLLOW_BODY_TOP_MM = 27.0  # two blank lines below the header
+FOLLOW_BODY_BOTTOM_MM = 272.0  # 25 mm bottom margin
+FOLLOW_HEADER_PT = 8.5
+MAX_LETTER_PAGES = 4
 
 ROLE_ADDRESS = "address"
 ROLE_RETURN = "return_line"
@@ -85,6 +99,7 @@ class PieceData:
     display_name: str
     customer_id: str = ""
     merge: Mapping[str, str] = field(default_factory=dict)  # vorname, nachname, titel, firma, strasse, plz, ort
+    salutation: str = "none"  # female | male | none | company: picks the form of {Kunde} and its kin
 
 
 @dataclass(frozen=True)
@@ -168,6 +183,26 @@ class Wrapper:
         return lines
 
 
+Run = tuple[str, bool, bool]  # (word, bold, follows the previous word without a space)
+
+
+def rich_words(text: str) -> list[Run]:
+    """Words of a paragraph with their emphasis: `**so**` sets a stretch in bold; the marks may touch a
+    word (`**20 %**-Rabatt`: "-Rabatt" follows without a space). An odd number of `**` prints as typed."""
+    if "**" not in text or text.count("**") % 2:
+        return [(w, False, False) for w in text.split()]
+    out: list[Run] = []
+    before = " "  # the character in front of the current chunk
+    for i, chunk in enumerate(text.split("**")):
+        if not chunk:
+            continue
+        glue_first = bool(out) and not chunk[0].isspace() and not before.isspace()
+        for j, w in enumerate(chunk.split()):
+            out.append((w, i % 2 == 1, glue_first and j == 0))
+        before = chunk[-1]
+    return out
+
+
 def _fields(text: str) -> list[str]:
     return [f for _, f, _, _ in string.Formatter().parse(text) if f]
 
@@ -177,13 +212,13 @@ def _paragraphs(body: str) -> list[str]:
     return [p for p in paras if p]
 
 
-def objection_notice(campaign: Campaign) -> str:
+def objection_notice(campaign: Campaign, offered: frozenset[str] | None = None) -> str:
     """The GDPR Art. 21 notice every letter carries."""
     s = campaign.sender
     ways = f"per Post an {s.name}, {s.street}, {s.postal_code} {s.city}"
     if s.email:
         ways += f", per E-Mail an {s.email}"
-    if "optout" in campaign.option_keys:
+    if "optout" in campaign.option_keys and (offered is None or "optout" in offered):
         ways += " oder mit einem Kreuz bei „keine Werbung“ auf dem Antwortabschnitt"
     return (
         "Ihr Widerspruchsrecht: Sie können der Verwendung Ihrer Daten für Werbung jederzeit ohne Angabe von "
@@ -213,10 +248,27 @@ class LetterLayout:
             lt = campaign.letters[letter]
             self.has_coupon = lt.coupon
             self.texts = {v.key: (lt.subject, lt.body) for v in campaign.variants}
+            self.offered = frozenset(lt.options if lt.options is not None else campaign.option_keys)
+            self.ps = lt.ps or ""
+            enclosure_key = f"enclosure:{letter}"
         else:
             self.has_coupon = True
             self.texts = {v.key: (v.subject or campaign.subject, v.body) for v in campaign.variants}
-        self.pages_per_piece = 2 if (campaign.layout.duplex_back and self.has_coupon) else 1
+            self.offered = frozenset(campaign.option_keys)
+            self.ps = campaign.ps
+            enclosure_key = "enclosure"
+        self.reg, self.bold = fonts.FAMILIES[campaign.typeface]
+        self.asset_data = dict(campaign.assets.data)
+        self.enclosure = self.asset_data.get(enclosure_key)
+        self.enclosure_pages = 0
+        if self.enclosure is not None:
+            try:
+                self.enclosure_pages = assets.enclosure_page_count(self.enclosure)
+            except assets.AssetError as exc:
+                raise LayoutError(f"{self.what('')}: enclosure: {exc}") from None
+        self.back_pages = 1 if (campaign.layout.duplex_back and self.has_coupon) else 0
+        self.letter_pages = MAX_LETTER_PAGES  # fixed below, once the longest variant is known
+        self.pages_per_piece = 1 + self.back_pages
         self.ecc = campaign.layout.qr_ecc
         self.url = campaign.coupon.response_url
         self.qr_version = qr_version(len(qr_payload("X" * CODE_LENGTH, self.url or None)), self.ecc)
@@ -226,8 +278,9 @@ class LetterLayout:
         # DIN 5008 allows the Betreff a line or two lower so it cannot show through a slipped window
         # (Form A in a C6/5 envelope); it starts below every window position.
         self.subject_y_mm = max(self.geo.subject_y_mm, self.visible.bottom_mm + 0.5)
-        self.body_wrap = Wrapper(REG, BODY_PT, g.TEXT_WIDTH_MM)
-        self.subject_wrap = Wrapper(BOLD, SUBJECT_PT, g.TEXT_WIDTH_MM)
+        self.body_wrap = Wrapper(self.reg, BODY_PT, g.TEXT_WIDTH_MM)
+        self.bold_wrap = Wrapper(self.bold, BODY_PT, g.TEXT_WIDTH_MM)
+        self.subject_wrap = Wrapper(self.bold, SUBJECT_PT, g.TEXT_WIDTH_MM)
         self.shrunk = 0
         self.truncated = 0
         self.static: list[Element] = []
@@ -235,9 +288,18 @@ class LetterLayout:
         self._compose_static()
         self.body_bottom_mm = self._notice_top - 2.0
         self.blocks = {v: self._compose_blocks(v) for v in self.texts}
+        self.letter_pages = self._longest_letter()
+        if self.letter_pages > 1 and self.back_pages:
+            raise LayoutError(f"{self.what('')}: a letter of {self.letter_pages} pages cannot have the printed "
+                              "coupon back (layout.duplex_back); shorten the text to one page or set "
+                              "duplex_back = false")
+        self.pages_per_piece = self.letter_pages + self.back_pages + self.enclosure_pages
+        self.follow: dict[int, list[Element]] = {k: self._follow_header(k) for k in range(2, self.letter_pages + 1)}
 
     # ------------------------------------------------------------------------ what the name says
     def what(self, variant: str) -> str:
+        if not variant and not self.letter_key:
+            return f"campaign {self.campaign.name!r}"
         if self.letter_key:
             return f"letter {self.letter_key!r} (campaign {self.campaign.name!r})"
         return f"variant {variant!r} (campaign {self.campaign.name!r})"
@@ -261,12 +323,23 @@ class LetterLayout:
     def _compose_static(self) -> None:
         c, s, geo, add = self.campaign, self.campaign.sender, self.geo, self.static.append
         # Letterhead, above every window position of Form A and B.
-        add(self._text(g.LEFT_MARGIN_MM, g.LETTERHEAD_TOP_MM, s.name, BOLD, 15.0, "letterhead"))
+        head_w = g.TEXT_WIDTH_MM
+        logo = self._picture("logo", min(c.assets.logo_height_mm, LOGO_MAX_HEIGHT_MM), LOGO_MAX_WIDTH_MM)
+        if logo is not None:
+            w, h = logo
+            box = g.Box(g.PAGE_WIDTH_MM - g.RIGHT_MARGIN_MM - w, LOGO_TOP_MM, w, h)
+            add(Image(box, "logo", "logo"))
+            head_w = box.x_mm - 4.0 - g.LEFT_MARGIN_MM
+        size = fit_size(s.name, self.bold, 15.0, 9.0, head_w)
+        add(self._text(g.LEFT_MARGIN_MM, g.LETTERHEAD_TOP_MM, s.name, self.bold, size, "letterhead"))
         contact = " · ".join(x for x in (f"{s.street}, {s.postal_code} {s.city}", s.phone and f"Tel. {s.phone}",
                                          s.website) if x)
-        size = fit_size(contact, REG, 8.0, 6.0, g.TEXT_WIDTH_MM)
-        add(self._text(g.LEFT_MARGIN_MM, g.LETTERHEAD_TOP_MM + 7.0, contact, REG, size, "letterhead"))
-        add(Line(g.LEFT_MARGIN_MM, 23.5, g.PAGE_WIDTH_MM - g.RIGHT_MARGIN_MM, 23.5, 0.25, "letterhead"))
+        size = fit_size(contact, self.reg, 8.0, 6.0, head_w)
+        if fonts.width_mm(contact, self.reg, size) > head_w:
+            contact = truncate(contact, self.reg, size, head_w)
+        add(self._text(g.LEFT_MARGIN_MM, g.LETTERHEAD_TOP_MM + 7.0, contact, self.reg, size, "letterhead"))
+        add(Line(g.LEFT_MARGIN_MM, LETTERHEAD_RULE_MM, g.PAGE_WIDTH_MM - g.RIGHT_MARGIN_MM, LETTERHEAD_RULE_MM,
+                 0.25, "letterhead"))
         # Return line: bottom line of the Zusatz- und Vermerkzone.
         ret = s.return_address_line
         size = fit_size(ret, REG, g.RETURN_LINE_FONT_PT, RETURN_LINE_MIN_PT, self.address_width_mm)
@@ -284,7 +357,7 @@ class LetterLayout:
         for label, value in rows:
             if value is None or value or not label:
                 if label:
-                    add(self._text(g.INFO_BLOCK_X_MM, top + 0.6, label, REG, INFO_LABEL_PT, "info"))
+                    add(self._text(g.INFO_BLOCK_X_MM, top + 0.6, label, self.reg, INFO_LABEL_PT, "info"))
                 if value:
                     add(self._info_value(value, top))
                 if value is None:
@@ -302,16 +375,17 @@ class LetterLayout:
         if len(footer) > 2:
             raise LayoutError(f"sender.footer has {len(footer)} lines; the footer holds 2")
         for i, text in enumerate(footer):
-            size = fit_size(text, REG, FOOTER_PT, 5.5, g.TEXT_WIDTH_MM)
-            add(Text(g.LEFT_MARGIN_MM, geo.footer.y_mm + 2.4 + i * FOOTER_PITCH_MM, text, REG, size, "footer"))
-        notice_lines = Wrapper(REG, NOTICE_PT, g.TEXT_WIDTH_MM - 2 * NOTICE_PAD_MM - 1).wrap(objection_notice(c))
+            size = fit_size(text, self.reg, FOOTER_PT, 5.5, g.TEXT_WIDTH_MM)
+            add(Text(g.LEFT_MARGIN_MM, geo.footer.y_mm + 2.4 + i * FOOTER_PITCH_MM, text, self.reg, size, "footer"))
+        notice_lines = Wrapper(self.reg, NOTICE_PT, g.TEXT_WIDTH_MM - 2 * NOTICE_PAD_MM - 1).wrap(
+            objection_notice(c, self.offered))
         height = len(notice_lines) * NOTICE_PITCH_MM + 2 * NOTICE_PAD_MM
         self._notice_top = geo.footer.y_mm - 1.5 - height
         add(Rect(g.Box(g.LEFT_MARGIN_MM, self._notice_top, g.TEXT_WIDTH_MM, height), "notice", stroke_mm=0.25))
         for i, text in enumerate(notice_lines):
             add(Text(g.LEFT_MARGIN_MM + NOTICE_PAD_MM + 0.5,
                      self._notice_top + NOTICE_PAD_MM + 2.1 + i * NOTICE_PITCH_MM, text,
-                     REG, NOTICE_PT, "notice"))
+                     self.reg, NOTICE_PT, "notice"))
         if self.has_coupon:
             self._compose_coupon()
             if self.pages_per_piece == 2:
@@ -319,10 +393,10 @@ class LetterLayout:
 
     def _info_value(self, value: str, top: float) -> Text:
         width = INFO_RIGHT_MM - INFO_VALUE_X_MM
-        size = fit_size(value, REG, INFO_VALUE_PT, 6.5, width)
-        if fonts.width_mm(value, REG, size) > width:
-            value = truncate(value, REG, size, width)
-        return self._text(INFO_VALUE_X_MM, top, value, REG, size, "info")
+        size = fit_size(value, self.reg, INFO_VALUE_PT, 6.5, width)
+        if fonts.width_mm(value, self.reg, size) > width:
+            value = truncate(value, self.reg, size, width)
+        return self._text(INFO_VALUE_X_MM, top, value, self.reg, size, "info")
 
     def _compose_coupon(self) -> None:
         c, add = self.campaign, self.static.append
@@ -340,6 +414,8 @@ class LetterLayout:
         add(Text(g.CHECKBOX_X_MM, top + 17.5, c.coupon.note, REG, note_size, "coupon_text"))
         label_w = kc.x_mm - 3.0 - g.CHECKBOX_LABEL_X_MM
         for slot, option in enumerate(c.coupon.options):
+            if option.key not in self.offered:
+                continue  # this letter does not offer it; the slot stays empty so slot → key never changes
             box = g.on_page(g.checkbox_box(slot))
             add(Rect(box, "checkbox", stroke_mm=g.CHECKBOX_LINE_MM))
             size = fit_size(option.label, REG, OPTION_PT, OPTION_MIN_PT, label_w)
@@ -395,14 +471,72 @@ class LetterLayout:
             font = BOLD if line.strip().lower() == "antwort" else REG
             add(self._text(25.0, top + 45.0 + i * 4.6, line, font, 11.0, "reply_address", 2))
 
-    # ---------------------------------------------------------------------------- body blocks
+    # ---------------------------------------------------------------------------- pictures
+    def _picture(self, kind: str, height_mm: float, max_width_mm: float) -> tuple[float, float] | None:
+        """(width, height) in mm of the campaign's picture `kind` at the given height (narrower if it would
+        be wider than max_width_mm); None without one."""
+        data = self.asset_data.get(kind)
+        if data is None:
+            return None
+        try:
+            w_pt, h_pt = assets.natural_size_pt(data)
+        except assets.AssetError as exc:
+            raise LayoutError(f"campaign {self.campaign.name!r}: {kind}: {exc}") from None
+        w = height_mm * w_pt / h_pt
+        if w > max_width_mm:
+            w, height_mm = max_width_mm, max_width_mm * h_pt / w_pt
+        return w, height_mm
+
+    # ---------------------------------------------------------------------------- body text
+    def rich_lines(self, text: str, wrapper: Wrapper) -> list[list[Run]]:
+        """A paragraph with `**bold**` stretches, wrapped to the text width (bold words measured in bold)."""
+        space = self.body_wrap.space
+        lines: list[list[Run]] = []
+        cur: list[Run] = []
+        width = 0.0
+        for run in rich_words(text):
+            w = (self.bold_wrap if run[1] else wrapper).word(run[0])
+            gap = 0.0 if (run[2] or not cur) else space
+            if cur and not run[2] and width + gap + w > g.TEXT_WIDTH_MM:
+                lines.append(cur)
+                cur, width = [run], w
+            else:
+                cur.append(run)
+                width += gap + w
+        if cur:
+            lines.append(cur)
+        return lines
+
+    def line_texts(self, top: float, runs: list[Run], role: str, size: float = BODY_PT) -> list[Text]:
+        """One wrapped line as Text runs: consecutive words of one weight share one Text. Widths come from
+        the wrappers' word caches (this runs per piece for paragraphs with merge fields)."""
+        out: list[Text] = []
+        space = self.body_wrap.space
+        x = start = g.LEFT_MARGIN_MM
+        words: list[str] = []
+        bold = runs[0][1]
+        for w, b, glue in runs:
+            if words and not glue:
+                x += space
+            if b != bold:
+                out.append(self._text(start, top, "".join(words).rstrip(" "), self.bold if bold else self.reg,
+                                      size, role))
+                words, bold, start = [], b, x
+            words.append(w if (glue or not words) else " " + w)
+            x += (self.bold_wrap if b else self.body_wrap).word(w)
+        out.append(self._text(start, top, "".join(words), self.bold if bold else self.reg, size, role))
+        if x > g.LEFT_MARGIN_MM + g.TEXT_WIDTH_MM + 1e-6:
+            raise LayoutError(f"{self.what('')}: the word {runs[-1][0]!r} does not fit the text width "
+                              f"({g.TEXT_WIDTH_MM:g} mm); shorten it")
+        return out
+
     def _compose_blocks(self, variant: str) -> list[Block]:
         subject, body = self.texts[variant]
-        items: list[tuple[str, str, str, float]] = []  # (kind, text, font, gap lines before)
-        items.append(("subject", subject, BOLD, 0))
-        items.append(("greeting", "{anrede}", REG, 2))
+        items: list[tuple[str, str, float]] = []  # (kind, text, gap lines before)
+        items.append(("subject", subject, 0))
+        items.append(("greeting", "{anrede}", 2))
         for para in _paragraphs(body):
-            items.append(("para", para, REG, 1))
+            items.append(("para", para, 1))
         blocks: list[Block] = []
         pending: list[Element] = []
         cursor = 0.0  # relative to the start of the current static run
@@ -415,33 +549,91 @@ class LetterLayout:
                 n += 1
             pending, cursor = [], 0.0
 
-        for kind, text, font, gap in items:
+        def dynamic(kind: str, text: str) -> None:
+            flush()
+            role = "subject" if kind == "subject" else "greeting" if kind == "greeting" else "body"
+            blocks.append(Block(f"{variant}-{kind}-{len(blocks)}", template=text,
+                                font=self.bold if kind == "subject" else self.reg,
+                                size_pt=SUBJECT_PT if kind == "subject" else BODY_PT, role=role))
+
+        for kind, text, gap in items:
             cursor += gap * g.LINE_MM
             if kind == "greeting" or _fields(text):
-                flush()
-                blocks.append(Block(f"{variant}-{kind}", template=text, font=font,
-                                    size_pt=SUBJECT_PT if kind == "subject" else BODY_PT,
-                                    role="subject" if kind == "subject" else "greeting" if kind == "greeting"
-                                    else "body"))
+                dynamic(kind, text)
                 continue
-            wrapper = self.subject_wrap if kind == "subject" else self.body_wrap
-            for line in wrapper.wrap(text):
-                self._check_line(line, font, variant)
-                pending.append(self._text(g.LEFT_MARGIN_MM, cursor, line, font, BODY_PT,
-                                          "subject" if kind == "subject" else "body"))
+            if kind == "subject":
+                for line in self.subject_wrap.wrap(text):
+                    self._check_line(line, self.bold, variant)
+                    pending.append(self._text(g.LEFT_MARGIN_MM, cursor, line, self.bold, BODY_PT, "subject"))
+                    cursor += g.LINE_MM
+                continue
+            for runs in self.rich_lines(text, self.body_wrap):
+                pending.extend(self.line_texts(cursor, runs, "body"))
                 cursor += g.LINE_MM
-        # Closing, room for the signature, name and title.
+        # Closing, room for the signature (or the signature image), name and title.
         cursor += g.LINE_MM
-        for line in (self.campaign.closing,):
-            pending.append(self._text(g.LEFT_MARGIN_MM, cursor, line, REG, BODY_PT, "closing"))
-            cursor += g.LINE_MM
+        pending.append(self._text(g.LEFT_MARGIN_MM, cursor, self.campaign.closing, self.reg, BODY_PT, "closing"))
+        cursor += g.LINE_MM
+        sig = self._picture("signature_image", SIGNATURE_IMAGE_HEIGHT_MM, SIGNATURE_IMAGE_MAX_WIDTH_MM)
+        if sig is not None:
+            # in the blank lines left for a handwritten signature: from below the closing's descenders to
+            # above the name's capitals
+            pending.append(Image(g.Box(g.LEFT_MARGIN_MM, cursor + 0.4, sig[0], sig[1]), "signature_image",
+                                 "signature_image"))
         cursor += SIGNATURE_GAP_LINES * g.LINE_MM
         for line, size in ((self.campaign.signature, BODY_PT), (self.campaign.signature_title, 8.5)):
             if line:
-                pending.append(self._text(g.LEFT_MARGIN_MM, cursor, line, REG, size, "closing"))
+                pending.append(self._text(g.LEFT_MARGIN_MM, cursor, line, self.reg, size, "closing"))
                 cursor += g.LINE_MM
+        # P.S. below the signature, one blank line apart: the lines most readers read first.
+        if self.ps.strip():
+            ps = " ".join(self.ps.split())
+            if not ps.upper().startswith(("P.S.", "PS", "P. S.")):
+                ps = "P.S. " + ps
+            cursor += g.LINE_MM
+            if _fields(ps):
+                dynamic("ps", ps)
+            else:
+                for runs in self.rich_lines(ps, self.body_wrap):
+                    pending.extend(self.line_texts(cursor, runs, "ps"))
+                    cursor += g.LINE_MM
         flush()
         return blocks
+
+    def _follow_header(self, page: int) -> list[Element]:
+        """The static part of a follow-on page's header: sender, date, "Seite k von n", a rule."""
+        s, top = self.campaign.sender, FOLLOW_HEADER_MM
+        right = g.PAGE_WIDTH_MM - g.RIGHT_MARGIN_MM
+        label = f"Seite {page} von {self.letter_pages}"
+        date_text = german_date(self.date)
+        out: list[Element] = [
+            Text(g.LEFT_MARGIN_MM, _baseline(top, FOLLOW_HEADER_PT, self.bold), s.name, self.bold, FOLLOW_HEADER_PT,
+                 "followon_header", page),
+            Text(right - fonts.width_mm(label, self.reg, FOLLOW_HEADER_PT), _baseline(top, FOLLOW_HEADER_PT, self.reg),
+                 label, self.reg, FOLLOW_HEADER_PT, "followon_header", page),
+            Text(right - fonts.width_mm(date_text, self.reg, FOLLOW_HEADER_PT),
+                 _baseline(top + g.LINE_MM, FOLLOW_HEADER_PT, self.reg), date_text, self.reg, FOLLOW_HEADER_PT,
+                 "followon_header", page),
+            Line(g.LEFT_MARGIN_MM, top + 2 * g.LINE_MM, right, top + 2 * g.LINE_MM, 0.25, "followon_header", page),
+        ]
+        return out
+
+    def _follow_name(self, piece: PieceData, page: int) -> Text:
+        name = piece.display_name or (piece.address_lines[0] if piece.address_lines else "")
+        text = f"Schreiben an {name}"
+        width = g.TEXT_WIDTH_MM - 50.0
+        if fonts.width_mm(text, self.reg, FOLLOW_HEADER_PT) > width:
+            text = truncate(text, self.reg, FOLLOW_HEADER_PT, width)
+        return Text(g.LEFT_MARGIN_MM, _baseline(FOLLOW_HEADER_MM + g.LINE_MM, FOLLOW_HEADER_PT, self.reg), text,
+                    self.reg, FOLLOW_HEADER_PT, "followon_header", page)
+
+    def _longest_letter(self) -> int:
+        """Pages of the longest variant with long merge values: every piece of the wave gets that many."""
+        most = 1
+        for variant in self.texts:
+            _, _, pages = self._flow(self._sample(variant), limit=MAX_LETTER_PAGES)
+            most = max(most, pages)
+        return most
 
     def _check_line(self, line: str, font: str, variant: str) -> None:
         if fonts.width_mm(line, font, BODY_PT) > g.TEXT_WIDTH_MM + 1e-6:
@@ -456,13 +648,19 @@ class LetterLayout:
         values["kundennummer"] = values.get("kundennummer") or piece.customer_id
         values["code"] = format_code(piece.code)
         values["antwort_url"] = qr_payload(piece.code, self.url) if self.url else ""
+        form = WORD_FORM_INDEX.get(piece.salutation, WORD_FORM_INDEX["none"])
+        values.update({k: forms[form] for k, forms in WORD_FORMS.items()})
         return values
 
-    def address_block(self, lines: tuple[str, ...]) -> list[Text]:
+    def address_block(self, lines: tuple[str, ...], who: str = "") -> list[Text]:
+        """The recipient's block: a too-wide line wraps onto a free line of the 6 first (the rule in
+        mailing.addressing.fit_lines); then the whole block shrinks towards 8 pt; a line still too wide is
+        cut as the last resort, with a warning naming the piece (`who`: code and customer id)."""
         lines = tuple(" ".join(line.split()) for line in lines if line and line.strip())[: g.ADDRESS_MAX_LINES]
         width = self.address_width_mm
-        widest = max((fonts.width_mm(line, REG, g.ADDRESS_FONT_PT) for line in lines), default=0.0)
         size = g.ADDRESS_FONT_PT
+        lines = tuple(fit_lines(lines, lambda t: fonts.width_mm(t, REG, size) > width, g.ADDRESS_MAX_LINES))
+        widest = max((fonts.width_mm(line, REG, size) for line in lines), default=0.0)
         if widest > width:
             size = max(ADDRESS_MIN_PT, size * width / widest)
             size = int(size * 4) / 4.0
@@ -471,7 +669,9 @@ class LetterLayout:
             for line in lines:
                 if fonts.width_mm(line, REG, size) > width:
                     self.truncated += 1
-                    log.warning("address line %r too wide even at %g pt; shortened", line, size)
+                    log.warning("%s: an address line is too wide for the window even at %g pt and was "
+                                "shortened; check the address or set an address override",
+                                who or "address block", size)
                     line = truncate(line, REG, size, width)
                 fixed.append(line)
             lines = tuple(fixed)
@@ -480,21 +680,40 @@ class LetterLayout:
         return [Text(self.address_x_mm, first + i * ADDRESS_LINE_PITCH_MM, line, REG, size, ROLE_ADDRESS)
                 for i, line in enumerate(lines)]
 
-    def compose_piece(self, piece: PieceData) -> tuple[list[Element], list[tuple[str, float]]]:
-        """Per-piece elements, and where each static block of the piece's variant goes (key, dy mm)."""
-        if piece.variant not in self.blocks:
-            raise LayoutError(f"piece {piece.code}: variant {piece.variant!r} is not in campaign "
-                              f"{self.campaign.name!r}")
-        out: list[Element] = list(self.address_block(piece.address_lines))
-        if piece.customer_id and "customer_id" in self._info_rows:
-            out.append(self._info_value(piece.customer_id, self._info_rows["customer_id"]))
-        placements: list[tuple[str, float]] = []
-        y = self.subject_y_mm
+    def _flow(self, piece: PieceData, limit: int) -> tuple[list[Element], list[tuple[str, float, int]], int]:
+        """Lay the body of the piece's variant out from the Betreff on, over as many pages as it needs (up
+        to `limit`). Returns the per-piece body lines, where each static block goes (key, dy, page) and the
+        number of pages. A static block that crosses a page end is placed line by line instead."""
+        out: list[Element] = []
+        placements: list[tuple[str, float, int]] = []
+        y, page = self.subject_y_mm, 1
         values: dict[str, str] | None = None
+
+        def bottom() -> float:
+            return self.body_bottom_mm if page == 1 else FOLLOW_BODY_BOTTOM_MM
+
+        def too_long() -> LayoutError:
+            return LayoutError(
+                f"{self.what(piece.variant)}: the letter text does not fit on {limit} page(s) (piece {piece.code}); "
+                "shorten the body text")
+
         for block in self.blocks[piece.variant]:
             if block.template is None:
-                placements.append((block.key, y))
-                y += block.height_mm
+                if y + block.height_mm <= bottom() + 1e-6:
+                    placements.append((block.key, y, page))
+                    y += block.height_mm
+                    continue
+                shift, moved_top = y, None
+                for e in block.elements:
+                    top = e.box.y_mm
+                    if top != moved_top and shift + e.box.bottom_mm > bottom() + 1e-6:
+                        page += 1
+                        if page > limit:
+                            raise too_long()
+                        shift = FOLLOW_BODY_TOP_MM - top
+                    moved_top = top
+                    out.append(shifted(e, shift) if page == 1 else on_page(e, page, shift))
+                y = shift + block.height_mm
                 continue
             if block.role == "greeting":
                 text = piece.greeting
@@ -502,20 +721,50 @@ class LetterLayout:
                 if values is None:
                     values = self.merge_values(piece)
                 text = " ".join(block.template.format_map(values).split())
-            wrapper = self.subject_wrap if block.font == BOLD else self.body_wrap
-            lines = [text] if wrapper.word(text) <= g.TEXT_WIDTH_MM else wrapper.wrap(text)
-            for line in lines:
-                if wrapper.word(line) > g.TEXT_WIDTH_MM + 1e-6:
-                    raise LayoutError(f"{self.what(piece.variant)}, piece {piece.code}: {line!r} is wider than "
-                                      "the text width")
-                out.append(Text(g.LEFT_MARGIN_MM, _baseline(y, block.size_pt, block.font), line, block.font,
-                                block.size_pt, block.role))
+            if block.role == "subject":
+                wrapper = self.subject_wrap
+                lines = [[(text, True, False)]] if wrapper.word(text) <= g.TEXT_WIDTH_MM else \
+                    [[(line, True, False)] for line in wrapper.wrap(text)]
+            else:
+                lines = self.rich_lines(text, self.body_wrap)
+            for runs in lines:
+                if y + g.LINE_MM > bottom() + 1e-6:
+                    page += 1
+                    if page > limit:
+                        raise too_long()
+                    y = FOLLOW_BODY_TOP_MM
+                if block.role == "subject":
+                    texts = [Text(g.LEFT_MARGIN_MM, _baseline(y, block.size_pt, self.bold), runs[0][0], self.bold,
+                                  block.size_pt, "subject")]
+                    if texts[0].width_mm > g.TEXT_WIDTH_MM + 1e-6:
+                        raise LayoutError(f"{self.what(piece.variant)}, piece {piece.code}: {runs[0][0]!r} is "
+                                          "wider than the text width")
+                else:
+                    texts = self.line_texts(y, runs, block.role if block.role != "body" or "P.S." not in
+                                            (block.template or "")[:5] else "ps", block.size_pt)
+                out.extend(t if page == 1 else on_page(t, page, 0.0) for t in texts)
                 y += g.LINE_MM
-        if y > self.body_bottom_mm + 1e-6:
-            raise LayoutError(
-                f"{self.what(piece.variant)}: the letter text does not fit on the page (piece {piece.code}: "
-                f"needs {y - self.subject_y_mm:.0f} mm, room for "
-                f"{self.body_bottom_mm - self.subject_y_mm:.0f} mm); shorten the body text")
+        return out, placements, page
+
+    def _sample(self, variant: str) -> PieceData:
+        long = {k: "Mustermann-Schmidt" for k in ("vorname", "nachname", "titel", "firma", "strasse", "ort")}
+        long["plz"] = "12345"
+        return PieceData("0" * CODE_LENGTH, variant, ("Herrn", "Max Mustermann", "Hauptstr. 1", "12345 Musterstadt"),
+                         "Sehr geehrter Herr Professor Mustermann-Schmidt,", "Max Mustermann", "K-1", long,
+                         "none")
+
+    def compose_piece(self, piece: PieceData) -> tuple[list[Element], list[tuple[str, float, int]]]:
+        """Per-piece elements, and where each static block of the piece's variant goes (key, dy mm, page)."""
+        if piece.variant not in self.blocks:
+            raise LayoutError(f"piece {piece.code}: variant {piece.variant!r} is not in campaign "
+                              f"{self.campaign.name!r}")
+        who = f"piece {format_code(piece.code)}" + (f" (customer id {piece.customer_id})" if piece.customer_id else "")
+        out: list[Element] = list(self.address_block(piece.address_lines, who))
+        if piece.customer_id and "customer_id" in self._info_rows:
+            out.append(self._info_value(piece.customer_id, self._info_rows["customer_id"]))
+        body, placements, _pages = self._flow(piece, self.letter_pages)
+        out.extend(body)
+        out.extend(self._follow_name(piece, k) for k in self.follow)
         if self.has_coupon:
             out.extend(self.coupon_piece(piece))
         return out, placements
@@ -543,24 +792,23 @@ class LetterLayout:
         raise KeyError(key)
 
     def page_model(self, piece: PieceData) -> PageModel:
-        """Every element of the piece with its absolute position (static page + blocks + per piece)."""
+        """Every element of the piece with its absolute position (static page + blocks + per piece).
+        Enclosure pages are counted in `pages` but hold no elements."""
         dynamic, placements = self.compose_piece(piece)
         model = PageModel(list(self.static), self.pages_per_piece)
-        for key, dy in placements:
-            model.elements.extend(shifted(e, dy) for e in self.block_elements(key))
+        for elements in self.follow.values():
+            model.elements.extend(elements)
+        for key, dy, page in placements:
+            model.elements.extend(shifted(e, dy) if page == 1 else on_page(e, page, dy)
+                                  for e in self.block_elements(key))
         model.elements.extend(dynamic)
         model.elements.extend(self.back)
         return model
 
     def check_fit(self) -> None:
         """Lay out a piece with long merge values for every variant: a text that cannot fit fails here."""
-        long = {k: "Mustermann-Schmidt" for k in ("vorname", "nachname", "titel", "firma", "strasse", "ort")}
-        long["plz"] = "12345"
         for variant in self.texts:
-            self.compose_piece(PieceData("0" * CODE_LENGTH, variant, ("Herrn", "Max Mustermann", "Hauptstr. 1",
-                                                                    "12345 Musterstadt"),
-                                         "Sehr geehrter Herr Professor Mustermann-Schmidt,",
-                                         "Max Mustermann", "K-1", long))
+            self.compose_piece(self._sample(variant))
 
 
 def offers_call(campaign: Campaign) -> bool:

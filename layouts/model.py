@@ -96,7 +96,24 @@ class QRSymbol:
         return self.rect
 
 
-Element = Text | Rect | Line | QRSymbol
+@dataclass(frozen=True, slots=True)
+class Image:
+    """A picture from a file (`asset`: "logo" or "signature_image"), scaled into `rect`."""
+
+    rect: Box
+    asset: str
+    role: str
+
+    @property
+    def page(self) -> int:
+        return self.rect.page
+
+    @property
+    def box(self) -> Box:
+        return self.rect
+
+
+Element = Text | Rect | Line | QRSymbol | Image
 
 
 @dataclass
@@ -126,4 +143,18 @@ def shifted(e: Element, dy_mm: float) -> Element:
         return Rect(e.rect.shifted(0, dy_mm), e.role, e.fill, e.stroke_mm, e.dash_mm)
     if isinstance(e, Line):
         return Line(e.x1_mm, e.y1_mm + dy_mm, e.x2_mm, e.y2_mm + dy_mm, e.width_mm, e.role, e.page, e.dash_mm)
+    if isinstance(e, Image):
+        return Image(e.rect.shifted(0, dy_mm), e.asset, e.role)
     return QRSymbol(e.rect.shifted(0, dy_mm), e.matrix, e.payload, e.role)
+
+
+def on_page(e: Element, page: int, dy_mm: float) -> Element:
+    """The element moved down by dy onto another page of the piece (a letter that runs over)."""
+    if isinstance(e, Text):
+        return Text(e.x_mm, e.baseline_mm + dy_mm, e.text, e.font, e.size_pt, e.role, page)
+    if isinstance(e, Image):
+        r = e.rect
+        return Image(Box(r.x_mm, r.y_mm + dy_mm, r.width_mm, r.height_mm, page), e.asset, e.role)
+    if isinstance(e, Line):
+        return Line(e.x1_mm, e.y1_mm + dy_mm, e.x2_mm, e.y2_mm + dy_mm, e.width_mm, e.role, page, e.dash_mm)
+    raise TypeError(f"{type(e).__name__} does not move to another page")

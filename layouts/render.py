@@ -35,10 +35,10 @@ from reportlab.lib.rl_accel import escapePDF
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
-from layouts import fonts, inserter
+from layouts import assets, fonts, inserter
 from layouts import geometry as g
 from layouts.letter import LetterLayout, PieceData
-from layouts.model import Element, Line, QRSymbol, Rect, Text
+from layouts.model import Element, Image, Line, QRSymbol, Rect, Text
 from mailing.config import Campaign, example_campaign_path, load_campaign
 from mailing.package import PDFX, pdf_subject, pdf_title
 
@@ -145,7 +145,8 @@ class PdfWriter:
         self.doc_id = document_id(title, created)
         self.doc._ID = f"\n[<{self.doc_id}><{self.doc_id}>]\n".encode("ascii")
         self._output_intent()
-        self.fonts = {name: fonts.font(name) for name in (fonts.REGULAR, fonts.BOLD, fonts.MONO)}
+        self.fonts = {name: fonts.font(name) for name in fonts.register_fonts()}
+        self.pictures: dict[str, tuple[str, float, float]] = {}  # asset → (form name, w pt, h pt)
         self.pages = 0
         self.wave, self.batch = wave, batch
         self.sheets = 0
@@ -219,6 +220,12 @@ class PdfWriter:
                            f"{_fp(e.x2_mm * K)} {_fp(PAGE_H_PT - e.y2_mm * K)} l S" + (" [] 0 d" if dash else ""))
             elif isinstance(e, QRSymbol):
                 self.qr_ops(e, out)
+            elif isinstance(e, Image):
+                name, w, h = self.pictures[e.asset]
+                self.canv._formsinuse.append(name)  # so the enclosing form or page lists it in its resources
+                b = e.rect
+                out.append(f"q {_fp(b.width_mm * K / w)} 0 0 {_fp(b.height_mm * K / h)} {_fp(b.x_mm * K)} "
+                           f"{_fp(PAGE_H_PT - b.bottom_mm * K)} cm /{self.doc.getXObjectName(name)} Do Q")
 
     def qr_ops(self, q: QRSymbol, out: list[str]) -> None:
         from layouts.qr import path_ops
@@ -238,7 +245,15 @@ class PdfWriter:
 
     def _define_forms(self) -> None:
         lay = self.layout
+        for kind, data in lay.asset_data.items():
+            if not kind.startswith("enclosure"):
+                w, h = assets.draw_form(self.canv, "asset_" + kind, data, self._foreign_tag)
+                self.pictures[kind] = ("asset_" + kind, w, h)
+        self.enclosure_forms = (assets.enclosure_forms(self.canv, lay.enclosure, self._foreign_tag)
+                                if lay.enclosure else [])
         self._form("page", lay.static)
+        for k, elements in lay.follow.items():
+            self._form(f"follow{k}", elements)
         if lay.back:
             self._form("back", lay.back)
         for blocks in lay.blocks.values():
@@ -253,28 +268,46 @@ class PdfWriter:
         first = self.pages + 1
         dynamic, placements = self.layout.compose_piece(piece)
         c = self.canv
-        c.doForm("page")
-        code = c._code
-        for key, dy in placements:
-            if self._block_has_form[key]:
-                code.append(f"q 1 0 0 1 0 {_fp(-dy * K)} cm")
-                c.doForm("b" + key)
-                code.append("Q")
-        out = [CMYK_BLACK]
-        self.ops(dynamic, out)
-        self._marks(1, out)
-        code.append("\n".join(out))
-        c.showPage()
-        self.pages += 1
-        if self.layout.back:
-            c.doForm("back")
-            back: list[str] = []
-            self._marks(2, back)  # nothing on the back of a duplex sheet; a second sheet would get its marks
-            if back:
-                c._code.append("\n".join([CMYK_BLACK, *back]))
+        n = 0  # page within the piece: the inserter marks the front of every sheet
+        for page in range(1, self.layout.letter_pages + 1):
+            c.doForm("page" if page == 1 else f"follow{page}")
+            code = c._code
+            for key, dy, on in placements:
+                if on == page and self._block_has_form[key]:
+                    code.append(f"q 1 0 0 1 0 {_fp(-dy * K)} cm")
+                    c.doForm("b" + key)
+                    code.append("Q")
+            out = [CMYK_BLACK]
+            self.ops([e for e in dynamic if e.page == page], out)
+            n += 1
+            self._marks(n, out)
+            code.append("\n".join(out))
+            c.showPage()
+            self.pages += 1
+            if page == 1 and self.layout.back:
+                c.doForm("back")
+                n += 1
+                self._page_marks(n)  # nothing on the back of a duplex sheet; a second sheet gets its marks
+                c.showPage()
+                self.pages += 1
+        for name in self.enclosure_forms:
+            c.doForm(name)
+            n += 1
+            self._page_marks(n)
             c.showPage()
             self.pages += 1
         return first
+
+    def _foreign_tag(self, font_name: str) -> str:
+        """The subset tag of a font inside an imported PDF (logo, enclosure) in this file."""
+        return subset_tag(self.doc_id, "imported/" + font_name, 0)
+
+    def _page_marks(self, page_in_piece: int) -> None:
+        """The inserter's marks on a page drawn from a form (a duplex back, an enclosure page)."""
+        marks: list[str] = []
+        self._marks(page_in_piece, marks)
+        if marks:
+            self.canv._code.append("\n".join([CMYK_BLACK, *marks]))
 
     def _marks(self, page_in_piece: int, out: list[str]) -> None:
         """The inserter's control marks, on the front page of each sheet (page_in_piece is 1-based)."""

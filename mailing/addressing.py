@@ -12,6 +12,9 @@ At most 6 lines (the Anschriftzone). When there are more, `GIVE_WAY` is applied 
 block fits: 1. "Frau"/"Herrn" moves into the name line; 2. a wrapped company name goes back to one line;
 3. the addition line is dropped; 4. the contact person of a business letter is dropped. No address with one
 company line can need more (company, addition, street, city, country = 5).
+The printed width is checked by the layout (`layouts.letter`), which calls `fit_lines`: a line too wide
+for the window wraps at a space onto a free line of the 6 (directly below it) before the whole block
+shrinks; only a line still too wide at the smallest size is cut, as the last resort.
 A per-record `address_override` (lines separated by newlines) wins over everything; empty lines in it are
 dropped and it is cut at 6 lines.
 
@@ -104,6 +107,18 @@ def display_name(r: Mapping[str, Any]) -> str:
     return person_name(r) or _get(r, "company")
 
 
+def salutation_kind(r: Mapping[str, Any]) -> str:
+    """Which form of a salutation-aware word the letter uses (mailing.config.WORD_FORMS): "female" or
+    "male" for a named woman or man (also as a company's contact), "company" for a company with nobody
+    named, else "none" (the neutral form)."""
+    salutation, named = _salutation(r), bool(person_name(r))
+    if salutation in ("female", "male") and named:
+        return salutation
+    if not named and _get(r, "company"):
+        return "company"
+    return "none"
+
+
 def _wrap(text: str, width: int) -> list[str]:
     """At most two lines, split at the last space before `width`."""
     if len(text) <= width or " " not in text:
@@ -188,6 +203,36 @@ def address_lines(r: Mapping[str, Any]) -> list[str]:
             break
         rule(parts)
     return _lines(parts)[:MAX_LINES]
+
+
+def _protected_tail(lines: list[str]) -> int:
+    """How many lines at the end never wrap: street and place (and the country line abroad)."""
+    last = lines[-1] if lines else ""
+    is_country = bool(last) and last.upper() == last and not any(ch.isdigit() for ch in last)
+    return 3 if is_country and len(lines) >= 3 else 2
+
+
+def fit_lines(lines: list[str] | tuple[str, ...], too_wide: Callable[[str], bool],
+              max_lines: int = MAX_LINES) -> list[str]:
+    """Wrap lines that are too wide onto free lines of the block (at most max_lines).
+
+    `too_wide(text)` says whether a line is too wide at the block's normal size. The first too-wide line
+    above the street is split at the last space where its head fits; the rest goes on the next line (and
+    may be split again while lines are free). Street, place and country never wrap. A line with no space
+    that fits, or a block with no free line left, is returned as it is: the caller then shrinks the block.
+    """
+    out = list(lines)
+    while len(out) < max_lines:
+        limit = len(out) - _protected_tail(out)
+        index = next((i for i in range(max(limit, 0)) if too_wide(out[i])), None)
+        if index is None:
+            break
+        words = out[index].split(" ")
+        cut = next((k for k in range(len(words) - 1, 0, -1) if not too_wide(" ".join(words[:k]))), None)
+        if cut is None:
+            break
+        out[index:index + 1] = [" ".join(words[:cut]), " ".join(words[cut:])]
+    return out
 
 
 def _greeting_surname(last_name: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from mailing.config import Campaign, example_campaign_path, load_campaign, parse_campaign
+from mailing.config import Campaign, example_campaign_path, load_campaign, parse_campaign, read_assets
 from mailing.errors import MailingError, NotFoundError
 from mailing.store import Store, audit, campaigns, recipients, utcnow
 from mailing.store import new_id as _new_id
@@ -18,6 +18,7 @@ from mailing.store import new_id as _new_id
 def register_campaign(store: Store, path: str | Path) -> tuple[Campaign, bool]:
     """Validate FILE and store it. Returns (campaign, created). Re-adding updates the stored text."""
     campaign = load_campaign(path)
+    read_assets(campaign)  # a logo, signature or enclosure file it names must exist now, not at produce
     text = Path(path).read_text(encoding="utf-8")
     digest = hashlib.sha256(text.encode()).hexdigest()
     with store.begin() as conn:
@@ -69,10 +70,12 @@ def list_campaigns(conn: Connection) -> list[dict[str, object]]:
 
 
 def init_example(folder: str | Path) -> list[Path]:
-    """Write DIR/campaign.toml and DIR/recipients.csv, a working example. Never overwrites."""
+    """Write DIR/campaign.toml, DIR/recipients.csv and an example DIR/logo.svg (the campaign's commented
+    `logo` line names it), a working example. Never overwrites."""
     out = Path(folder)
     targets = [(example_campaign_path(), out / "campaign.toml"),
-               (example_campaign_path().with_name("recipients.csv"), out / "recipients.csv")]
+               (example_campaign_path().with_name("recipients.csv"), out / "recipients.csv"),
+               (example_campaign_path().with_name("logo.svg"), out / "logo.svg")]  # for [letter] logo
     existing = [str(t) for _, t in targets if t.exists()]
     if existing:
         raise MailingError(f"{existing[0]} already exists; choose an empty folder or remove it first")

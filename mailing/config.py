@@ -37,6 +37,27 @@ MERGE_FIELDS = {
     "antwort_url": "the response URL with the code, when the campaign has one",
 }
 
+# Salutation-aware words a letter text may use, e.g. "Als {langjähriger_Kunde} erhalten Sie …".
+# The form follows the recipient's stored salutation: (female, male, neutral, company). Neutral (no gender
+# given, "divers") names both forms, female first, as German guides on inclusive letters do; a company
+# without a named contact person gets the form used for firms as customers (generic masculine, as in
+# "Ihr Unternehmen ist langjähriger Kunde"). A company with a named woman or man as contact follows her or him.
+WORD_FORMS: dict[str, tuple[str, str, str, str]] = {
+    "Kunde": ("Kundin", "Kunde", "Kundin oder Kunde", "Kunde"),
+    "ein_Kunde": ("eine Kundin", "ein Kunde", "eine Kundin oder ein Kunde", "ein Kunde"),
+    "langjähriger_Kunde": ("langjährige Kundin", "langjähriger Kunde",
+                           "langjährige Kundin oder langjähriger Kunde", "langjähriger Kunde"),
+    "Leser": ("Leserin", "Leser", "Leserin oder Leser", "Leser"),
+    "Sie_als_Kunde": ("Sie als Kundin", "Sie als Kunde", "Sie als Kundin oder Kunde", "Sie als Kunde"),
+}
+WORD_FORM_INDEX = {"female": 0, "male": 1, "none": 2, "company": 3}
+for _key, _forms in WORD_FORMS.items():
+    MERGE_FIELDS[_key] = f"salutation-aware: {' / '.join(_forms[:3])}"
+
+TYPEFACES = ("carlito", "dejavu")  # layouts.fonts.FAMILIES; carlito (open licence, metric-compatible with Calibri)
+ASSET_KINDS = ("logo", "signature_image", "enclosure")  # files a letter takes from disk (captured per wave)
+LOGO_SUFFIXES = (".svg", ".pdf", ".png", ".jpg", ".jpeg")
+
 FORMS = ("A", "B")
 ENVELOPES = ("DL", "C6/5")
 ECC_LEVELS = ("M", "Q", "H")
@@ -79,6 +100,27 @@ class Layout:
 
 
 @dataclass(frozen=True)
+class Assets:
+    """Files the letter takes from disk, as paths resolved against the campaign file's folder.
+
+    `data` holds their bytes once production has read them (`with_asset_bytes`); a wave stores their
+    SHA-256 so a reprint refuses to run when a file changed (mailing.production)."""
+
+    logo: str = ""
+    logo_height_mm: float = 14.0
+    signature_image: str = ""
+    enclosure: str = ""
+    data: tuple[tuple[str, bytes], ...] = ()
+
+    def paths(self) -> dict[str, str]:
+        return {k: v for k, v in (("logo", self.logo), ("signature_image", self.signature_image),
+                                  ("enclosure", self.enclosure)) if v}
+
+    def bytes_of(self, kind: str) -> bytes | None:
+        return dict(self.data).get(kind)
+
+
+@dataclass(frozen=True)
 class Variant:
     key: str
     share: float
@@ -112,6 +154,9 @@ class LetterText:
     coupon: bool = True
     envelope: str = ""  # the envelope this letter goes out in ("" = the campaign's layout.envelope)
     inserts: tuple[Insert, ...] = ()  # e.g. the info pack's catalogue
+    options: tuple[str, ...] | None = None  # coupon options this letter offers (slots of the others stay empty)
+    ps: str | None = None  # this letter's own P.S. (a follow-up letter does not repeat the main letter's)
+    enclosure: str | None = None  # this letter's own enclosure PDF (the main letter's is not repeated)
 
 
 @dataclass(frozen=True)
@@ -196,6 +241,9 @@ class Campaign:
     costs: Costs | None
     source_file: str = ""
     retention_months: int = DEFAULT_RETENTION_MONTHS  # [retention] months: personal data kept after the last drop
+    ps: str = ""  # [letter] ps: the postscript below the signature (merge fields allowed)
+    typeface: str = "carlito"  # [letter] typeface
+    assets: Assets = field(default_factory=Assets)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -362,7 +410,9 @@ def load_campaign(path: str | Path) -> Campaign:
     return parse_campaign(text, str(p))
 
 
-def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
+def parse_campaign(text: str, file: str = "campaign.toml", base_dir: str | Path | None = None) -> Campaign:
+    """Parse and check a campaign text; files it names (logo, …) are relative to base_dir, by default the
+    folder of `file`."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -400,11 +450,22 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
         duplex_back=r.bool_(lay, "duplex_back", ("layout",), False),
     )
 
-    let = r.table(top.get("letter", {}), ("letter",), dict.fromkeys(("subject", "closing", "signature", "signature_title"), ""))
+    let = r.table(top.get("letter", {}), ("letter",), dict.fromkeys((
+        "subject", "closing", "signature", "signature_title", "ps", "typeface", "logo", "logo_height_mm",
+        "signature_image", "enclosure"), ""))
     subject = r.merge_text(r.str_(let, "subject", ("letter",)), ("letter", "subject"))
     closing = r.str_(let, "closing", ("letter",), "Mit freundlichen Grüßen")
     signature = r.str_(let, "signature", ("letter",), "")
     signature_title = r.str_(let, "signature_title", ("letter",), "")
+    ps = r.merge_text(r.str_(let, "ps", ("letter",), ""), ("letter", "ps"))
+    typeface = r.str_(let, "typeface", ("letter",), "carlito", TYPEFACES)
+    base = Path(base_dir) if base_dir is not None else Path(file).parent
+    assets = Assets(
+        logo=_asset_path(r, let, "logo", base, LOGO_SUFFIXES),
+        logo_height_mm=float(r.num(let, "logo_height_mm", ("letter",), 14.0, 5.0, 20.0)),
+        signature_image=_asset_path(r, let, "signature_image", base, (".png", ".jpg", ".jpeg", ".svg")),
+        enclosure=_asset_path(r, let, "enclosure", base, (".pdf",)),
+    )
 
     raw_variants = top.get("variant")
     if not isinstance(raw_variants, list) or not raw_variants:
@@ -486,11 +547,25 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
     lt = r.table(top.get("letters", {}), ("letters",), {k: "" for k in top.get("letters", {})})
     for key, body in lt.items():
         lp = ("letters", key)
-        r.table(body, lp, dict.fromkeys(("subject", "body", "coupon", "envelope", "inserts"), ""))
+        r.table(body, lp, dict.fromkeys(("subject", "body", "coupon", "envelope", "inserts", "options", "ps",
+                                         "enclosure"), ""))
+        offered: tuple[str, ...] | None = None
+        if "options" in body:
+            offered = r.lines_(body, "options", lp)
+            for k in offered:
+                if k not in {o.key for o in options}:
+                    raise r.fail(lp + ("options",), f"{k!r} is not a coupon option; use some of "
+                                                    f"{', '.join(o.key for o in options)}")
+            if not offered:
+                raise r.fail(lp + ("options",), "is empty; for a letter without a coupon write coupon = false")
         letters[key] = LetterText(
             key=key, subject=r.merge_text(r.str_(body, "subject", lp), lp + ("subject",)),
             body=r.merge_text(r.str_(body, "body", lp), lp + ("body",)), coupon=r.bool_(body, "coupon", lp, True),
             envelope=r.str_(body, "envelope", lp, "", TICKET_ENVELOPES), inserts=_inserts(r, body, lp),
+            options=offered,
+            ps=r.merge_text(r.str_(body, "ps", lp), lp + ("ps",)) if "ps" in body else None,
+            enclosure=(_asset_path(r, body, "enclosure", base, (".pdf",), lp) if body.get("enclosure") else
+                       ("" if "enclosure" in body else None)),
         )
 
     rules: list[Rule] = []
@@ -530,7 +605,42 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
         closing=closing, signature=signature, signature_title=signature_title, variants=tuple(variants),
         coupon=coupon, production=production, dedupe_mode=dedupe_mode, column_mapping=mapping,
         rules=tuple(rules), letters=letters, costs=costs, source_file=file, retention_months=retention_months,
+        ps=ps, typeface=typeface, assets=assets,
     )
+
+
+def _asset_path(r: _Reader, data: dict[str, Any], key: str, base: Path, suffixes: tuple[str, ...],
+                path: tuple[str, ...] = ("letter",)) -> str:
+    """A file named in the campaign, resolved against the campaign file's folder (not read here: the
+    campaign text is parsed again from the store, where the file need not exist; production reads it)."""
+    value = r.str_(data, key, path, "")
+    if not value:
+        return ""
+    if Path(value).suffix.lower() not in suffixes:
+        raise r.fail(path + (key,), f"{value!r}: use a {', '.join(suffixes)} file")
+    p = Path(value)
+    return str(p if p.is_absolute() else (base / p).absolute())
+
+
+def read_assets(campaign: Campaign) -> Campaign:
+    """The campaign with the bytes of its logo, signature and enclosures read from disk (production).
+
+    A missing or unreadable file is a ConfigError naming the key and the path."""
+    import dataclasses
+
+    wanted = dict(campaign.assets.paths())
+    for key, letter in campaign.letters.items():
+        if letter.enclosure:
+            wanted[f"enclosure:{key}"] = letter.enclosure
+    data = []
+    for kind, path in sorted(wanted.items()):
+        try:
+            data.append((kind, Path(path).read_bytes()))
+        except OSError as exc:
+            raise ConfigError(campaign.source_file or "campaign",
+                              f"{kind.split(':')[0]}: cannot read {path} ({exc.strerror}); put the file there or "
+                              "change the path in the campaign file") from None
+    return dataclasses.replace(campaign, assets=dataclasses.replace(campaign.assets, data=tuple(data)))
 
 
 def example_campaign_path() -> Path:

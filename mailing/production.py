@@ -39,9 +39,9 @@ from sqlalchemy.engine import Connection
 
 from layouts.letter import LayoutError, LetterLayout, PieceData
 from layouts.render import BatchJob, BatchResult, render_batch, write_atomic
-from mailing.addressing import address_lines, display_name, greeting
+from mailing.addressing import address_lines, display_name, greeting, salutation_kind
 from mailing.campaigns import load
-from mailing.config import Campaign, parse_campaign
+from mailing.config import Campaign, parse_campaign, read_assets
 from mailing.errors import MailingError, NotFoundError
 from mailing.jobticket import lettershop_sections, summary_lines
 from mailing.package import (
@@ -101,7 +101,29 @@ def wave_campaign(wrow: Any, current: Campaign) -> Campaign:
     """The campaign as the wave was planned with it (the current one for waves planned before that was kept)."""
     if wrow.config_toml is None:
         return current
-    return parse_campaign(wrow.config_toml, f"campaign text of wave {wrow.number}")
+    base = Path(current.source_file).parent if current.source_file else None
+    return parse_campaign(wrow.config_toml, f"campaign text of wave {wrow.number}", base_dir=base)
+
+
+def _check_assets(conn: Connection, wrow: Any, campaign: Campaign, reprint: bool) -> Campaign:
+    """Read the logo, signature and enclosure files; the first production stores their SHA-256 with the
+    wave, and a resume or reprint refuses to run when one of them has changed since (it would not give
+    the same files)."""
+    campaign = read_assets(campaign)
+    digests = {kind: hashlib.sha256(data).hexdigest() for kind, data in campaign.assets.data}
+    if wrow.assets_sha256 is None:
+        if not reprint:
+            conn.execute(update(waves).where(waves.c.id == wrow.id).values(assets_sha256=json.dumps(digests)))
+        return campaign
+    kept = json.loads(wrow.assets_sha256)
+    for kind in sorted(set(kept) | set(digests)):
+        if kept.get(kind) != digests.get(kind):
+            path = dict(campaign.assets.paths()).get(kind.split(":")[0], kind)
+            raise MailingError(
+                f"wave {wrow.number} was produced with another {kind.split(':')[0]} file than {path} holds now "
+                f"(SHA-256 {str(kept.get(kind, 'none'))[:12]}… then, {str(digests.get(kind, 'none'))[:12]}… now); "
+                "put the original file back to print the wave again")
+    return campaign
 
 
 def _choose_wave(conn: Connection, cid: int, campaign: Campaign, wave: int | None, drop_date: date | None,
@@ -214,7 +236,8 @@ def piece_data(code: str, variant: str, r: Any) -> PieceData:
     merge["strasse"] = f"Postfach {r['postbox']}" if r["postbox"] and not r["street"] else \
         " ".join(x for x in (r["street"] or "", r["house_number"] or "") if x)
     return PieceData(code=code, variant=variant, address_lines=tuple(address_lines(r)), greeting=greeting(r),
-                     display_name=display_name(r), customer_id=r["customer_id"] or "", merge=merge)
+                     display_name=display_name(r), customer_id=r["customer_id"] or "", merge=merge,
+                     salutation=salutation_kind(r))
 
 
 def _batch_pieces(conn: Connection, batch_id: int) -> list[Any]:
@@ -243,6 +266,7 @@ def produce(store: Store, campaign_name: str, out_dir: str | Path, *, wave: int 
         _check_folder(out, campaign, wrow.number)  # inside the transaction: a refusal plans nothing
         if not reprint:
             wrow = _start(conn, wrow, drop_date, out)
+        campaign = _check_assets(conn, wrow, campaign, reprint)
         try:
             layout = LetterLayout(campaign, wrow.letter, wrow.drop_date)
             layout.check_fit()

@@ -203,6 +203,7 @@ waves = Table(
     Column("produced_at", DateTime),  # set when production starts; the job ticket's time, kept for reprints
     Column("config_toml", Text),  # the campaign text the wave was planned with (None: stores before it)
     Column("out_dir", Text),  # the folder the wave was (last) produced into
+    Column("assets_sha256", Text),  # JSON {kind: SHA-256} of logo/signature/enclosure files at first production
     UniqueConstraint("campaign_id", "number", name="uq_wave_number"),
 )
 

@@ -143,12 +143,12 @@ def test_objection_notice_in_every_letter_framed_above_the_footer(example: Campa
 
 
 def test_text_that_does_not_fit_names_the_variant(example: Campaign) -> None:
-    long_body = "\n\n".join(["Ein sehr langer Absatz mit vielen Wörtern " * 12] * 6)
+    # A long text runs onto follow-on pages; more than MAX_LETTER_PAGES is an error naming the variant.
+    long_body = "\n\n".join(["Ein sehr langer Absatz mit vielen Wörtern " * 12] * 60)
     camp = dataclasses.replace(example, variants=(dataclasses.replace(example.variants[0], body=long_body),
                                                   example.variants[1]))
-    lay = LetterLayout(camp)
     with pytest.raises(LayoutError, match="variant 'A'"):
-        lay.check_fit()
+        LetterLayout(camp).check_fit()
 
 
 def test_merge_fields_fill_in_per_piece(example: Campaign) -> None:

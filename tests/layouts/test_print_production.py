@@ -91,7 +91,7 @@ def test_every_subset_tag_was_aaaaaa_now_differs_per_font_and_per_file(example: 
     two = base_fonts(render(example, tmp_path / "2.pdf", batch=2))
     for names in (one, two):
         tags = [n[1:7] for n in names]
-        assert len(names) == 3 and len(set(tags)) == 3 and "AAAAAA" not in tags
+        assert len(names) == len(set(tags)) >= 3 and "AAAAAA" not in tags  # Carlito and DejaVu faces
         assert all(n[7] == "+" and n[1:7].isalpha() and n[1:7].isupper() for n in names)
     assert not {n[1:7] for n in one} & {n[1:7] for n in two}
     # ... and yet the same batch of the same production renders to the same bytes (reprints)

@@ -115,3 +115,15 @@ def test_override_always_wins(r: dict[str, str | None], override: str) -> None:
     r = {**r, "address_override": override, "salutation_override": override}
     assert address_lines(r) == [" ".join(override.split())]
     assert greeting(r).startswith(" ".join(override.split()))
+
+
+def test_long_company_line_wraps_onto_a_free_line_before_anything_shrinks() -> None:
+    from mailing.addressing import fit_lines
+
+    too_wide = lambda t: len(t) > 34  # noqa: E731 - a stand-in for the window width at 10 pt
+    lines = ["Verpackungstechnik, Logistik und Lagerhaltungssysteme mbH & Co. KG", "Frau Anna Müller",
+             "Industriestraße 7", "50667 Köln"]
+    out = fit_lines(lines, too_wide)
+    assert out[:3] == ["Verpackungstechnik, Logistik und", "Lagerhaltungssysteme mbH & Co. KG", "Frau Anna Müller"]
+    full = ["A", "B", "C", "D", "Industriestraße 7 mit einem sehr langen Straßennamen", "50667 Köln"]
+    assert fit_lines(full, too_wide) == full  # no free line, and street/place never wrap

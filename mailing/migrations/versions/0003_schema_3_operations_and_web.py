@@ -7,6 +7,8 @@
 - web_sessions: one login to the web front end (issue 11), so a logout ends it for every server process;
 - users: the review station's operators and admins (argon2id hashes); review_items: who holds an item and
   until when, so two operators never get the same one;
+- waves: the SHA-256 of the logo, signature and enclosure files a wave was first produced with (issue 12),
+  so a reprint refuses changed assets instead of printing something else;
 - scans: the picture of the telephone number written on a coupon offering a call-back (issue 10), for the
   call list.
 
@@ -56,6 +58,7 @@ def upgrade() -> None:
     )
     op.add_column("review_items", sa.Column("claimed_by", sa.String(length=100), nullable=True))
     op.add_column("review_items", sa.Column("claimed_until", sa.DateTime(), nullable=True))
+    op.add_column("waves", sa.Column("assets_sha256", sa.Text(), nullable=True))
     op.add_column("scans", sa.Column("phone_snippet", sa.LargeBinary(), nullable=True))
     op.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
 
