@@ -280,3 +280,9 @@ TICK_TICKED_MIN = 0.16  # above: ticked. Real pen ticks on those coupons: lowest
 TICK_ALIGN_SEARCH_MM = 1.5
 TICK_INK_LEVEL = 0.5
 TICK_MIN_CONTRAST = 60.0
+# Registration a coupon's ticks may be believed on (scanning/register.py): at least REG_MIN_MARKS of the four
+# marks found and agreeing, and the QR corners and marks within REG_MAX_RESIDUAL_MM (RMS) of the fitted
+# mapping. Otherwise the box positions are extrapolated (a phone photo's far marks missed put boxes ~10 mm
+# off, on label text or blank paper) and every box is doubtful, whatever its score (issue 10).
+REG_MIN_MARKS = 3
+REG_MAX_RESIDUAL_MM = 0.5
