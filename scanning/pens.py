@@ -65,7 +65,7 @@ class Mark:
 def _curve(pts: list[tuple[float, float]], rng: random.Random, wobble: float, n: int = 12) -> list[tuple[float, float]]:
     """A hand-drawn polyline through `pts` (box units): straight segments bent a little, resampled."""
     out: list[tuple[float, float]] = []
-    for (ax, ay), (bx, by) in zip(pts, pts[1:]):
+    for (ax, ay), (bx, by) in zip(pts, pts[1:], strict=False):
         bend = rng.uniform(-wobble, wobble)
         nx, ny = -(by - ay), bx - ax
         for i in range(n):
@@ -139,7 +139,7 @@ def mark(img: np.ndarray, dpi: float, box: g.Box, top_mm: float, rng: random.Ran
         pts = [((box.x_mm + px * box.width_mm) * k - x0, (top_mm + box.y_mm + py * box.height_mm) * k - y0)
                for px, py in stroke]
         arr = (np.array(pts) * ss).astype(np.int32)
-        for a, b in zip(arr, arr[1:]):
+        for a, b in zip(arr, arr[1:], strict=False):
             if pen.skips and rng.random() < pen.skips:
                 continue
             cv2.line(cover, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), 255, width_px, cv2.LINE_AA)

@@ -195,12 +195,14 @@ def _find_mark(image: np.ndarray, centre: np.ndarray, ppm: float, search_mm: flo
     best, best_d = None, float("inf")
     for i in range(1, n):
         area = stats[i, cv2.CC_STAT_AREA]
-        if not 0.5 * side * side <= area <= 1.6 * side * side:
+        # `side` is where the mapping puts the mark; perspective it does not yet know shrinks or stretches
+        # a far mark by up to ~25 %, hence the tolerances
+        if not 0.4 * side * side <= area <= 2.0 * side * side:
             continue
         bw, bh = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]
-        if max(bw, bh) > 1.6 * side or min(bw, bh) < 0.6 * side:  # 45° rotated square: 1.41 x side
+        if max(bw, bh) > 2.0 * side or min(bw, bh) < 0.5 * side:  # 45° rotated square: 1.41 x side
             continue
-        if area < 0.45 * bw * bh:
+        if area < 0.4 * bw * bh:
             continue
         c = (cents[i] + 0.5) / f - 0.5 + np.array([x0, y0], np.float64)
         d = float(np.linalg.norm(c - centre))
@@ -229,24 +231,23 @@ def register(image: np.ndarray, symbol: Symbol) -> Registration | None:
     order = sorted(range(len(centres)), key=lambda i: float(np.linalg.norm(centres[i] - qr_centre)))
     got: dict[int, np.ndarray] = {}
     hom = h_qr
-    for search_mm in (MARK_SEARCH_MM, MARK_SEARCH_FAR_MM):
+    for search_mm in (MARK_SEARCH_MM, MARK_SEARCH_FAR_MM, MARK_SEARCH_FAR_MM):  # the last: after the far fit
         for i in order:
             if i in got:
                 continue
-            guess = _apply(hom, centres[i:i + 1])[0]
-            c = _find_mark(image, guess, _local_ppm(hom, centres[i]), search_mm)
-            if c is None:
-                continue
-            trial = dict(got)
-            trial[i] = c
-            h_new = _fit_marks(qr_mm, qr_px, trial)
-            if _worst_mm(h_new, qr_mm, qr_px, trial, ppm)[1] <= MARK_OUTLIER_MM:
-                got, hom = trial, h_new
+            # the affine prediction first (crumpled paper, a skewed scan); the perspective one when that
+            # finds nothing (a phone photo), which rests on few points until three marks are known
+            for h in (hom, _fit_marks(qr_mm, qr_px, got, perspective=True)) if got else (hom,):
+                c = _find_mark(image, _apply(h, centres[i:i + 1])[0], _local_ppm(h, centres[i]), search_mm)
+                if c is not None:  # kept for now: marks that disagree are dropped below, on the final fit
+                    got[i] = c
+                    hom = _fit_marks(qr_mm, qr_px, got)
+                    break
     # drop marks that disagree with the rest (a stain or scribble that happens to look like a square)
     while got:
         hom = _fit_marks(qr_mm, qr_px, got)
         worst, err = _worst_mm(hom, qr_mm, qr_px, got, ppm)
-        if err <= MARK_OUTLIER_MM:
+        if err <= MARK_OUTLIER_MM or worst < 0:
             break
         log.debug("registration mark %d dropped (%.2f mm off)", worst, err)
         del got[worst]
@@ -257,11 +258,18 @@ def register(image: np.ndarray, symbol: Symbol) -> Registration | None:
     return Registration(hom, len(got), ppm, float(np.sqrt(np.mean(res ** 2))), version, corners)
 
 
-def _fit_marks(qr_mm: np.ndarray, qr_px: np.ndarray, got: dict[int, np.ndarray]) -> np.ndarray:
+def _fit_marks(qr_mm: np.ndarray, qr_px: np.ndarray, got: dict[int, np.ndarray],
+               perspective: bool = False) -> np.ndarray:
+    """The mapping from the QR corners and the marks found: `_fit`'s choice, or a homography when asked
+    (for predicting far marks only; it needs two marks besides the QR corners)."""
     centres = _mark_centres_mm()
     keys = sorted(got)
     src = np.vstack([qr_mm, *[centres[i] for i in keys]])
     dst = np.vstack([qr_px, *[got[i] for i in keys]])
+    if perspective and len(keys) >= 2:
+        hom, _ = cv2.findHomography(src, dst, 0)
+        if hom is not None:
+            return np.asarray(hom, np.float64)
     return _fit(src, dst, len(keys))
 
 
@@ -278,11 +286,11 @@ def _worst_mm(h: np.ndarray, qr_mm: np.ndarray, qr_px: np.ndarray, got: dict[int
 
 
 def _fit(src: np.ndarray, dst: np.ndarray, marks: int) -> np.ndarray:
-    """Affine unless perspective explains the points clearly better (a phone photo, an open lid). With two
-    or three marks the perspective terms rest on few points and can swing the far boxes by millimetres:
-    such a coupon is not trusted for confident ticks anyway (Registration.trusted) unless three marks fit."""
+    """Affine unless three or more marks are there and perspective explains them clearly better (a phone
+    photo, an open lid). With fewer the perspective terms rest on the QR corners and the marks on one side,
+    and swing the far boxes by millimetres (and such a coupon is not trusted for confident ticks)."""
     aff = _affine(src, dst)
-    if marks < 2:
+    if marks < 3:
         return aff
     hom, _ = cv2.findHomography(src, dst, 0)
     if hom is None:
