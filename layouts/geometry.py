@@ -278,9 +278,10 @@ TICK_ALIGN_SEARCH_MM = 1.5  # crumpled paper and a QR-only registration are off 
 TICK_INK_LEVEL = 0.5  # ink: darker than the paper by at most this share of the paper-to-border contrast ...
 TICK_INK_LEVEL_MIN = 0.2  # ... and at least this: a light blue ballpoint (grey ~180 on paper 250, a third of
 # the way to the border's darkness) is ink on a clean scan
-TICK_NOISE_FACTOR = 1.5  # ... and above 1.5 x the 99th-percentile darkness of the coupon's quietest box
-# (per-coupon calibration): that percentile reaches 17 grey levels on recycled paper, 28 on a photocopy, 69
-# where a coffee ring crosses a box; a stroke is darker than its own paper's texture
+TICK_NOISE_STRIP_MM = (0.8, 3.0)  # blank paper left of each box, where the coupon's noise is measured
+TICK_NOISE_FACTOR = 1.5  # ... and above 1.5 x the 99th-percentile darkness of the quietest such strip
+# (per-coupon calibration): that percentile reaches 26 grey levels on recycled paper, 20 on a photocopy, 0
+# on clean, bitonal and fax scans (88 where a coffee ring crosses a strip: hence the quietest strip)
 TICK_MIN_CONTRAST = 60.0  # grey levels: a faint border on a dark fax must not turn paper texture into ink
 TICK_BORDER_MIN_DARK = 40.0  # grey levels below the paper along three of four sides, else the box is not
 # where it was looked for (label text, blank paper): doubtful. The second-weakest side reads 150-255 on

@@ -10,8 +10,8 @@ circle around it, an "X" beside it). The printed border is then located within Â
    wrong) is doubtful, never empty or ticked.
 2. **Per-coupon calibration.** Ink is a pixel darker than the local paper (the box's surroundings, so a
    coffee stain or grey recycled paper shifts it too) by a threshold set per coupon: the emptiest box of the
-   same coupon shows how dark paper texture, fibres and scanner noise get (its 99th percentile), and the
-   threshold sits above that, between `TICK_INK_LEVEL_MIN` and `TICK_INK_LEVEL` of the paper-to-border
+   same coupon (the blank paper beside them) shows how dark paper texture, fibres and scanner noise get
+   (the 99th percentile), and the threshold sits above that, between `TICK_INK_LEVEL_MIN` and `TICK_INK_LEVEL` of the paper-to-border
    contrast. A light ballpoint is ink on a clean scan; fibres on recycled paper are not.
 3. **Score**: the share of the interior within `TICK_STROKE_REACH_MM` of a stroke (specks removed), so a
    thin slash counts by its length, not its 0.2 mm width.
@@ -63,7 +63,7 @@ class _Box:
     y0: int
     contrast: float  # paper to printed border, grey levels
     border_ok: bool
-    noise: float  # 99th percentile darkness of the interior: paper and scanner noise if the box is empty
+    noise: float  # 99th percentile darkness of the blank paper beside the box: paper and scanner noise
 
 
 def _patch(image: np.ndarray, reg: Registration, slot: int) -> np.ndarray:
@@ -131,8 +131,10 @@ def _measure(image: np.ndarray, reg: Registration, slot: int) -> _Box:
     sides = sorted(_sides_dark(dark, x0, y0))
     contrast = max(sides[2], g.TICK_MIN_CONTRAST)  # the printed border's darkness (a stroke may hide a side)
     border_ok = sides[1] >= g.TICK_BORDER_MIN_DARK  # three of four sides found where the search put them
-    i = int(round(g.TICK_INTERIOR_INSET_MM * K))
-    noise = quantile(dark[y0 + i:y0 + s - i, x0 + i:x0 + s - i], 99)
+    # the blank paper just left of the box: the same paper and scanner, and no mark lands there except a
+    # cross larger than the box (the "X" of a correction goes further out)
+    a, b = int(round(g.TICK_NOISE_STRIP_MM[0] * K)), int(round(g.TICK_NOISE_STRIP_MM[1] * K))
+    noise = quantile(dark[y0:y0 + s, max(0, x0 - b):x0 - a], 99)
     return _Box(slot, patch, dark, x0, y0, contrast, border_ok, noise)
 
 
@@ -148,6 +150,11 @@ def _clean(ink: np.ndarray) -> np.ndarray:
         u8 &= 1 - cv2.dilate(lines, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= g.TICK_SPECK_MM2 * K * K
+    # ink from one edge of the patch to the opposite one is no mark on this box (every mark stays within
+    # ~5 mm of its box; the patch reaches 4-9 mm out): a coffee ring's arc, a crease, a line of text
+    h, w = ink.shape
+    x, y, bw, bh = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
+    keep &= ~(((x <= 0) & (x + bw >= w)) | ((y <= 0) & (y + bh >= h)))
     keep[0] = False
     return keep[labels]
 
@@ -219,7 +226,7 @@ def evidence(m: _Box, level: float) -> Evidence:
     strokes = ink & ~border
     i = int(round(g.TICK_INTERIOR_INSET_MM * K))
     interior = (slice(y0 + i, y0 + s - i), slice(x0 + i, x0 + s - i))
-    inside = np.zeros(ink.shape, np.uint8)
+    inside = np.zeros(strokes.shape, np.uint8)
     inside[interior] = strokes[interior]
     r = int(round(g.TICK_STROKE_REACH_MM * K))
     reach = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
@@ -253,8 +260,8 @@ def _reading(m: _Box, level: float, trusted: bool, crop: bool) -> BoxReading:
 def measure(image: np.ndarray, reg: Registration, slots: int) -> tuple[list[_Box], list[float]]:
     """Every box's patch and the coupon-calibrated ink level for each."""
     measured = [_measure(image, reg, slot) for slot in range(min(slots, g.CHECKBOX_SLOTS))]
-    # per-coupon calibration: the quietest box (empty on nearly every coupon) shows the paper's and the
-    # scanner's own darkness; ink must be clearly darker than that
+    # per-coupon calibration: the paper beside the boxes shows the paper's and the scanner's own darkness
+    # (the quietest of them, in case a stroke reaches one); ink must be clearly darker than that
     quiet = [m.noise for m in measured if m.border_ok]
     floor = min(quiet) if quiet else 0.0
     levels = [min(max(floor * g.TICK_NOISE_FACTOR, g.TICK_INK_LEVEL_MIN * m.contrast), g.TICK_INK_LEVEL * m.contrast)
