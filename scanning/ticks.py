@@ -115,7 +115,7 @@ def _sides_dark(dark: np.ndarray, x0: int, y0: int) -> list[float]:
     bottom = dark[y0 + s - lw - p:y0 + s + p, x0:x0 + s].max(axis=0)
     left = dark[y0:y0 + s, x0 - p:x0 + lw + p].max(axis=1)
     right = dark[y0:y0 + s, x0 + s - lw - p:x0 + s + p].max(axis=1)
-    return [float(np.median(v)) for v in (top, bottom, left, right)]
+    return [quantile(v, 50) for v in (top, bottom, left, right)]
 
 
 def _measure(image: np.ndarray, reg: Registration, slot: int) -> _Box:
@@ -144,10 +144,10 @@ def _clean(ink: np.ndarray) -> np.ndarray:
     streak: no pen stroke near a box runs that far exactly level or upright)."""
     u8 = ink.astype(np.uint8)
     n = int(round(g.TICK_LINE_MM * K))
-    lines = cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((1, n), np.uint8)) | \
-        cv2.morphologyEx(u8, cv2.MORPH_OPEN, np.ones((n, 1), np.uint8))
-    if lines.any():
-        u8 &= 1 - cv2.dilate(lines, np.ones((3, 3), np.uint8))
+    for kernel in (np.ones((1, n), np.uint8), np.ones((n, 1), np.uint8)):
+        core = cv2.erode(u8, kernel)
+        if core.any():  # rare: an opening only where the erosion left something
+            u8 &= 1 - cv2.dilate(cv2.dilate(core, kernel), np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= g.TICK_SPECK_MM2 * K * K
     # ink from one edge of the patch to the opposite one is no mark on this box (every mark stays within
@@ -187,6 +187,9 @@ def _circle(ink: np.ndarray, x0: int, y0: int) -> float:
     """How completely ink surrounds the box in the ring just outside its border: of 16 directions, the
     share covered on the box's least covered side (0: some side has none, 1: all round)."""
     _, _, s, _ = _geometry()
+    r = int(np.ceil(g.TICK_CIRCLE_RING_MM[1] * K)) + 1
+    ink = ink[max(0, y0 - r):y0 + s + r, max(0, x0 - r):x0 + s + r]  # the ring's bounding square
+    x0, y0 = min(x0, r), min(y0, r)
     h, w = ink.shape
     yy, xx = np.mgrid[0:h, 0:w]
     cx, cy = x0 + s / 2, y0 + s / 2
@@ -231,10 +234,15 @@ def evidence(m: _Box, level: float) -> Evidence:
     r = int(round(g.TICK_STROKE_REACH_MM * K))
     reach = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     score = float(reach[interior].mean())
-    crossings = _crossings(strokes, x0, y0) if score >= g.TICK_CROSSING_SCORE_MIN else 0
-    bl, br = int(round(g.TICK_BESIDE_MM[1] * K)), int(round(g.TICK_BESIDE_MM[0] * K))
-    beside = float(strokes[y0:y0 + s, max(0, x0 - bl):x0 - br].mean())
-    return Evidence(score, _circle(strokes, x0, y0), crossings, beside, m.border_ok)
+    # each further piece of evidence only where it can change the state
+    decided = score >= g.TICK_TICKED_MIN
+    crossings = _crossings(strokes, x0, y0) if not decided and score >= g.TICK_CROSSING_SCORE_MIN else 0
+    circle = _circle(strokes, x0, y0) if not decided else 0.0
+    beside = 0.0
+    if score >= g.TICK_FILLED_MIN:
+        bl, br = int(round(g.TICK_BESIDE_MM[1] * K)), int(round(g.TICK_BESIDE_MM[0] * K))
+        beside = float(strokes[y0:y0 + s, max(0, x0 - bl):x0 - br].mean())
+    return Evidence(score, circle, crossings, beside, m.border_ok)
 
 
 def decide(e: Evidence, trusted: bool) -> TickState:
