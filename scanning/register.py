@@ -231,7 +231,13 @@ def register(image: np.ndarray, symbol: Symbol) -> Registration | None:
     order = sorted(range(len(centres)), key=lambda i: float(np.linalg.norm(centres[i] - qr_centre)))
     got: dict[int, np.ndarray] = {}
     hom = h_qr
-    for search_mm in (MARK_SEARCH_MM, MARK_SEARCH_FAR_MM, MARK_SEARCH_FAR_MM):  # the last: after the far fit
+    for i in order:  # first every mark where the QR code alone puts it (a flatbed scan: all four, one fit)
+        c = _find_mark(image, _apply(h_qr, centres[i:i + 1])[0], ppm, MARK_SEARCH_MM)
+        if c is not None:
+            got[i] = c
+    if got and len(got) < len(centres):
+        hom = _fit_marks(qr_mm, qr_px, got)
+    for search_mm in ((MARK_SEARCH_MM, MARK_SEARCH_FAR_MM, MARK_SEARCH_FAR_MM) if len(got) < len(centres) else ()):
         for i in order:
             if i in got:
                 continue

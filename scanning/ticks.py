@@ -221,7 +221,12 @@ class Evidence:
 def evidence(m: _Box, level: float) -> Evidence:
     _, _, s, lw = _geometry()
     x0, y0 = m.x0, m.y0
-    ink = _clean(m.dark > level)
+    # strokes are looked for within PATCH_MARGIN_MM of the box (the patch's wider left part is for the
+    # noise strip and the "X" beside a correction)
+    cut = max(0, x0 - int(round(PATCH_MARGIN_MM * K)))
+    raw = m.dark > level
+    ink = _clean(raw[:, cut:])
+    x0 -= cut
     band = int(round(0.2 * K))  # the printed border itself (± alignment error) is never a stroke
     border = np.zeros(ink.shape, bool)
     border[y0 - band:y0 + s + band, x0 - band:x0 + s + band] = True
@@ -241,7 +246,7 @@ def evidence(m: _Box, level: float) -> Evidence:
     beside = 0.0
     if score >= g.TICK_FILLED_MIN:
         bl, br = int(round(g.TICK_BESIDE_MM[1] * K)), int(round(g.TICK_BESIDE_MM[0] * K))
-        beside = float(strokes[y0:y0 + s, max(0, x0 - bl):x0 - br].mean())
+        beside = float(raw[y0:y0 + s, max(0, m.x0 - bl):m.x0 - br].mean())
     return Evidence(score, circle, crossings, beside, m.border_ok)
 
 
