@@ -295,14 +295,17 @@ TICK_STROKE_REACH_MM = 0.3  # score counts the interior within this of a stroke:
 TICK_CROSSING_SCORE_MIN = 0.04  # with ink through the border at one place or more, this interior score is a
 # tick (a check running over the border, a cross larger than the box); no empty box of the tuning corpora
 # shows a crossing
+TICK_CROSSING_RUN_MAX_MM = 2.5  # a crossing stroke meets the border over at most ~2 mm (a 1 mm pen at 30°);
+# a coffee ring's rim running along the border meets it over more (round trip and bench: rims crossing empties)
 TICK_CIRCLE_RING_MM = (0.5, 2.7)  # ring around the box where a circle around it is looked for: outside the
 # printed border, inside the 3 mm to the option's label
 TICK_CIRCLE_MIN = 0.5  # circle: on every side at least half of its directions inked; a neighbour's stroke
 # passing along one side scores 0 (the first pen's spill strokes reached 7 of 16 directions of the next box)
 TICK_CIRCLE_EMPTY_MAX = 0.25  # ink on every side but thinly: doubtful
-TICK_FILLED_MIN = 0.8  # a filled box (first pen's fills score 0.96-1.0; its ticks and crosses at most 0.77) ...
-TICK_BESIDE_MM = (3.6, 7.5)  # ... with ink in this strip left of it (an "X" beside it: a correction) ...
+TICK_BESIDE_MM = (3.6, 7.5)  # a marked box with ink in this strip left of it (an "X" beside it: a correction;
+# a cross larger than the box or a circle around it stays within 3.3 mm) ...
 TICK_BESIDE_MIN = 0.02  # ... covering at least this share: doubtful, a person decides what the correction means
+# (a filled box drawn with a light pen and faxed scores as low as 0.64, so any mark counts, not only a fill)
 
 # Registration a coupon's ticks may be believed on (scanning/register.py): at least REG_MIN_MARKS of the four
 # marks found and agreeing, and the QR corners and marks within REG_MAX_RESIDUAL_MM (RMS) of the fitted

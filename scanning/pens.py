@@ -115,9 +115,9 @@ def _shapes(style: str, rng: random.Random) -> list[list[tuple[float, float]]]:
         start, sweep = u(0, 2 * math.pi), u(1.9, 2.15) * math.pi
         pts = []
         for i in range(49):
-            a = start + sweep * i / 48
+            ang = start + sweep * i / 48
             grow = 1 + 0.06 * i / 48
-            pts.append((0.5 + sx * grow * math.cos(a), 0.5 + sy * grow * math.sin(a)))
+            pts.append((0.5 + sx * grow * math.cos(ang), 0.5 + sy * grow * math.sin(ang)))
         return [pts]
     raise ValueError(f"unknown pen style {style!r}")
 

@@ -18,7 +18,8 @@ circle around it, an "X" beside it). The printed border is then located within Â
 4. **Strokes through the border** (a check mark running over it, a cross larger than the box): ink on both
    sides of the border at the same place lets a smaller interior score count as ticked.
 5. **A circle around the box**: ink all round in the ring just outside the border is a tick.
-6. **A correction** (a filled box with an "X" beside it): doubtful, for a person to decide.
+6. **A correction** (a filled box with an "X" beside it; any marked box with ink in that place beside it):
+   doubtful, for a person to decide.
 
 A coupon whose registration is not trusted (fewer than three marks, or a poor fit: Registration.trusted)
 gets only doubtful boxes. Thresholds and why they have their values: layouts.geometry, tick-box section.
@@ -147,7 +148,7 @@ def _clean(ink: np.ndarray) -> np.ndarray:
     for kernel in (np.ones((1, n), np.uint8), np.ones((n, 1), np.uint8)):
         core = cv2.erode(u8, kernel)
         if core.any():  # rare: an opening only where the erosion left something
-            u8 &= 1 - cv2.dilate(cv2.dilate(core, kernel), np.ones((3, 3), np.uint8))
+            u8[cv2.dilate(cv2.dilate(core, kernel), np.ones((3, 3), np.uint8)) > 0] = 0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= g.TICK_SPECK_MM2 * K * K
     # ink from one edge of the patch to the opposite one is no mark on this box (every mark stays within
@@ -179,7 +180,10 @@ def _crossings(ink: np.ndarray, x0: int, y0: int) -> int:
             inner = ink[y0:y0 + s, x0 + s - b:x0 + s - a].any(axis=1)
             outer = ink[y0:y0 + s, x0 + s + a:min(w, x0 + s + b)].any(axis=1)
         both = np.convolve((inner & outer).astype(np.int8), np.ones(5, np.int8), "same") > 0
-        count += int(np.count_nonzero(np.diff(np.concatenate([[0], both.astype(np.int8)])) == 1))
+        edges = np.diff(np.concatenate([[0], both.astype(np.int8), [0]]))
+        runs = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+        # a pen stroke crosses the border over a short stretch; a stain's rim or a shadow runs along it
+        count += int(np.count_nonzero(runs <= g.TICK_CROSSING_RUN_MAX_MM * K))
     return count
 
 
@@ -244,7 +248,7 @@ def evidence(m: _Box, level: float) -> Evidence:
     crossings = _crossings(strokes, x0, y0) if not decided and score >= g.TICK_CROSSING_SCORE_MIN else 0
     circle = _circle(strokes, x0, y0) if not decided else 0.0
     beside = 0.0
-    if score >= g.TICK_FILLED_MIN:
+    if score > g.TICK_EMPTY_MAX:
         bl, br = int(round(g.TICK_BESIDE_MM[1] * K)), int(round(g.TICK_BESIDE_MM[0] * K))
         beside = float(raw[y0:y0 + s, max(0, m.x0 - bl):m.x0 - br].mean())
     return Evidence(score, circle, crossings, beside, m.border_ok)
@@ -253,8 +257,8 @@ def evidence(m: _Box, level: float) -> Evidence:
 def decide(e: Evidence, trusted: bool) -> TickState:
     if not trusted or not e.border_ok:
         return "doubtful"  # the box is not where it was looked for: nothing confident about it
-    if e.score >= g.TICK_FILLED_MIN and e.beside >= g.TICK_BESIDE_MIN:
-        return "doubtful"  # a filled box with an X beside it: a correction, a person decides what it means
+    if e.score > g.TICK_EMPTY_MAX and e.beside >= g.TICK_BESIDE_MIN:
+        return "doubtful"  # a marked box with an X beside it: a correction, a person decides what it means
     if e.score >= g.TICK_TICKED_MIN or e.circle >= g.TICK_CIRCLE_MIN or e.crossings >= 1:
         return "ticked"
     if e.score <= g.TICK_EMPTY_MAX and e.circle <= g.TICK_CIRCLE_EMPTY_MAX:
