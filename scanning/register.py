@@ -304,4 +304,4 @@ def _fit(src: np.ndarray, dst: np.ndarray, marks: int) -> np.ndarray:
     hom = np.asarray(hom, np.float64)
     rms_a = float(np.sqrt(np.mean(np.sum((_apply(aff, src) - dst) ** 2, axis=1))))
     rms_h = float(np.sqrt(np.mean(np.sum((_apply(hom, src) - dst) ** 2, axis=1))))
-    return hom if rms_h < 0.7 * rms_a else aff
+    return hom if rms_h < g.REG_PERSPECTIVE_GAIN * rms_a else aff
