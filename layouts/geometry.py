@@ -302,10 +302,14 @@ TICK_CIRCLE_RING_MM = (0.5, 2.7)  # ring around the box where a circle around it
 TICK_CIRCLE_MIN = 0.5  # circle: on every side at least half of its directions inked; a neighbour's stroke
 # passing along one side scores 0 (the first pen's spill strokes reached 7 of 16 directions of the next box)
 TICK_CIRCLE_EMPTY_MAX = 0.25  # ink on every side but thinly: doubtful
-TICK_BESIDE_MM = (3.6, 7.5)  # a marked box with ink in this strip left of it (an "X" beside it: a correction;
-# a cross larger than the box or a circle around it stays within 3.3 mm) ...
+TICK_FILLED_MIN = 0.8  # a filled box (first pen's fills score 0.96-1.0; its ticks and crosses at most 0.77) ...
+TICK_BESIDE_MM = (3.6, 7.5)  # ... with ink in this strip left of it (an "X" beside it: a correction; a cross
+# larger than the box or a circle around it stays within 3.3 mm) ...
+TICK_BLOT_MM = 1.3  # ink wider than any pen (1.0 mm) in that strip is a stain's blot, not an "X"
 TICK_BESIDE_MIN = 0.02  # ... covering at least this share: doubtful, a person decides what the correction means
-# (a filled box drawn with a light pen and faxed scores as low as 0.64, so any mark counts, not only a fill)
+# (a stain's blot there is no "X": ink wider than TICK_BLOT_MM is left out). Known miss: a correction drawn
+# with a light pen and faxed scores 0.64 and reads as a tick; counting any marked box with ink beside it sent
+# a cross next to a coffee stain to review (round-trip corpus, seed 11)
 
 # Registration a coupon's ticks may be believed on (scanning/register.py): at least REG_MIN_MARKS of the four
 # marks found and agreeing, and the QR corners and marks within REG_MAX_RESIDUAL_MM (RMS) of the fitted

@@ -18,8 +18,7 @@ circle around it, an "X" beside it). The printed border is then located within Â
 4. **Strokes through the border** (a check mark running over it, a cross larger than the box): ink on both
    sides of the border at the same place lets a smaller interior score count as ticked.
 5. **A circle around the box**: ink all round in the ring just outside the border is a tick.
-6. **A correction** (a filled box with an "X" beside it; any marked box with ink in that place beside it):
-   doubtful, for a person to decide.
+6. **A correction** (a filled box with an "X" beside it): doubtful, for a person to decide.
 
 A coupon whose registration is not trusted (fewer than three marks, or a poor fit: Registration.trusted)
 gets only doubtful boxes. Thresholds and why they have their values: layouts.geometry, tick-box section.
@@ -248,17 +247,22 @@ def evidence(m: _Box, level: float) -> Evidence:
     crossings = _crossings(strokes, x0, y0) if not decided and score >= g.TICK_CROSSING_SCORE_MIN else 0
     circle = _circle(strokes, x0, y0) if not decided else 0.0
     beside = 0.0
-    if score > g.TICK_EMPTY_MAX:
+    if score >= g.TICK_FILLED_MIN:
         bl, br = int(round(g.TICK_BESIDE_MM[1] * K)), int(round(g.TICK_BESIDE_MM[0] * K))
-        beside = float(raw[y0:y0 + s, max(0, m.x0 - bl):m.x0 - br].mean())
+        side = _clean(raw[:, :m.x0 - br]).astype(np.uint8)  # the whole left part: blots are seen whole
+        # pen strokes are at most 1 mm wide: what an opening wider than that keeps is a stain's blot
+        wide = int(round(g.TICK_BLOT_MM * K)) | 1
+        disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (wide, wide))
+        blot = cv2.dilate(cv2.morphologyEx(side, cv2.MORPH_OPEN, disk), disk)  # with its ragged rim
+        beside = float((side & (blot == 0))[y0:y0 + s, max(0, m.x0 - bl):].mean())
     return Evidence(score, circle, crossings, beside, m.border_ok)
 
 
 def decide(e: Evidence, trusted: bool) -> TickState:
     if not trusted or not e.border_ok:
         return "doubtful"  # the box is not where it was looked for: nothing confident about it
-    if e.score > g.TICK_EMPTY_MAX and e.beside >= g.TICK_BESIDE_MIN:
-        return "doubtful"  # a marked box with an X beside it: a correction, a person decides what it means
+    if e.score >= g.TICK_FILLED_MIN and e.beside >= g.TICK_BESIDE_MIN:
+        return "doubtful"  # a filled box with an X beside it: a correction, a person decides what it means
     if e.score >= g.TICK_TICKED_MIN or e.circle >= g.TICK_CIRCLE_MIN or e.crossings >= 1:
         return "ticked"
     if e.score <= g.TICK_EMPTY_MAX and e.circle <= g.TICK_CIRCLE_EMPTY_MAX:
