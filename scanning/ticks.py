@@ -253,7 +253,8 @@ def evidence(m: _Box, level: float) -> Evidence:
         # pen strokes are at most 1 mm wide: what an opening wider than that keeps is a stain's blot
         wide = int(round(g.TICK_BLOT_MM * K)) | 1
         disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (wide, wide))
-        blot = cv2.dilate(cv2.morphologyEx(side, cv2.MORPH_OPEN, disk), disk)  # with its ragged rim
+        # (only a pixel's rim added back: where a thick X's strokes cross is as wide as a blot)
+        blot = cv2.dilate(cv2.morphologyEx(side, cv2.MORPH_OPEN, disk), np.ones((3, 3), np.uint8))
         beside = float((side & (blot == 0))[y0:y0 + s, max(0, m.x0 - bl):].mean())
     return Evidence(score, circle, crossings, beside, m.border_ok)
 
