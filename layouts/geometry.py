@@ -279,22 +279,62 @@ def on_page(coupon_local: Box, page: int = 1) -> Box:
 
 
 # ------------------------------------------------------------------------------ tick-box thresholds
-# Ink fraction of a box interior (the printed border excluded by TICK_INTERIOR_INSET_MM), from 0 to 1.
-TICK_INTERIOR_INSET_MM = 0.9  # border 0.35 mm + registration error of up to ~0.5 mm
-TICK_EMPTY_MAX = 0.04  # below: empty. Empty boxes on 600 degraded coupons (seeds 6, 8) score <= 0.01,
-# 0.059 once (coffee + noise at 150 dpi) -> doubtful, as it should be
-TICK_TICKED_MIN = 0.16  # above: ticked. Real pen ticks on those coupons: lowest 0.16, 1 % below 0.21; the
-# highest empty box seen, a coffee ring through it under JPEG q30 at 150 dpi, 0.15 -> doubtful, never ticked
-# between the two: doubtful → review queue, with the score kept
-# How the scanner finds ink in a box (scanning/ticks.py). The box is resampled at 10 px/mm; its printed border
-# is searched within ±TICK_ALIGN_SEARCH_MM of where the coupon's mapping puts it (crumpled paper and a QR-only
-# registration are off by up to ~1 mm at the boxes, 125 mm from the QR). A pixel is ink when it is darker
-# than the paper around the box by TICK_INK_LEVEL of the paper-to-border contrast (half-way: pen ink is at
-# least as dark as the printed border in every scan we simulate); the contrast is at least TICK_MIN_CONTRAST
-# grey levels so a faint border on a dark fax does not turn paper texture into ink.
-TICK_ALIGN_SEARCH_MM = 1.5
-TICK_INK_LEVEL = 0.5
-TICK_MIN_CONTRAST = 60.0
+# How scanning/ticks.py reads a box (see its docstring). Set on the first pen (scanning/simulate.py: the
+# round-trip corpus, 200 coupons seed 2024, and bench/ticks.py's pen1 corpus, 96 coupons seed 10, 2026-11-30)
+# and only then measured on the second, held-apart pen (scanning/pens.py); figures in bench/ticks.py's output.
+# Score = share of the box interior within TICK_STROKE_REACH_MM of a stroke (0..1).
+TICK_INTERIOR_INSET_MM = 0.5  # border 0.35 mm centred on the box edge, plus 0.3 mm for what the border search
+# leaves (it finds the border to 0.1 mm; the 0.9 mm of the old cut-away interior missed small corner ticks)
+TICK_EMPTY_MAX = 0.06  # below: empty. Empty boxes on the tuning corpora score at most 0.038 (JPEG q30 at
+# 150 dpi; every other class 0.00-0.03): 1.5 times that
+TICK_TICKED_MIN = 0.12  # above: ticked. First-pen ticks score 0.30 and more; the line sits at three times the
+# highest empty box, low enough for a single thin slash (which the first pen never draws)
+TICK_ALIGN_SEARCH_MM = 1.5  # crumpled paper and a QR-only registration are off by up to ~1 mm at the boxes
+TICK_INK_LEVEL = 0.5  # ink: darker than the paper by at most this share of the paper-to-border contrast ...
+TICK_INK_LEVEL_MIN = 0.2  # ... and at least this: a light blue ballpoint (grey ~180 on paper 250, a third of
+# the way to the border's darkness) is ink on a clean scan
+TICK_NOISE_STRIP_MM = (0.8, 3.0)  # blank paper left of each box, where the coupon's noise is measured
+TICK_NOISE_FACTOR = 1.5  # ... and above 1.5 x the 99th-percentile darkness of the quietest such strip
+# (per-coupon calibration): that percentile reaches 26 grey levels on recycled paper, 20 on a photocopy, 0
+# on clean, bitonal and fax scans (88 where a coffee ring crosses a strip: hence the quietest strip)
+TICK_MIN_CONTRAST = 60.0  # grey levels: a faint border on a dark fax must not turn paper texture into ink
+TICK_BORDER_MIN_DARK = 40.0  # grey levels below the paper along three of four sides, else the box is not
+# where it was looked for (label text, blank paper): doubtful. The second-weakest side reads 150-255 on
+# every tuning scan; a box mapped onto blank paper 0-3, onto label text at most one side
+TICK_SPECK_MM2 = 0.12  # smaller ink components are toner dust, salt and pepper, fibre dots (a 0.2 mm pen
+# stroke 0.6 mm long is larger)
+TICK_LINE_MM = 9.0  # ink running exactly level or upright this far (longer than the 6 mm box) is a fold,
+# a crease or a scanner streak (round-trip corpus: a fold through an empty box scored 0.18 without this)
+TICK_STROKE_REACH_MM = 0.3  # score counts the interior within this of a stroke: a 0.2 mm slash counts about
+# like a 0.8 mm one, by its length
+TICK_CROSSING_SCORE_MIN = 0.04  # with ink through the border at one place or more, this interior score is a
+# tick (a check running over the border, a cross larger than the box); no empty box of the tuning corpora
+# shows a crossing
+TICK_CROSSING_RUN_MAX_MM = 2.5  # a crossing stroke meets the border over at most ~2 mm (a 1 mm pen at 30°);
+# a coffee ring's rim running along the border meets it over more (round trip and bench: rims crossing empties)
+TICK_CIRCLE_RING_MM = (0.5, 2.7)  # ring around the box where a circle around it is looked for: outside the
+# printed border, inside the 3 mm to the option's label
+TICK_CIRCLE_MIN = 0.5  # circle: on every side at least half of its directions inked; a neighbour's stroke
+# passing along one side scores 0 (the first pen's spill strokes reached 7 of 16 directions of the next box)
+TICK_CIRCLE_EMPTY_MAX = 0.25  # ink on every side but thinly: doubtful
+TICK_FILLED_MIN = 0.8  # a filled box (first pen's fills score 0.96-1.0; its ticks and crosses at most 0.77) ...
+TICK_BESIDE_MM = (3.6, 7.5)  # ... with ink in this strip left of it (an "X" beside it: a correction; a cross
+# larger than the box or a circle around it stays within 3.3 mm) ...
+TICK_BLOT_MM = 1.3  # ink wider than any pen (1.0 mm) in that strip is a stain's blot, not an "X"
+TICK_BESIDE_MIN = 0.02  # ... covering at least this share: doubtful, a person decides what the correction means
+# (a stain's blot there is no "X": ink wider than TICK_BLOT_MM is left out). Known miss: a correction drawn
+# with a light pen and faxed scores 0.64 and reads as a tick; counting any marked box with ink beside it sent
+# a cross next to a coffee stain to review (round-trip corpus, seed 11)
+
+# Registration a coupon's ticks may be believed on (scanning/register.py): at least REG_MIN_MARKS of the four
+# marks found and agreeing, and the QR corners and marks within REG_MAX_RESIDUAL_MM (RMS) of the fitted
+# mapping. Otherwise the box positions are extrapolated (a phone photo's far marks missed put boxes ~10 mm
+# off, on label text or blank paper) and every box is doubtful, whatever its score (issue 10).
+REG_MIN_MARKS = 3
+REG_MAX_RESIDUAL_MM = 1.0
+REG_PERSPECTIVE_GAIN = 0.7  # with three or four marks a homography replaces the affine map only when its RMS
+# error is below this share of the affine one (unchanged from before issue 10; 0.95 gave the same readings on
+# 60 phone photos)
 
 # ------------------------------------------------------------------------- inserter control marks
 # The zone for the inserting machine's marks (layouts.inserter), on the front of every sheet: at the right

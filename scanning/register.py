@@ -29,6 +29,8 @@ MIN_PATTERN_SCORE = 0.80  # fraction of finder/separator/timing modules that agr
 MARK_SEARCH_MM = 7.0  # the QR-only prediction is off by up to ~2-3 mm at the far marks (measured on skew/warp)
 MARK_HALF_RES_PPM = 5.0  # above ~127 dpi the marks are searched at half resolution
 MARK_OUTLIER_MM = 1.2  # a mark further than this from the fit of the others is a stain or a scribble
+MARK_SEARCH_FAR_MM = 16.0  # second search, around the prediction of the refitted mapping: a phone photo's
+# perspective puts the far marks up to ~15 mm from where the QR code alone predicts them
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,11 @@ class Registration:
     residual_mm: float  # RMS disagreement of the points used for the fit
     version: int
     corners: np.ndarray  # the QR symbol's corners, TL TR BR BL, image px
+
+    @property
+    def trusted(self) -> bool:
+        """Enough marks that agree for box positions to be believed: else every box is doubtful."""
+        return self.marks_found >= g.REG_MIN_MARKS and self.residual_mm <= g.REG_MAX_RESIDUAL_MM
 
     def to_px(self, pts_mm: np.ndarray) -> np.ndarray:
         pts = np.asarray(pts_mm, np.float64).reshape(-1, 1, 2)
@@ -154,9 +161,18 @@ def _apply(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return cv2.perspectiveTransform(np.asarray(pts, np.float64).reshape(-1, 1, 2), h).reshape(-1, 2)
 
 
-def _find_mark(image: np.ndarray, centre: np.ndarray, ppm: float) -> np.ndarray | None:
-    """Centre (px) of the dark solid square nearest `centre` within MARK_SEARCH_MM, or None."""
-    r = int(MARK_SEARCH_MM * ppm + g.REG_MARK_SIZE_MM * ppm)
+def _local_ppm(h: np.ndarray, pt_mm: np.ndarray) -> float:
+    """Image pixels per coupon mm around `pt_mm` under the mapping h (perspective: far parts are smaller)."""
+    d = 0.5
+    p = _apply(h, np.array([pt_mm, pt_mm + [d, 0.0], pt_mm + [0.0, d]]))
+    jac = np.array([p[1] - p[0], p[2] - p[0]]) / d
+    return float(np.sqrt(abs(np.linalg.det(jac))))
+
+
+def _find_mark(image: np.ndarray, centre: np.ndarray, ppm: float, search_mm: float = MARK_SEARCH_MM) -> np.ndarray | None:
+    """Centre (px) of the dark solid square nearest `centre` within `search_mm`, or None. `ppm` is the
+    scale expected at the mark (under perspective a far mark is smaller than the QR code suggests)."""
+    r = int(search_mm * ppm + g.REG_MARK_SIZE_MM * ppm)
     cx, cy = int(round(centre[0])), int(round(centre[1]))
     h, w = image.shape
     x0, y0, x1, y1 = max(0, cx - r), max(0, cy - r), min(w, cx + r), min(h, cy + r)
@@ -179,16 +195,18 @@ def _find_mark(image: np.ndarray, centre: np.ndarray, ppm: float) -> np.ndarray 
     best, best_d = None, float("inf")
     for i in range(1, n):
         area = stats[i, cv2.CC_STAT_AREA]
-        if not 0.5 * side * side <= area <= 1.6 * side * side:
+        # `side` is where the mapping puts the mark; perspective it does not yet know shrinks or stretches
+        # a far mark by up to ~25 %, hence the tolerances
+        if not 0.4 * side * side <= area <= 2.0 * side * side:
             continue
         bw, bh = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]
-        if max(bw, bh) > 1.6 * side or min(bw, bh) < 0.6 * side:  # 45° rotated square: 1.41 x side
+        if max(bw, bh) > 2.0 * side or min(bw, bh) < 0.5 * side:  # 45° rotated square: 1.41 x side
             continue
-        if area < 0.45 * bw * bh:
+        if area < 0.4 * bw * bh:
             continue
         c = (cents[i] + 0.5) / f - 0.5 + np.array([x0, y0], np.float64)
         d = float(np.linalg.norm(c - centre))
-        if d < best_d and d <= MARK_SEARCH_MM * ppm:
+        if d < best_d and d <= search_mm * ppm:
             best, best_d = c, d
     return best
 
@@ -205,36 +223,80 @@ def register(image: np.ndarray, symbol: Symbol) -> Registration | None:
     ppm = float(np.sqrt(abs(np.linalg.det(h_qr[:2, :2]))))
     if ppm <= 0.5:
         return None
-    predicted = _apply(h_qr, _mark_centres_mm())
-    marks_mm: list[np.ndarray] = []
-    marks_px: list[np.ndarray] = []
-    for mm, guess in zip(_mark_centres_mm(), predicted, strict=True):
-        c = _find_mark(image, guess, ppm)
+    centres = _mark_centres_mm()
+    qr_centre = qr_mm.mean(axis=0)
+    # nearest marks first: each mark found sharpens the prediction of the next. A second search, wider and
+    # with the mapping refitted on the marks found (perspective included), finds the far marks a phone
+    # photo's foreshortening puts beyond the first search (issue 10: extrapolated ~10 mm off).
+    order = sorted(range(len(centres)), key=lambda i: float(np.linalg.norm(centres[i] - qr_centre)))
+    got: dict[int, np.ndarray] = {}
+    hom = h_qr
+    for i in order:  # first every mark where the QR code alone puts it (a flatbed scan: all four, one fit)
+        c = _find_mark(image, _apply(h_qr, centres[i:i + 1])[0], ppm, MARK_SEARCH_MM)
         if c is not None:
-            marks_mm.append(mm)
-            marks_px.append(c)
+            got[i] = c
+    if got and len(got) < len(centres):
+        hom = _fit_marks(qr_mm, qr_px, got)
+    for search_mm in ((MARK_SEARCH_MM, MARK_SEARCH_FAR_MM, MARK_SEARCH_FAR_MM) if len(got) < len(centres) else ()):
+        for i in order:
+            if i in got:
+                continue
+            # the affine prediction first (crumpled paper, a skewed scan); the perspective one when that
+            # finds nothing (a phone photo), which rests on few points until three marks are known
+            for h in (hom, _fit_marks(qr_mm, qr_px, got, perspective=True)) if got else (hom,):
+                c = _find_mark(image, _apply(h, centres[i:i + 1])[0], _local_ppm(h, centres[i]), search_mm)
+                if c is not None:  # kept for now: marks that disagree are dropped below, on the final fit
+                    got[i] = c
+                    hom = _fit_marks(qr_mm, qr_px, got)
+                    break
     # drop marks that disagree with the rest (a stain or scribble that happens to look like a square)
-    while True:
-        src = np.vstack([qr_mm, *marks_mm]) if marks_mm else qr_mm
-        dst = np.vstack([qr_px, *marks_px]) if marks_px else qr_px
-        hom = _fit(src, dst, len(marks_mm))
-        if not marks_mm:
+    while got:
+        hom = _fit_marks(qr_mm, qr_px, got)
+        worst, err = _worst_mm(hom, qr_mm, qr_px, got, ppm)
+        if err <= MARK_OUTLIER_MM or worst < 0:
             break
-        err = np.linalg.norm(_apply(hom, np.array(marks_mm)) - np.array(marks_px), axis=1) / ppm
-        worst = int(np.argmax(err))
-        if err[worst] <= MARK_OUTLIER_MM:
-            break
-        log.debug("registration mark at %s dropped (%.2f mm off)", marks_mm[worst], err[worst])
-        del marks_mm[worst], marks_px[worst]
+        log.debug("registration mark %d dropped (%.2f mm off)", worst, err)
+        del got[worst]
+    hom = _fit_marks(qr_mm, qr_px, got)
+    src = np.vstack([qr_mm, *[centres[i] for i in sorted(got)]])
+    dst = np.vstack([qr_px, *[got[i] for i in sorted(got)]])
     res = np.linalg.norm(_apply(hom, src) - dst, axis=1) / ppm
-    return Registration(hom, len(marks_mm), ppm, float(np.sqrt(np.mean(res ** 2))), version, corners)
+    return Registration(hom, len(got), ppm, float(np.sqrt(np.mean(res ** 2))), version, corners)
+
+
+def _fit_marks(qr_mm: np.ndarray, qr_px: np.ndarray, got: dict[int, np.ndarray],
+               perspective: bool = False) -> np.ndarray:
+    """The mapping from the QR corners and the marks found: `_fit`'s choice, or a homography when asked
+    (for predicting far marks only; it needs two marks besides the QR corners)."""
+    centres = _mark_centres_mm()
+    keys = sorted(got)
+    src = np.vstack([qr_mm, *[centres[i] for i in keys]])
+    dst = np.vstack([qr_px, *[got[i] for i in keys]])
+    if perspective and len(keys) >= 2:
+        hom, _ = cv2.findHomography(src, dst, 0)
+        if hom is not None:
+            return np.asarray(hom, np.float64)
+    return _fit(src, dst, len(keys))
+
+
+def _worst_mm(h: np.ndarray, qr_mm: np.ndarray, qr_px: np.ndarray, got: dict[int, np.ndarray],
+              ppm: float) -> tuple[int, float]:
+    """(mark, mm) of the found mark furthest from where the mapping puts it; QR corners count as -1."""
+    centres = _mark_centres_mm()
+    worst, err = -1, float(np.max(np.linalg.norm(_apply(h, qr_mm) - qr_px, axis=1)) / ppm)
+    for i, c in got.items():
+        e = float(np.linalg.norm(_apply(h, centres[i:i + 1])[0] - c)) / _local_ppm(h, centres[i])
+        if e > err:
+            worst, err = i, e
+    return worst, err
 
 
 def _fit(src: np.ndarray, dst: np.ndarray, marks: int) -> np.ndarray:
-    """Affine unless all four marks are there and perspective explains them clearly better: with three
-    marks the perspective terms are fixed by the QR corners alone and swing the far boxes by millimetres."""
+    """Affine unless three or more marks are there and perspective explains them clearly better (a phone
+    photo, an open lid). With fewer the perspective terms rest on the QR corners and the marks on one side,
+    and swing the far boxes by millimetres (and such a coupon is not trusted for confident ticks)."""
     aff = _affine(src, dst)
-    if marks < 4:
+    if marks < 3:
         return aff
     hom, _ = cv2.findHomography(src, dst, 0)
     if hom is None:
@@ -242,4 +304,4 @@ def _fit(src: np.ndarray, dst: np.ndarray, marks: int) -> np.ndarray:
     hom = np.asarray(hom, np.float64)
     rms_a = float(np.sqrt(np.mean(np.sum((_apply(aff, src) - dst) ** 2, axis=1))))
     rms_h = float(np.sqrt(np.mean(np.sum((_apply(hom, src) - dst) ** 2, axis=1))))
-    return hom if rms_h < 0.7 * rms_a else aff
+    return hom if rms_h < g.REG_PERSPECTIVE_GAIN * rms_a else aff

@@ -1,16 +1,33 @@
-"""Tick boxes: a registered coupon → one reading per box slot (ink fraction of the interior, state, crop).
+"""Tick boxes: a registered coupon → one reading per box slot (score, state, crop).
 
 Each box is resampled from the image into a patch at `PATCH_PX_PER_MM` through the coupon's mapping, so
-the measurement is the same at 150, 200 or 300 dpi. The printed border is then located within
-±`TICK_ALIGN_SEARCH_MM` (SDAPS-style small correlation search: maximum of border darkness minus interior
-darkness), which absorbs what the mapping gets wrong on crumpled paper. Ink is a pixel darker than half-way
-between the local paper level (the surroundings of the box, so a coffee stain or a grey recycled paper
-shifts it too) and the printed border's own ink level. The score is the ink fraction of the interior,
-inset by TICK_INTERIOR_INSET_MM from the box's outer edge; states follow the thresholds in
-layouts.geometry. All CHECKBOX_SLOTS slots are measured; matching keeps the first n.
+the measurement is the same at 150, 200 or 300 dpi, with room around it for marks that leave the box (a
+circle around it, an "X" beside it). The printed border is then located within ±`TICK_ALIGN_SEARCH_MM`
+(SDAPS-style correlation search), which absorbs what the mapping gets wrong on crumpled paper. Then:
+
+1. **Border as evidence of place.** Each of the four sides must be found dark along most of its length
+   where the border search put it; a box that lands on label text or blank paper (a registration gone
+   wrong) is doubtful, never empty or ticked.
+2. **Per-coupon calibration.** Ink is a pixel darker than the local paper (the box's surroundings, so a
+   coffee stain or grey recycled paper shifts it too) by a threshold set per coupon: the emptiest box of the
+   same coupon (the blank paper beside them) shows how dark paper texture, fibres and scanner noise get
+   (the 99th percentile), and the threshold sits above that, between `TICK_INK_LEVEL_MIN` and `TICK_INK_LEVEL` of the paper-to-border
+   contrast. A light ballpoint is ink on a clean scan; fibres on recycled paper are not.
+3. **Score**: the share of the interior within `TICK_STROKE_REACH_MM` of a stroke (specks removed), so a
+   thin slash counts by its length, not its 0.2 mm width.
+4. **Strokes through the border** (a check mark running over it, a cross larger than the box): ink on both
+   sides of the border at the same place lets a smaller interior score count as ticked.
+5. **A circle around the box**: ink all round in the ring just outside the border is a tick.
+6. **A correction** (a filled box with an "X" beside it): doubtful, for a person to decide.
+
+A coupon whose registration is not trusted (fewer than three marks, or a poor fit: Registration.trusted)
+gets only doubtful boxes. Thresholds and why they have their values: layouts.geometry, tick-box section.
+All CHECKBOX_SLOTS slots can be measured; matching keeps the first n.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -21,10 +38,13 @@ from scanning.results import BoxReading, TickState
 from scanning.snippets import png_bytes
 
 PATCH_PX_PER_MM = 10.0  # 0.1 mm per patch pixel: finer than any scan we read, so nothing is lost
-PATCH_MARGIN_MM = 3.0  # context around the box: paper level and the crop people see in review
+PATCH_MARGIN_MM = 4.0  # context around the box (paper level, circles around it, the crop people see)
+PATCH_LEFT_MM = 9.0  # more on the left, where an "X" beside a corrected box goes (the label is on the right)
+K = PATCH_PX_PER_MM
 
 
 def classify(score: float) -> TickState:
+    """The state by interior score alone (no border, circle or correction evidence)."""
     if score <= g.TICK_EMPTY_MAX:
         return "empty"
     if score >= g.TICK_TICKED_MIN:
@@ -32,86 +52,247 @@ def classify(score: float) -> TickState:
     return "doubtful"
 
 
+@dataclass
+class _Box:
+    """One box's patch and what is measured before the coupon's calibration is known."""
+
+    slot: int
+    patch: np.ndarray  # grey, the box at (x0, y0) px
+    dark: np.ndarray  # float32 paper level minus the (median-smoothed) patch, >= 0
+    x0: int
+    y0: int
+    contrast: float  # paper to printed border, grey levels
+    border_ok: bool
+    noise: float  # 99th percentile darkness of the blank paper beside the box: paper and scanner noise
+
+
 def _patch(image: np.ndarray, reg: Registration, slot: int) -> np.ndarray:
     box = g.checkbox_box(slot)
-    k = PATCH_PX_PER_MM
-    ox, oy = box.x_mm - PATCH_MARGIN_MM, box.y_mm - PATCH_MARGIN_MM
-    size = int(round((box.width_mm + 2 * PATCH_MARGIN_MM) * k))
+    ox, oy = box.x_mm - PATCH_LEFT_MM, box.y_mm - PATCH_MARGIN_MM
+    w = int(round((box.width_mm + PATCH_LEFT_MM + PATCH_MARGIN_MM) * K))
+    h = int(round((box.height_mm + 2 * PATCH_MARGIN_MM) * K))
     # patch px → coupon mm → image px
-    to_mm = np.array([[1 / k, 0, ox], [0, 1 / k, oy], [0, 0, 1]], np.float64)
+    to_mm = np.array([[1 / K, 0, ox], [0, 1 / K, oy], [0, 0, 1]], np.float64)
     m = reg.homography @ to_mm
-    if reg.px_per_mm <= k * 1.3:
-        return cv2.warpPerspective(image, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+    if reg.px_per_mm <= K * 1.3:
+        return cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                    borderMode=cv2.BORDER_REPLICATE)
     # the image is finer than the patch (300 dpi = 11.8 px/mm): warp at native scale, then reduce (antialiased)
-    f = reg.px_per_mm / k
-    native = int(round(size * f))
+    f = reg.px_per_mm / K
     m = m @ np.diag([1 / f, 1 / f, 1.0])
-    big = cv2.warpPerspective(image, m, (native, native), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                              borderMode=cv2.BORDER_REPLICATE)
-    return cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
+    big = cv2.warpPerspective(image, m, (int(round(w * f)), int(round(h * f))),
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA)
 
 
-def _masks(size: int, shift: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(border ring, interior, outside) masks of the box in a patch, box moved by `shift` px."""
-    k = PATCH_PX_PER_MM
-    m0 = int(round(PATCH_MARGIN_MM * k))
-    s = int(round(g.CHECKBOX_SIZE_MM * k))
-    lw = max(2, int(round(g.CHECKBOX_LINE_MM * k)))
-    inset = int(round(g.TICK_INTERIOR_INSET_MM * k))
-    dx, dy = shift
-    ring = np.zeros((size, size), bool)
-    x0, y0 = m0 + dx, m0 + dy
-    ring[y0:y0 + s, x0:x0 + s] = True
-    ring[y0 + lw:y0 + s - lw, x0 + lw:x0 + s - lw] = False
-    inner = np.zeros((size, size), bool)
-    inner[y0 + inset:y0 + s - inset, x0 + inset:x0 + s - inset] = True
-    outside = np.ones((size, size), bool)
-    pad = int(0.6 * k)
-    outside[max(0, y0 - pad):y0 + s + pad, max(0, x0 - pad):x0 + s + pad] = False
-    return ring, inner, outside
+def _geometry() -> tuple[int, int, int, int]:
+    """(box x0, box y0, side, border width) in patch px, box where the mapping puts it."""
+    return (int(round(PATCH_LEFT_MM * K)), int(round(PATCH_MARGIN_MM * K)), int(round(g.CHECKBOX_SIZE_MM * K)),
+            max(2, int(round(g.CHECKBOX_LINE_MM * K))))
 
 
 def _align(dark: np.ndarray) -> tuple[int, int]:
-    """Shift (px) of the printed border that best explains the patch: border dark, interior light."""
-    k = PATCH_PX_PER_MM
-    m0 = int(round(PATCH_MARGIN_MM * k))
-    s = int(round(g.CHECKBOX_SIZE_MM * k))
-    lw = max(2, int(round(g.CHECKBOX_LINE_MM * k)))
-    r = int(round(g.TICK_ALIGN_SEARCH_MM * k))
-    ring_t = np.zeros((s, s), np.float32)
-    ring_t[:, :] = 1.0
+    """Top-left (px) of the printed border that best explains the patch: border dark, interior light."""
+    bx, by, s, lw = _geometry()
+    r = int(round(g.TICK_ALIGN_SEARCH_MM * K))
+    ring_t = np.ones((s, s), np.float32)
     ring_t[lw:s - lw, lw:s - lw] = -(ring_t.sum() - (s - 2 * lw) ** 2) / ((s - 2 * lw) ** 2)  # zero-mean
-    region = dark[m0 - r:m0 + s + r, m0 - r:m0 + s + r].astype(np.float32)
+    region = dark[by - r:by + s + r, bx - r:bx + s + r].astype(np.float32)
     resp = cv2.matchTemplate(region, ring_t, cv2.TM_CCORR)
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
     resp = resp - 0.02 * resp.max() * np.hypot(xx, yy) / max(r, 1)  # prefer the predicted place on ties
     _, best, _, loc = cv2.minMaxLoc(resp)
     if best <= 0:
-        return 0, 0
-    return loc[0] - r, loc[1] - r
+        return bx, by
+    return bx + loc[0] - r, by + loc[1] - r
 
 
-def read_box(image: np.ndarray, reg: Registration, slot: int, crop: bool = False) -> BoxReading:
-    """One slot. The crop (PNG) is kept for doubtful boxes, which go to review, or when `crop` asks."""
+def _sides_dark(dark: np.ndarray, x0: int, y0: int) -> list[float]:
+    """Median darkness along each of the four printed sides (the darkest line across the side's width)."""
+    _, _, s, lw = _geometry()
+    p = 2  # the border may sit a pixel or two off after alignment on a warped or resampled scan
+    top = dark[y0 - p:y0 + lw + p, x0:x0 + s].max(axis=0)
+    bottom = dark[y0 + s - lw - p:y0 + s + p, x0:x0 + s].max(axis=0)
+    left = dark[y0:y0 + s, x0 - p:x0 + lw + p].max(axis=1)
+    right = dark[y0:y0 + s, x0 + s - lw - p:x0 + s + p].max(axis=1)
+    return [quantile(v, 50) for v in (top, bottom, left, right)]
+
+
+def _measure(image: np.ndarray, reg: Registration, slot: int) -> _Box:
     patch = _patch(image, reg, slot)
-    size = patch.shape[0]
     smooth = cv2.medianBlur(patch, 3)  # speckle, salt and pepper, JPEG mosquito noise
-    _, _, outside0 = _masks(size, (0, 0))
-    paper = quantile(smooth[outside0], 75)
+    bx, by, s, lw = _geometry()
+    outside = np.ones(patch.shape, bool)
+    pad = int(0.6 * K)
+    outside[by - pad:by + s + pad, bx - pad:bx + s + pad] = False
+    paper = quantile(smooth[outside], 75)
     dark = np.clip(paper - smooth.astype(np.float32), 0, None)
-    shift = _align(dark)
-    ring, inner, _ = _masks(size, shift)
-    border_ink = quantile(smooth[ring], 30)
-    contrast = max(paper - border_ink, g.TICK_MIN_CONTRAST)
-    ink = smooth.astype(np.float32) < paper - g.TICK_INK_LEVEL * contrast
-    score = float(ink[inner].mean())
-    state = classify(score)
-    snippet = png_bytes(patch) if crop or state == "doubtful" else b""
-    return BoxReading(slot=slot, score=round(score, 4), state=state, snippet_png=snippet)
+    x0, y0 = _align(dark)
+    sides = sorted(_sides_dark(dark, x0, y0))
+    contrast = max(sides[2], g.TICK_MIN_CONTRAST)  # the printed border's darkness (a stroke may hide a side)
+    border_ok = sides[1] >= g.TICK_BORDER_MIN_DARK  # three of four sides found where the search put them
+    # the blank paper just left of the box: the same paper and scanner, and no mark lands there except a
+    # cross larger than the box (the "X" of a correction goes further out)
+    a, b = int(round(g.TICK_NOISE_STRIP_MM[0] * K)), int(round(g.TICK_NOISE_STRIP_MM[1] * K))
+    noise = quantile(dark[y0:y0 + s, max(0, x0 - b):x0 - a], 99)
+    return _Box(slot, patch, dark, x0, y0, contrast, border_ok, noise)
+
+
+def _clean(ink: np.ndarray) -> np.ndarray:
+    """Ink without specks (toner dust, salt and pepper, fibres' dots: components below TICK_SPECK_MM2) and
+    without straight lines along the coupon's axes longer than TICK_LINE_MM (a fold or crease, a scanner
+    streak: no pen stroke near a box runs that far exactly level or upright)."""
+    u8 = ink.astype(np.uint8)
+    n = int(round(g.TICK_LINE_MM * K))
+    for kernel in (np.ones((1, n), np.uint8), np.ones((n, 1), np.uint8)):
+        core = cv2.erode(u8, kernel)
+        if core.any():  # rare: an opening only where the erosion left something
+            u8[cv2.dilate(cv2.dilate(core, kernel), np.ones((3, 3), np.uint8)) > 0] = 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= g.TICK_SPECK_MM2 * K * K
+    # ink from one edge of the patch to the opposite one is no mark on this box (every mark stays within
+    # ~5 mm of its box; the patch reaches 4-9 mm out): a coffee ring's arc, a crease, a line of text
+    h, w = ink.shape
+    x, y, bw, bh = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
+    keep &= ~(((x <= 0) & (x + bw >= w)) | ((y <= 0) & (y + bh >= h)))
+    keep[0] = False
+    return keep[labels]
+
+
+def _crossings(ink: np.ndarray, x0: int, y0: int) -> int:
+    """Places where a stroke runs through the border: ink just inside and just outside at the same place."""
+    _, _, s, _ = _geometry()
+    a, b = int(round(0.25 * K)), int(round(0.9 * K))  # band from 0.25 to 0.9 mm off the border line
+    h, w = ink.shape
+    count = 0
+    for side in range(4):
+        if side == 0:  # top: inside below, outside above
+            inner = ink[y0 + a:y0 + b, x0:x0 + s].any(axis=0)
+            outer = ink[max(0, y0 - b):y0 - a, x0:x0 + s].any(axis=0)
+        elif side == 1:
+            inner = ink[y0 + s - b:y0 + s - a, x0:x0 + s].any(axis=0)
+            outer = ink[y0 + s + a:min(h, y0 + s + b), x0:x0 + s].any(axis=0)
+        elif side == 2:
+            inner = ink[y0:y0 + s, x0 + a:x0 + b].any(axis=1)
+            outer = ink[y0:y0 + s, max(0, x0 - b):x0 - a].any(axis=1)
+        else:
+            inner = ink[y0:y0 + s, x0 + s - b:x0 + s - a].any(axis=1)
+            outer = ink[y0:y0 + s, x0 + s + a:min(w, x0 + s + b)].any(axis=1)
+        both = np.convolve((inner & outer).astype(np.int8), np.ones(5, np.int8), "same") > 0
+        edges = np.diff(np.concatenate([[0], both.astype(np.int8), [0]]))
+        runs = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+        # a pen stroke crosses the border over a short stretch; a stain's rim or a shadow runs along it
+        count += int(np.count_nonzero(runs <= g.TICK_CROSSING_RUN_MAX_MM * K))
+    return count
+
+
+def _circle(ink: np.ndarray, x0: int, y0: int) -> float:
+    """How completely ink surrounds the box in the ring just outside its border: of 16 directions, the
+    share covered on the box's least covered side (0: some side has none, 1: all round)."""
+    _, _, s, _ = _geometry()
+    r = int(np.ceil(g.TICK_CIRCLE_RING_MM[1] * K)) + 1
+    ink = ink[max(0, y0 - r):y0 + s + r, max(0, x0 - r):x0 + s + r]  # the ring's bounding square
+    x0, y0 = min(x0, r), min(y0, r)
+    h, w = ink.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    cx, cy = x0 + s / 2, y0 + s / 2
+    dx, dy = np.abs(xx - cx) - s / 2, np.abs(yy - cy) - s / 2
+    out = np.hypot(np.clip(dx, 0, None), np.clip(dy, 0, None)) + np.minimum(np.maximum(dx, dy), 0)
+    ring = (out >= g.TICK_CIRCLE_RING_MM[0] * K) & (out <= g.TICK_CIRCLE_RING_MM[1] * K) & ink
+    if not ring.any():
+        return 0.0
+    ang = np.arctan2(yy[ring] - cy, xx[ring] - cx)
+    sector = ((ang + np.pi) / (2 * np.pi) * 16).astype(int) % 16
+    covered = np.bincount(sector, minlength=16) >= 0.08 * K * K  # 0.08 mm²: a 0.2 mm line 0.4 mm long
+    # all round: every side (four sectors centred on it) must show ink; a neighbour's stroke passing
+    # along one side is no circle
+    sides = np.roll(covered, 2).reshape(4, 4).sum(axis=1)
+    return float(sides.min()) / 4
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a box shows, once the coupon's ink level is known (kept for the benchmark and the tests)."""
+
+    score: float  # share of the interior within TICK_STROKE_REACH_MM of a stroke
+    circle: float  # share of directions with ink in the ring just outside the border
+    crossings: int  # strokes through the border
+    beside: float  # ink share of the strip left of the box where an "X" beside it goes
+    border_ok: bool
+
+
+def evidence(m: _Box, level: float) -> Evidence:
+    _, _, s, lw = _geometry()
+    x0, y0 = m.x0, m.y0
+    # strokes are looked for within PATCH_MARGIN_MM of the box (the patch's wider left part is for the
+    # noise strip and the "X" beside a correction)
+    cut = max(0, x0 - int(round(PATCH_MARGIN_MM * K)))
+    raw = m.dark > level
+    ink = _clean(raw[:, cut:])
+    x0 -= cut
+    band = int(round(0.2 * K))  # the printed border itself (± alignment error) is never a stroke
+    border = np.zeros(ink.shape, bool)
+    border[y0 - band:y0 + s + band, x0 - band:x0 + s + band] = True
+    border[y0 + lw + band:y0 + s - lw - band, x0 + lw + band:x0 + s - lw - band] = False
+    strokes = ink & ~border
+    i = int(round(g.TICK_INTERIOR_INSET_MM * K))
+    interior = (slice(y0 + i, y0 + s - i), slice(x0 + i, x0 + s - i))
+    inside = np.zeros(strokes.shape, np.uint8)
+    inside[interior] = strokes[interior]
+    r = int(round(g.TICK_STROKE_REACH_MM * K))
+    reach = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    score = float(reach[interior].mean())
+    # each further piece of evidence only where it can change the state
+    decided = score >= g.TICK_TICKED_MIN
+    crossings = _crossings(strokes, x0, y0) if not decided and score >= g.TICK_CROSSING_SCORE_MIN else 0
+    circle = _circle(strokes, x0, y0) if not decided else 0.0
+    beside = 0.0
+    if score >= g.TICK_FILLED_MIN:
+        bl, br = int(round(g.TICK_BESIDE_MM[1] * K)), int(round(g.TICK_BESIDE_MM[0] * K))
+        side = _clean(raw[:, :m.x0 - br]).astype(np.uint8)  # the whole left part: blots are seen whole
+        # pen strokes are at most 1 mm wide: what an opening wider than that keeps is a stain's blot
+        wide = int(round(g.TICK_BLOT_MM * K)) | 1
+        disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (wide, wide))
+        # (only a pixel's rim added back: where a thick X's strokes cross is as wide as a blot)
+        blot = cv2.dilate(cv2.morphologyEx(side, cv2.MORPH_OPEN, disk), np.ones((3, 3), np.uint8))
+        beside = float((side & (blot == 0))[y0:y0 + s, max(0, m.x0 - bl):].mean())
+    return Evidence(score, circle, crossings, beside, m.border_ok)
+
+
+def decide(e: Evidence, trusted: bool) -> TickState:
+    if not trusted or not e.border_ok:
+        return "doubtful"  # the box is not where it was looked for: nothing confident about it
+    if e.score >= g.TICK_FILLED_MIN and e.beside >= g.TICK_BESIDE_MIN:
+        return "doubtful"  # a filled box with an X beside it: a correction, a person decides what it means
+    if e.score >= g.TICK_TICKED_MIN or e.circle >= g.TICK_CIRCLE_MIN or e.crossings >= 1:
+        return "ticked"
+    if e.score <= g.TICK_EMPTY_MAX and e.circle <= g.TICK_CIRCLE_EMPTY_MAX:
+        return "empty"
+    return "doubtful"
+
+
+def _reading(m: _Box, level: float, trusted: bool, crop: bool) -> BoxReading:
+    e = evidence(m, level)
+    state = decide(e, trusted)
+    shown = max(e.score, e.circle if e.circle > g.TICK_CIRCLE_EMPTY_MAX else 0.0)
+    snippet = png_bytes(m.patch) if crop or state == "doubtful" else b""
+    return BoxReading(slot=m.slot, score=round(shown, 4), state=state, snippet_png=snippet)
+
+
+def measure(image: np.ndarray, reg: Registration, slots: int) -> tuple[list[_Box], list[float]]:
+    """Every box's patch and the coupon-calibrated ink level for each."""
+    measured = [_measure(image, reg, slot) for slot in range(min(slots, g.CHECKBOX_SLOTS))]
+    # per-coupon calibration: the paper beside the boxes shows the paper's and the scanner's own darkness
+    # (the quietest of them, in case a stroke reaches one); ink must be clearly darker than that
+    quiet = [m.noise for m in measured if m.border_ok]
+    floor = min(quiet) if quiet else 0.0
+    levels = [min(max(floor * g.TICK_NOISE_FACTOR, g.TICK_INK_LEVEL_MIN * m.contrast), g.TICK_INK_LEVEL * m.contrast)
+              for m in measured]
+    return measured, levels
 
 
 def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False,
                slots: int = g.CHECKBOX_SLOTS) -> tuple[BoxReading, ...]:
     """The first `slots` tick boxes (a store whose campaigns offer three options needs three)."""
-    return tuple(read_box(image, reg, slot, crops) for slot in range(min(slots, g.CHECKBOX_SLOTS)))
+    measured, levels = measure(image, reg, slots)
+    return tuple(_reading(m, level, reg.trusted, crops) for m, level in zip(measured, levels, strict=True))

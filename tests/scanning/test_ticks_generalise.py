@@ -1,0 +1,172 @@
+"""Issue 10, item 1: tick reading that generalises beyond the pen it was tuned on, and no confident ticks
+from a registration that has lost the coupon.
+
+Real coupons from the renderer, marked with the second, held-apart pen (scanning/pens.py), scanned as the
+classes of tests/scanning/tickcorpus.py, read by the pipeline.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from layouts import geometry as g
+from scanning import pens
+from scanning import simulate as sim
+from scanning.pipeline import read_page
+from scanning.results import CouponReading
+from tests.scanning import degrade as d
+from tests.scanning import tickcorpus as tc
+from tests.scanning.corpus import code_for, coupon_pages
+
+BLACK_THIN = pens.Pen(width_mm=0.25, grey=40, pressure=0.9, skips=0.0, colour="black")
+BLUE_LIGHT = pens.Pen(width_mm=0.2, grey=110, pressure=0.6, skips=0.1, colour="blue")
+
+
+@pytest.fixture(scope="module")
+def blank(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, np.ndarray, np.ndarray]:
+    """One rendered letter page (coupon in its bottom third) at 300 and at 200 dpi, not yet marked."""
+    code = code_for(random.Random(100))
+    work = tmp_path_factory.mktemp("ticks")
+    return code, coupon_pages([code], 300, work)[0][0], coupon_pages([code], 200, work)[0][0]
+
+
+def _marked(page: np.ndarray, dpi: float, marks: dict[int, tuple[str, pens.Pen]], seed: int = 1) -> np.ndarray:
+    page = page.copy()
+    rng = random.Random(seed)
+    for slot, (style, pen) in marks.items():
+        pens.mark(page, dpi, g.checkbox_box(slot), g.COUPON_TOP_MM, rng, style, pen)
+    return d.cut_coupon(page, dpi)
+
+
+def _coupon(image: np.ndarray, dpi: float, code: str) -> CouponReading:
+    reading = read_page("test", 1, image, dpi, slots=3)
+    got = [c for c in reading.coupons if c.code == code]
+    assert got and got[0].registered, reading
+    return got[0]
+
+
+def _states(c: CouponReading) -> list[str]:
+    return [b.state for b in c.boxes]
+
+
+@pytest.mark.parametrize("dpi", [200, 300])
+def test_thin_slash_and_check_over_the_border_on_clean_scans_are_ticked_not_doubtful(blank, dpi) -> None:
+    """The independent set's finding: a single thin slash and a clear check running over the border came
+    back doubtful on clean 200 and 300 dpi scans (the interior was cut away with the border)."""
+    code, p300, p200 = blank
+    page = p300 if dpi == 300 else p200
+    img = _marked(page, dpi, {0: ("slash", BLACK_THIN), 1: ("check_over", BLUE_LIGHT), 2: ("corner_check", BLACK_THIN)})
+    assert _states(_coupon(img, dpi, code)) == ["ticked", "ticked", "ticked"]
+
+
+def test_light_blue_ballpoint_slash_is_ticked(blank) -> None:
+    code, _, p200 = blank
+    img = _marked(p200, 200, {1: ("slash", BLUE_LIGHT)})
+    assert _states(_coupon(img, 200, code)) == ["empty", "ticked", "empty"]
+
+
+def test_circle_around_the_box_is_ticked_and_its_neighbours_stay_empty(blank) -> None:
+    code, _, p200 = blank
+    img = _marked(p200, 200, {1: ("circle", BLACK_THIN)})
+    assert _states(_coupon(img, 200, code)) == ["empty", "ticked", "empty"]
+
+
+def test_cross_larger_than_the_box_is_ticked_and_its_neighbours_stay_empty(blank) -> None:
+    code, _, p200 = blank
+    img = _marked(p200, 200, {1: ("big_cross", pens.Pen(0.8, 30, 1.0, 0.0, "black"))})
+    assert _states(_coupon(img, 200, code)) == ["empty", "ticked", "empty"]
+
+
+def test_correction_filled_box_with_x_beside_is_doubtful_and_a_filled_box_alone_ticked(blank) -> None:
+    code, _, p200 = blank
+    pen = pens.Pen(0.6, 40, 1.0, 0.0, "black")
+    img = _marked(p200, 200, {0: ("filled", pen), 2: ("correction", pen)})
+    assert _states(_coupon(img, 200, code)) == ["ticked", "empty", "doubtful"]
+
+
+def test_fold_through_an_empty_box_is_not_a_tick(blank) -> None:
+    """Round-trip corpus (seed 2024): a crease across an empty box scored as a tick once the interior was
+    no longer cut 0.9 mm inside the border; lines running level past the box are not strokes."""
+    code, _, p200 = blank
+    img = d.cut_coupon(p200.copy(), 200).astype(np.float32)
+    y = d.px(g.checkbox_box(1).y_mm + 2.5, 200)
+    for dy in range(-6, 7):
+        img[y + dy] *= 0.75 + 0.25 * min(1.0, abs(dy) / 6)
+    img = sim.jpeg(img.astype(np.uint8), 30)
+    assert _states(_coupon(img, 200, code))[1] in ("empty", "doubtful")
+    assert "ticked" not in _states(_coupon(img, 200, code))
+
+
+def test_coupon_with_two_registration_marks_gets_only_doubtful_boxes(blank) -> None:
+    """Fewer than three marks: the box positions are extrapolated, so no box is confidently anything."""
+    code, _, p200 = blank
+    img = _marked(p200, 200, {0: ("slash", BLACK_THIN)})
+    for x, y in g.REG_MARKS_MM[:2]:  # torn off: the two top marks gone
+        x0, y0 = d.px(x - 1, 200), d.px(y - 1, 200)
+        img[max(0, y0):y0 + d.px(7, 200), max(0, x0):x0 + d.px(7, 200)] = 255
+    c = _coupon(img, 200, code)
+    assert c.marks_found == 2
+    assert _states(c) == ["doubtful"] * 3
+
+
+def test_phone_photo_with_perspective_gives_no_confident_wrong_tick(blank) -> None:
+    """The independent set's finding: on phone photos with perspective the far registration marks were not
+    found and the boxes extrapolated ~10 mm off, onto label text (read as ticked) or blank paper (empty),
+    with no review flag. This photo (one edge a third shorter) read slot 0 'empty' with 2 marks before."""
+    code, p300, _ = blank
+    marks = {0: ("corner_check", BLACK_THIN), 1: ("corner_check", BLACK_THIN), 2: ("check_over", BLACK_THIN)}
+    page = _marked(p300, 300, marks)
+    wrong = 0
+    for seed in range(4):
+        img, dpi = tc.phone(page, 300, random.Random(seed), tilt=0.3)
+        c = _coupon(img, dpi, code)
+        wrong += sum(1 for s in _states(c) if s == "empty")
+        assert all(s in ("ticked", "doubtful") for s in _states(c)), (seed, c.marks_found, c.boxes)
+    assert wrong == 0
+
+
+def _rates(cases: list[tc.TickCase]) -> tuple[Counter[str], list[str]]:
+    """(right / doubtful / wrong counts, a note per box not right: "<outcome> <scan> slot ...")."""
+    out: Counter[str] = Counter()
+    notes = []
+    for case in cases:
+        c = _coupon(case.image, case.dpi, case.code)
+        for box in c.boxes:
+            want = case.want[box.slot]
+            o = "right" if box.state == want else "doubtful" if box.state == "doubtful" else "wrong"
+            out[o] += 1
+            if o != "right":
+                notes.append(f"{o} {case.scan} slot {box.slot} {case.styles[box.slot] or 'empty'}: {box.state} "
+                             f"({box.score}) want {want}")
+    return out, notes
+
+
+# The classes where every stroke of the second pen survives the scan; on bitonal and fax scans a light
+# ballpoint stroke (grey ~180) can fall entirely above the threshold and vanish (bench/ticks.py counts it).
+GREY_CLASSES = ("clean200", "clean300", "coffee", "photocopy", "recycled", "phone")
+
+
+def test_second_pen_seeded_sample_meets_the_target_rates(tmp_path: Path) -> None:
+    cases = list(tc.build(18, seed=5, workdir=tmp_path, pen="pen2", classes=GREY_CLASSES))
+    rates, notes = _rates(cases)
+    n = sum(rates.values())
+    assert rates["wrong"] == 0, notes
+    assert rates["right"] >= 0.995 * n - 1, (rates, notes)  # on 54 boxes: at most one doubtful
+
+
+@pytest.mark.slow
+def test_second_pen_corpus_meets_the_target_rates(tmp_path: Path) -> None:
+    """Every scan class. Confidently wrong boxes only where a light stroke vanished in a bitonal or fax
+    scan (nothing of it left to read: bench/ticks.py counts them); the rest right or doubtful."""
+    cases = list(tc.build(160, seed=2026, workdir=tmp_path, pen="pen2"))
+    rates, notes = _rates(cases)
+    n = sum(rates.values())
+    wrong = [x for x in notes if x.startswith("wrong")]
+    assert all(x.startswith(("wrong bitonal", "wrong fax")) for x in wrong), wrong
+    assert len(wrong) <= 0.02 * n, wrong
+    assert rates["right"] >= 0.96 * n, (rates, notes)
