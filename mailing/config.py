@@ -41,7 +41,7 @@ FORMS = ("A", "B")
 ENVELOPES = ("DL", "C6/5")
 ECC_LEVELS = ("M", "Q", "H")
 DEDUPE_MODES = ("report", "merge")
-RULE_WHEN = ("ticked", "no_response")
+RULE_WHEN = ("ticked", "no_response", "responded")
 RULE_ACTIONS = ("letter", "call", "suppress")
 CONFLICT_RULES = ("review", "optout-wins")  # a coupon ticking a call option and an opt-out
 IMPORT_TARGETS = (
@@ -117,7 +117,7 @@ class LetterText:
 @dataclass(frozen=True)
 class Rule:
     id: str
-    when: str  # ticked | no_response
+    when: str  # ticked | no_response | responded (any counted response, opt-outs excluded: the thank-you)
     action: str  # letter | call | suppress
     option: str = ""
     days: int = 0
@@ -510,6 +510,8 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
             raise r.fail(fp + ("letter",), f"{letter!r} is not defined; add [letters.{letter or 'name'}] with subject and body")
         if when == "no_response" and action != "letter":
             raise r.fail(fp + ("action",), "a no_response rule can only send a letter")
+        if when == "responded" and action != "letter":
+            raise r.fail(fp + ("action",), "a responded rule can only send a letter (the thank-you)")
         rid = r.str_(fr, "id", fp, f"{when}-{option or days}-{action}")
         if rid in {x.id for x in rules}:
             raise r.fail(fp + ("id",), f"rule id {rid!r} appears twice")

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from mailing.campaigns import load
@@ -101,7 +101,12 @@ class _Run:
         self.result = RuleResult(rule.id, rule.action)
 
     def run(self) -> RuleResult:
-        candidates = self._ticked() if self.rule.when == "ticked" else self._no_response()
+        if self.rule.when == "ticked":
+            candidates = self._ticked()
+        elif self.rule.when == "responded":
+            candidates = self._responded()
+        else:
+            candidates = self._no_response()
         if self.rule.action == "suppress":
             self._suppress(candidates)
         elif self.rule.action == "call":
@@ -135,6 +140,28 @@ class _Run:
                 seen.add(row.id)
                 rows.append(row)
         return rows
+
+    def _responded(self) -> list[Any]:
+        """Everyone with a counted response to this campaign who did not object: the thank-you. A response
+        whose opt-out box (the option of any ``suppress`` rule) is ticked or still doubtful is left out (a
+        doubtful one until review resolves it); the suppression list is applied again when the wave is
+        planned, so an objection by any other channel keeps the person out too."""
+        optout_keys = sorted({r.option for r in self.campaign.rules if r.action == "suppress" and r.option})
+        objected = exists().where(response_options.c.response_id == responses.c.id,
+                                  response_options.c.key.in_(optout_keys),
+                                  or_(response_options.c.ticked.is_(True), response_options.c.ticked.is_(None)))
+        stmt = (
+            select(recipients, responses.c.id.label("response_id"), responses.c.received_on)
+            .select_from(responses.join(pieces, pieces.c.id == responses.c.piece_id)
+                         .join(waves, waves.c.id == pieces.c.wave_id)
+                         .join(recipients, recipients.c.id == pieces.c.recipient_id))
+            .where(waves.c.campaign_id == self.cid, ~self._already(), recipients.c.erased_at.is_(None))
+            .order_by(responses.c.received_on, responses.c.id)
+        )
+        if optout_keys:
+            stmt = stmt.where(~objected)
+        seen: set[int] = set()
+        return [r for r in self.conn.execute(stmt) if not (r.id in seen or seen.add(r.id))]  # type: ignore[func-returns-value]
 
     def _no_response(self) -> list[Any]:
         """Pieces of the campaign's main waves dropped at least `days` ago with no response."""
