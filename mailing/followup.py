@@ -215,8 +215,17 @@ class _Run:
     def _call(self, rows: list[Any]) -> None:
         if not rows:
             return
+        from mailing.consent import record_call_consents, withdrawn
         from reports.calllist import CallListRow, write_call_list
 
+        gone = withdrawn(self.conn, rows)  # consent withdrawn since the answer: never on a call list again
+        for r in (r for r in rows if r.id in gone):
+            self._record(r, "skipped", note="call consent withdrawn")
+            self.result.skipped += 1
+        rows = [r for r in rows if r.id not in gone]
+        if not rows:
+            return
+        consent = record_call_consents(self.conn, self.cid, rows)
         labels = {o.key: o.label for o in self.campaign.coupon.options}
         ticked = self._ticked_options([r.response_id for r in rows])
         pictures = self._phone_pictures([r.response_id for r in rows])
@@ -225,6 +234,7 @@ class _Run:
             options=", ".join(labels[k] for k in self.campaign.option_keys if k in ticked.get(r.response_id, ())),
             responded_on=r.received_on, postal_code=r.postal_code, city=r.city,
             phone_picture=pictures.get(r.response_id, b""),
+            consent_on=consent[r.id].given_on, consent_via=consent[r.id].text,
         ) for r in rows]
         for r in rows:
             self._record(r, "done")
