@@ -153,6 +153,14 @@ class OmrProfile:
 
 
 @dataclass(frozen=True)
+class ContactCap:
+    """No one more than `letters` letters in `days` days, across campaigns (mailing.contacts)."""
+
+    letters: int
+    days: int
+
+
+@dataclass(frozen=True)
 class Production:
     batch_size: int = 5000
     break_at_leitregion: bool = False
@@ -163,6 +171,7 @@ class Production:
     paper_gsm: float = 80.0  # letter paper, g/m²
     postal_product: str = "dialogpost"  # dialogpost | brief
     inserts: tuple[Insert, ...] = ()  # what goes into the main letter's envelope besides the letter
+    contact_cap: ContactCap | None = None  # contact_cap = { letters = 2, days = 30 }
 
 
 @dataclass(frozen=True)
@@ -458,7 +467,7 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
 
     pr = r.table(top.get("production", {}), ("production",), dict.fromkeys((
         "batch_size", "break_at_leitregion", "control_share", "seed", "inserter", "omr", "paper_gsm",
-        "postal_product", "inserts"), ""))
+        "postal_product", "inserts", "contact_cap"), ""))
     production = Production(
         batch_size=int(r.num(pr, "batch_size", ("production",), 5000, 1, 1_000_000, integer=True)),
         break_at_leitregion=r.bool_(pr, "break_at_leitregion", ("production",), False),
@@ -469,6 +478,7 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
         paper_gsm=float(r.num(pr, "paper_gsm", ("production",), 80.0, 60.0, 300.0)),
         postal_product=r.str_(pr, "postal_product", ("production",), "dialogpost", POSTAL_PRODUCTS),
         inserts=_inserts(r, pr, ("production",)),
+        contact_cap=_contact_cap(r, pr),
     )
 
     dd = r.table(top.get("dedupe", {}), ("dedupe",), {"mode": ""})
@@ -533,6 +543,17 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
         coupon=coupon, production=production, dedupe_mode=dedupe_mode, column_mapping=mapping,
         rules=tuple(rules), letters=letters, costs=costs, source_file=file, retention_months=retention_months,
     )
+
+
+def _contact_cap(r: _Reader, pr: dict[str, Any]) -> ContactCap | None:
+    if "contact_cap" not in pr:
+        return None
+    cp = ("production", "contact_cap")
+    cap = r.table(pr["contact_cap"], cp, {"letters": "", "days": ""})
+    if "letters" not in cap or "days" not in cap:
+        raise r.fail(cp, "needs letters and days, e.g. contact_cap = { letters = 2, days = 30 }")
+    return ContactCap(letters=int(r.num(cap, "letters", cp, 1, 1, 1000, integer=True)),
+                      days=int(r.num(cap, "days", cp, 30, 1, 3650, integer=True)))
 
 
 def example_campaign_path() -> Path:

@@ -199,6 +199,7 @@ waves = Table(
     Column("suppression_max_id", Integer, nullable=False, default=0),  # suppression state used
     Column("suppression_count", Integer, nullable=False, default=0),  # entries in force when planned
     Column("suppressed", Integer, nullable=False, default=0),  # recipients it left out
+    Column("capped", Integer, nullable=False, server_default="0"),  # held back by the contact cap (issue 14)
     Column("planned_at", DateTime, nullable=False, default=utcnow),
     Column("produced_at", DateTime),  # set when production starts; the job ticket's time, kept for reprints
     Column("config_toml", Text),  # the campaign text the wave was planned with (None: stores before it)
