@@ -85,3 +85,29 @@ def test_consent_withdraw_of_an_unknown_person_is_one_line(tmp_path: Path, capsy
     assert main(["--db", str(db), "consent", "withdraw", "--customer-id", "NOPE-1"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error:") and "NOPE-1" in err and err.count("\n") == 1
+
+
+def test_undoing_a_scan_run_takes_its_call_consents_back(tmp_path: Path, capsys) -> None:
+    # found in issue 14: a consent on record points at its response, so `runs undo` must take it back too
+    db, name = tmp_path / "m.db", "fruehjahr-2026"
+    run(capsys, db, "init", tmp_path / "c")
+    toml = tmp_path / "c" / "campaign.toml"
+    text = toml.read_text(encoding="utf-8")  # the thank-you pooled: no letter planned, so the run can be undone
+    toml.write_text(text.replace('letter = "thankyou"\nmin_volume = 0', 'letter = "thankyou"\nmin_volume = 100'),
+                    encoding="utf-8")
+    run(capsys, db, "campaign", "add", toml)
+    run(capsys, db, "import", name, tmp_path / "c" / "recipients.csv")
+    run(capsys, db, "produce", name, "--out", tmp_path / "print", "--jobs", "1", "--drop-date", DROP.isoformat())
+    with next((tmp_path / "print").rglob("*manifest*.csv")).open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    print_dir = next(tmp_path.joinpath("print").rglob("*.pdf")).parent
+    coupon_scan(print_dir, rows[0], [1], tmp_path / "call.png", random.Random(3))
+    run_id = scan_json(capsys, db, tmp_path / "call.png")[0]["run"]
+    run(capsys, db, "followup", name, "--as-of", DROP.isoformat(), "--out", tmp_path / "nf")
+    store = Store.open(str(db))
+    with store.connect() as conn:
+        assert len(conn.execute(select(consents)).all()) == 1
+    run(capsys, db, "runs", "undo", run_id)
+    with store.connect() as conn:
+        assert conn.execute(select(consents)).first() is None
+    store.dispose()

@@ -40,7 +40,7 @@ def test_thank_you_wave_holds_respondents_minus_objectors_once(tmp_path: Path, c
     run(capsys, db, "suppress", "import", objection, "--reason", "objection")
 
     as_of = (DROP + timedelta(days=6)).isoformat()
-    result = json.loads(run(capsys, db, "followup", name, "--as-of", as_of, "--json"))
+    result = json.loads(run(capsys, db, "followup", name, "--as-of", as_of, "--out", tmp_path / "nf", "--json"))
     thanks = _rule(result, "thank-you")
     store = Store.open(str(db))
     thanked = {recipient_of(store, c) for c in wave_members(store, thanks["wave"])}
@@ -51,12 +51,12 @@ def test_thank_you_wave_holds_respondents_minus_objectors_once(tmp_path: Path, c
         assert wave.kind == "letter:thankyou" and wave.rule == "thank-you"
 
     # once: a second run thanks nobody again; a later respondent is thanked alone at the next run
-    again = json.loads(run(capsys, db, "followup", name, "--as-of", as_of, "--json"))
+    again = json.loads(run(capsys, db, "followup", name, "--as-of", as_of, "--out", tmp_path / "nf", "--json"))
     assert _rule(again, "thank-you")["count"] == 0 and _rule(again, "thank-you")["wave"] is None
     coupon_scan(print_dir, late, [], tmp_path / "late.png", rng)
     scan_json(capsys, db, tmp_path / "late.png", "--received-on", (DROP + timedelta(days=9)).isoformat())
     later = json.loads(run(capsys, db, "followup", name, "--as-of", (DROP + timedelta(days=10)).isoformat(),
-                           "--json"))
+                           "--out", tmp_path / "nf", "--json"))
     assert {recipient_of(store, c) for c in wave_members(store, _rule(later, "thank-you")["wave"])} == {
         recipient_of(store, late["code"])}
     # the thank-you wave prints (no coupon on it)
