@@ -27,8 +27,8 @@ from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from mailing.codes import new_code
-from mailing.contacts import CAPPED_KINDS, over_cap
 from mailing.config import Campaign
+from mailing.contacts import CAPPED_KINDS, over_cap
 from mailing.errors import MailingError
 from mailing.store import (
     audit,
