@@ -111,3 +111,14 @@ def test_undoing_a_scan_run_takes_its_call_consents_back(tmp_path: Path, capsys)
     with store.connect() as conn:
         assert conn.execute(select(consents)).first() is None
     store.dispose()
+
+
+def test_a_call_me_given_on_the_phone_is_on_record_as_such(tmp_path: Path, capsys) -> None:
+    db, name, rows = setup_campaign(tmp_path, capsys)
+    run(capsys, db, "respond", rows[0]["code"], "--channel", "phone", "call=yes")
+    result = json.loads(run(capsys, db, "followup", name, "--as-of", DROP.isoformat(), "--out", tmp_path / "nf",
+                            "--json"))
+    call = next(r for r in result["rules"] if r["rule"] == "call-list")
+    [row] = _call_rows(call["files"])
+    assert row["Kundennummer"] == rows[0]["customer_id"]
+    assert row["Einwilligung über"].startswith("Telefon, Telefon-Antwort ") and row["Einwilligung vom"]
