@@ -6,7 +6,9 @@ that person out of today's reminder), then ``call``, then letter rules. Every ac
 new and nobody gets the same follow-up twice. Letter rules create a wave through `mailing.waves.plan_wave`,
 which applies the suppression list again and leaves out undeliverable addresses. A rule's ``min_volume``
 pools pieces (status ``pending``) until enough are waiting. Doubtful ticks (None) are not acted upon until a
-person resolves them in the review queue.
+person resolves them in the review queue. A ``responded`` rule (a letter) thanks everyone with a counted
+response who did not object, once per campaign; a ``call`` rule keeps each call's consent on record
+(mailing.consent) and leaves out whoever withdrew it.
 """
 
 from __future__ import annotations
