@@ -62,7 +62,7 @@ FORMS = ("A", "B")
 ENVELOPES = ("DL", "C6/5")
 ECC_LEVELS = ("M", "Q", "H")
 DEDUPE_MODES = ("report", "merge")
-RULE_WHEN = ("ticked", "no_response")
+RULE_WHEN = ("ticked", "no_response", "responded")
 RULE_ACTIONS = ("letter", "call", "suppress")
 CONFLICT_RULES = ("review", "optout-wins")  # a coupon ticking a call option and an opt-out
 IMPORT_TARGETS = (
@@ -162,7 +162,7 @@ class LetterText:
 @dataclass(frozen=True)
 class Rule:
     id: str
-    when: str  # ticked | no_response
+    when: str  # ticked | no_response | responded (any counted response, opt-outs excluded: the thank-you)
     action: str  # letter | call | suppress
     option: str = ""
     days: int = 0
@@ -198,6 +198,14 @@ class OmrProfile:
 
 
 @dataclass(frozen=True)
+class ContactCap:
+    """No one more than `letters` letters in `days` days, across campaigns (mailing.contacts)."""
+
+    letters: int
+    days: int
+
+
+@dataclass(frozen=True)
 class Production:
     batch_size: int = 5000
     break_at_leitregion: bool = False
@@ -208,6 +216,7 @@ class Production:
     paper_gsm: float = 80.0  # letter paper, g/m²
     postal_product: str = "dialogpost"  # dialogpost | brief
     inserts: tuple[Insert, ...] = ()  # what goes into the main letter's envelope besides the letter
+    contact_cap: ContactCap | None = None  # contact_cap = { letters = 2, days = 30 }
 
 
 @dataclass(frozen=True)
@@ -519,7 +528,7 @@ def parse_campaign(text: str, file: str = "campaign.toml", base_dir: str | Path 
 
     pr = r.table(top.get("production", {}), ("production",), dict.fromkeys((
         "batch_size", "break_at_leitregion", "control_share", "seed", "inserter", "omr", "paper_gsm",
-        "postal_product", "inserts"), ""))
+        "postal_product", "inserts", "contact_cap"), ""))
     production = Production(
         batch_size=int(r.num(pr, "batch_size", ("production",), 5000, 1, 1_000_000, integer=True)),
         break_at_leitregion=r.bool_(pr, "break_at_leitregion", ("production",), False),
@@ -530,6 +539,7 @@ def parse_campaign(text: str, file: str = "campaign.toml", base_dir: str | Path 
         paper_gsm=float(r.num(pr, "paper_gsm", ("production",), 80.0, 60.0, 300.0)),
         postal_product=r.str_(pr, "postal_product", ("production",), "dialogpost", POSTAL_PRODUCTS),
         inserts=_inserts(r, pr, ("production",)),
+        contact_cap=_contact_cap(r, pr),
     )
 
     dd = r.table(top.get("dedupe", {}), ("dedupe",), {"mode": ""})
@@ -585,6 +595,8 @@ def parse_campaign(text: str, file: str = "campaign.toml", base_dir: str | Path 
             raise r.fail(fp + ("letter",), f"{letter!r} is not defined; add [letters.{letter or 'name'}] with subject and body")
         if when == "no_response" and action != "letter":
             raise r.fail(fp + ("action",), "a no_response rule can only send a letter")
+        if when == "responded" and action != "letter":
+            raise r.fail(fp + ("action",), "a responded rule can only send a letter (the thank-you)")
         rid = r.str_(fr, "id", fp, f"{when}-{option or days}-{action}")
         if rid in {x.id for x in rules}:
             raise r.fail(fp + ("id",), f"rule id {rid!r} appears twice")
@@ -641,6 +653,17 @@ def read_assets(campaign: Campaign) -> Campaign:
                               f"{kind.split(':')[0]}: cannot read {path} ({exc.strerror}); put the file there or "
                               "change the path in the campaign file") from None
     return dataclasses.replace(campaign, assets=dataclasses.replace(campaign.assets, data=tuple(data)))
+
+
+def _contact_cap(r: _Reader, pr: dict[str, Any]) -> ContactCap | None:
+    if "contact_cap" not in pr:
+        return None
+    cp = ("production", "contact_cap")
+    cap = r.table(pr["contact_cap"], cp, {"letters": "", "days": ""})
+    if "letters" not in cap or "days" not in cap:
+        raise r.fail(cp, "needs letters and days, e.g. contact_cap = { letters = 2, days = 30 }")
+    return ContactCap(letters=int(r.num(cap, "letters", cp, 1, 1, 1000, integer=True)),
+                      days=int(r.num(cap, "days", cp, 30, 1, 3650, integer=True)))
 
 
 def example_campaign_path() -> Path:

@@ -131,9 +131,20 @@ def run_demo(out_dir: str | Path, db: str | None = None, say: Callable[[str], No
             res = produce(store, campaign.name, folder, wave=r.wave, jobs=1, drop_date=today)
             say(f"7. Wave {r.wave} ({r.rule}) printed: {res.pieces} letters → {folder}")
 
+    from mailing.draw import draw
+
+    drawn = draw(store, campaign.name, 3, seed=SEED, deadline=today, letter="gewinn")
+    say(f"8. Prize draw among {drawn.eligible} respondents (seed {drawn.seed}, list SHA-256 {drawn.sha256[:12]}…): "
+        + ", ".join(f"{format_code(w.code)} {w.name}" for w in drawn.winners))
+    if drawn.wave is not None:
+        folder = out / f"druck-welle-{drawn.wave}"
+        res = produce(store, campaign.name, folder, wave=drawn.wave, jobs=1, drop_date=today)
+        say(f"   wave {drawn.wave} (winners' letter) printed: {res.pieces} letters → {folder}"
+            + (f"; {drawn.left_out} winner(s) objected: tell them another way" if drawn.left_out else ""))
+
     report = out / "antwortbericht.xlsx"
     write_response_report(store, campaign.name, report)
-    say(f"8. Excel response report → {report}")
+    say(f"9. Excel response report → {report}")
     status = campaign_status(store, campaign.name)
     store.dispose()
     return DemoResult(out, db_url, campaign.name, status, {"report": str(report)})

@@ -105,6 +105,7 @@ class WaveFigures:
     control: Group = field(default_factory=Group)
     letter_variants: dict[str, Group] = field(default_factory=dict)  # letters by variant
     duplicates: int = 0
+    capped: int = 0  # held back by the contact cap when it was planned (mailing.contacts)
 
     @property
     def is_sent(self) -> bool:
@@ -164,6 +165,11 @@ class Figures:
     @property
     def planned(self) -> int:
         return sum(w.planned for w in self.waves)
+
+    @property
+    def capped(self) -> int:
+        """Recipients the contact cap held back, over all waves (Zurückgehalten wegen Kontaktobergrenze)."""
+        return sum(w.capped for w in self.waves)
 
     @property
     def control_pieces(self) -> int:
@@ -273,7 +279,8 @@ def collect(conn: Connection, cid: int, campaign: Campaign, *, detail: bool = Tr
 
 def _waves(conn: Connection, cid: int) -> list[WaveFigures]:
     undeliv = func.sum(case((pieces.c.undeliverable.is_(True), 1), else_=0))
-    wave_list = [WaveFigures(w.id, w.number, w.kind, w.rule, w.status, w.drop_date, _n(w.suppressed))
+    wave_list = [WaveFigures(w.id, w.number, w.kind, w.rule, w.status, w.drop_date, _n(w.suppressed),
+                             capped=_n(w.capped))
                  for w in conn.execute(select(waves).where(waves.c.campaign_id == cid).order_by(waves.c.number))]
     by_id = {w.id: w for w in wave_list}
     groups = conn.execute(
@@ -359,7 +366,7 @@ def status_json(f: Figures) -> dict[str, Any]:
         "waves": [{"wave": w.number, "kind": w.kind, "pieces": w.letters.pieces, "status": w.status,
                    "sent": w.sent.pieces, "control": w.control.pieces, "responses": w.sent.responses,
                    "drop_date": w.drop_date.isoformat() if w.drop_date else None, "suppressed": w.suppressed,
-                   "cost": _round(f.wave_cost(w))}
+                   "capped": w.capped, "cost": _round(f.wave_cost(w))}
                   for w in f.waves],
         "planned": f.planned,
         "control": f.control_pieces,
@@ -371,6 +378,7 @@ def status_json(f: Figures) -> dict[str, Any]:
         "review_open_unassigned": f.review_open_unassigned,
         "followups_waiting": dict(f.pooled),
         "import_duplicates": f.import_duplicates.as_json(),
+        "capped": f.capped,
     }
 
 

@@ -6,7 +6,9 @@ that person out of today's reminder), then ``call``, then letter rules. Every ac
 new and nobody gets the same follow-up twice. Letter rules create a wave through `mailing.waves.plan_wave`,
 which applies the suppression list again and leaves out undeliverable addresses. A rule's ``min_volume``
 pools pieces (status ``pending``) until enough are waiting. Doubtful ticks (None) are not acted upon until a
-person resolves them in the review queue.
+person resolves them in the review queue. A ``responded`` rule (a letter) thanks everyone with a counted
+response who did not object, once per campaign; a ``call`` rule keeps each call's consent on record
+(mailing.consent) and leaves out whoever withdrew it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from mailing.campaigns import load
@@ -101,7 +103,12 @@ class _Run:
         self.result = RuleResult(rule.id, rule.action)
 
     def run(self) -> RuleResult:
-        candidates = self._ticked() if self.rule.when == "ticked" else self._no_response()
+        if self.rule.when == "ticked":
+            candidates = self._ticked()
+        elif self.rule.when == "responded":
+            candidates = self._responded()
+        else:
+            candidates = self._no_response()
         if self.rule.action == "suppress":
             self._suppress(candidates)
         elif self.rule.action == "call":
@@ -135,6 +142,28 @@ class _Run:
                 seen.add(row.id)
                 rows.append(row)
         return rows
+
+    def _responded(self) -> list[Any]:
+        """Everyone with a counted response to this campaign who did not object: the thank-you. A response
+        whose opt-out box (the option of any ``suppress`` rule) is ticked or still doubtful is left out (a
+        doubtful one until review resolves it); the suppression list is applied again when the wave is
+        planned, so an objection by any other channel keeps the person out too."""
+        optout_keys = sorted({r.option for r in self.campaign.rules if r.action == "suppress" and r.option})
+        objected = exists().where(response_options.c.response_id == responses.c.id,
+                                  response_options.c.key.in_(optout_keys),
+                                  or_(response_options.c.ticked.is_(True), response_options.c.ticked.is_(None)))
+        stmt = (
+            select(recipients, responses.c.id.label("response_id"), responses.c.received_on)
+            .select_from(responses.join(pieces, pieces.c.id == responses.c.piece_id)
+                         .join(waves, waves.c.id == pieces.c.wave_id)
+                         .join(recipients, recipients.c.id == pieces.c.recipient_id))
+            .where(waves.c.campaign_id == self.cid, ~self._already(), recipients.c.erased_at.is_(None))
+            .order_by(responses.c.received_on, responses.c.id)
+        )
+        if optout_keys:
+            stmt = stmt.where(~objected)
+        seen: set[int] = set()
+        return [r for r in self.conn.execute(stmt) if not (r.id in seen or seen.add(r.id))]  # type: ignore[func-returns-value]
 
     def _no_response(self) -> list[Any]:
         """Pieces of the campaign's main waves dropped at least `days` ago with no response."""
@@ -188,8 +217,17 @@ class _Run:
     def _call(self, rows: list[Any]) -> None:
         if not rows:
             return
+        from mailing.consent import record_call_consents, withdrawn
         from reports.calllist import CallListRow, write_call_list
 
+        gone = withdrawn(self.conn, rows)  # consent withdrawn since the answer: never on a call list again
+        for r in (r for r in rows if r.id in gone):
+            self._record(r, "skipped", note="call consent withdrawn")
+            self.result.skipped += 1
+        rows = [r for r in rows if r.id not in gone]
+        if not rows:
+            return
+        consent = record_call_consents(self.conn, self.cid, rows)
         labels = {o.key: o.label for o in self.campaign.coupon.options}
         ticked = self._ticked_options([r.response_id for r in rows])
         pictures = self._phone_pictures([r.response_id for r in rows])
@@ -198,6 +236,7 @@ class _Run:
             options=", ".join(labels[k] for k in self.campaign.option_keys if k in ticked.get(r.response_id, ())),
             responded_on=r.received_on, postal_code=r.postal_code, city=r.city,
             phone_picture=pictures.get(r.response_id, b""),
+            consent_on=consent[r.id].given_on, consent_via=consent[r.id].text,
         ) for r in rows]
         for r in rows:
             self._record(r, "done")

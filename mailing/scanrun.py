@@ -38,6 +38,7 @@ from mailing.store import (
     audit,
     batches,
     campaigns,
+    consents,
     followups,
     new_id,
     pieces,
@@ -312,6 +313,7 @@ def undo_run(store: Store, run_id: int) -> UndoResult:
         n_review = 0
         if resp_ids:
             conn.execute(delete(followups).where(followups.c.response_id.in_(resp_ids)))
+            conn.execute(delete(consents).where(consents.c.response_id.in_(resp_ids)))  # the call consent it read
             conn.execute(delete(response_options).where(response_options.c.response_id.in_(resp_ids)))
             conn.execute(delete(responses).where(responses.c.id.in_(resp_ids)))
         if scan_ids:

@@ -199,6 +199,7 @@ waves = Table(
     Column("suppression_max_id", Integer, nullable=False, default=0),  # suppression state used
     Column("suppression_count", Integer, nullable=False, default=0),  # entries in force when planned
     Column("suppressed", Integer, nullable=False, default=0),  # recipients it left out
+    Column("capped", Integer, nullable=False, server_default="0"),  # held back by the contact cap (issue 14)
     Column("planned_at", DateTime, nullable=False, default=utcnow),
     Column("produced_at", DateTime),  # set when production starts; the job ticket's time, kept for reprints
     Column("config_toml", Text),  # the campaign text the wave was planned with (None: stores before it)
@@ -340,6 +341,23 @@ followups = Table(
     Column("note", Text),
     Column("created_at", DateTime, nullable=False, default=utcnow),
     UniqueConstraint("campaign_id", "rule", "recipient_id", name="uq_followup_once"),
+)
+
+consents = Table(  # issue 14: explicit consent to a telephone call (UWG §7 Abs. 2 Nr. 1), and its withdrawal
+    "consents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("recipient_id", ForeignKey("recipients.id"), nullable=False),
+    Column("campaign_id", ForeignKey("campaigns.id"), nullable=False),
+    Column("kind", String(20), nullable=False, server_default="call"),  # call
+    Column("response_id", ForeignKey("responses.id")),  # the answer that gave it (None: a withdrawal alone)
+    Column("given_on", Date),  # the day the answer arrived
+    Column("channel", String(20)),  # scan (paper coupon) | review | online | phone
+    Column("source", Text),  # where it is on record: "Scan 17 (Antwortkarte)", "Online-Antwort 5"
+    Column("recorded_at", DateTime, nullable=False, default=utcnow),
+    Column("withdrawn_at", DateTime),  # None: in force
+    Column("withdrawn_by", String(100)),
+    UniqueConstraint("recipient_id", "kind", "response_id", name="uq_consent_once"),
 )
 
 users = Table(

@@ -4,7 +4,8 @@
 records which entries it applied (wave_suppressions) and the suppression state it used (highest entry id
 and the number of entries in force), gives every piece a fresh code unique in the whole store, assigns
 variants by the campaign's shares and the control group with a seeded random generator (the same seed,
-wave number and recipients give the same assignment), and numbers the pieces in print order: country,
+wave number and recipients give the same assignment), leaves out whoever a contact cap holds back
+(mailing.contacts; counted in waves.capped), and numbers the pieces in print order: country,
 then postal code. It keeps the campaign text the wave was planned with (waves.config_toml), so a changed
 campaign file never changes a planned or produced wave. A wave without a printed piece is refused
 (`NothingToMail`) and nothing is recorded. It writes inside the caller's transaction.
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from mailing.codes import new_code
 from mailing.config import Campaign
+from mailing.contacts import CAPPED_KINDS, over_cap
 from mailing.errors import MailingError
 from mailing.store import (
     audit,
@@ -103,7 +105,7 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
     number = int(conn.execute(select(func.coalesce(func.max(waves.c.number), 0))
                               .where(waves.c.campaign_id == campaign_id)).scalar_one()) + 1
     r = recipients.c
-    cols = (r.id, r.country, r.postal_code)
+    cols = (r.id, r.country, r.postal_code, r.customer_id, r.match_key, r.first_name)
     base = and_(r.campaign_id == campaign_id, r.active.is_(True), r.erased_at.is_(None))  # erased: never mailed
     rows: list[Any] = []
     if recipient_ids is None:
@@ -120,6 +122,11 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
         .where(waves.c.campaign_id == campaign_id, pieces.c.undeliverable.is_(True)))}
     keep = [row for row in rows if row.id not in suppressed and row.id not in undeliverable]
     left_out = [row.id for row in rows if row.id in suppressed]
+    capped: set[int] = set()
+    cap = campaign.production.contact_cap
+    if cap is not None and kind in CAPPED_KINDS:  # letters in the last days, across campaigns: one too many
+        capped = over_cap(conn, keep, cap, as_of)
+        keep = [row for row in keep if row.id not in capped]
     # Seeded assignment over recipients in id order, so the print order does not change it.
     seed = campaign.production.seed
     rng = random.Random(f"{seed}:{campaign_id}:{number}")
@@ -130,7 +137,7 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
         control = {x.id for x in rng.sample(by_id, n_control)}
     mailed = [x for x in by_id if x.id not in control]
     if not mailed:
-        raise NothingToMail(_nothing_to_mail(campaign.name, len(rows), len(keep)))
+        raise NothingToMail(_nothing_to_mail(campaign.name, len(rows), len(keep), len(capped)))
     s = suppression.c
     in_force = or_(s.expires_at.is_(None), s.expires_at > as_of)
     max_id = int(conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one())
@@ -139,7 +146,7 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
     wave_id = new_id(conn.execute(insert(waves).values(
         campaign_id=campaign_id, number=number, kind=kind, rule=rule, letter=letter, status="planned",
         drop_date=drop_date, seed=seed, suppression_max_id=max_id, suppression_count=count,
-        suppressed=len(rows) - len(keep), config_toml=text,
+        suppressed=len(rows) - len(keep) - len(capped), capped=len(capped), config_toml=text,
     )))
     if left_out:
         conn.execute(insert(wave_suppressions), [
@@ -161,12 +168,17 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
         conn.execute(insert(pieces), values[chunk_start : chunk_start + 5000])
     audit(conn, "wave.plan", "wave", wave_id,
           f"{campaign.name} wave {number} ({kind}): {len(values)} pieces, {len(control)} control, "
-          f"{len(rows) - len(keep)} suppressed/undeliverable")
+          f"{len(rows) - len(keep) - len(capped)} suppressed/undeliverable"
+          + (f", {len(capped)} held back by the contact cap" if capped else ""))
     log.info("planned wave %d of %s: %d pieces", number, campaign.name, len(values))
     return int(wave_id)
 
 
-def _nothing_to_mail(name: str, candidates: int, kept: int) -> str:
+def _nothing_to_mail(name: str, candidates: int, kept: int, capped: int = 0) -> str:
+    if kept == 0 and capped:
+        return (f"campaign {name!r}: of {candidates} recipient(s), {capped} would exceed the contact cap "
+                "([production] contact_cap) and the rest are suppressed or undeliverable; nothing to mail, "
+                "no wave was recorded")
     if candidates == 0:
         return (f"campaign {name!r} has no recipients to mail; import them first "
                 f"(`mailing import {name} FILE`); no wave was recorded")

@@ -40,7 +40,9 @@ COLUMNS = (
     Col("Name", 28), Col("Kundennummer", 14), Col("Telefon", 18), Col("E-Mail", 28),
     Col("Gewünschte Optionen", 40, wrap=True), Col("Antwort vom", 11, "date"), Col("PLZ", 9), Col("Ort", 18),
     Col(PICTURE_LABEL, PICTURE_WIDTH_CHARS), Col("Angerufen am", 13), Col("Ergebnis", 30),
+    Col("Einwilligung vom", 13, "date"), Col("Einwilligung über", 30, wrap=True),  # UWG §7: the call's consent
 )
+CONSENT_COLUMNS = COLUMNS[-2:]  # also at the end of the CSV
 CSV_COLUMNS = 9  # up to and including the picture column
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _HARMLESS = re.compile(r"[\d\s+\-/().]*")
@@ -59,6 +61,8 @@ class CallListRow:
     postal_code: str = ""
     city: str = ""
     phone_picture: bytes = b""  # JPEG or PNG of the telephone line on the coupon (scans.phone_snippet)
+    consent_on: date | None = None  # the explicit consent to the call: the day it arrived ...
+    consent_via: str = ""  # ... its channel and where it is on record (mailing.consent)
 
 
 def csv_safe(value: str) -> str:
@@ -74,7 +78,7 @@ def german_date(d: date | None) -> str:
 
 def _values(r: CallListRow) -> list[object]:
     return [r.name, r.customer_id, r.phone, r.email, r.options, r.responded_on, r.postal_code, r.city, None, None,
-            None]
+            None, r.consent_on, r.consent_via]
 
 
 def _picture(data: bytes) -> Any:
@@ -130,11 +134,11 @@ def write_call_list(rows: Iterable[CallListRow], xlsx_path: str | Path, csv_path
     tmp = csv_path.with_name(csv_path.name + ".tmp")
     with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh, delimiter=";", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow([c.label for c in COLUMNS[:CSV_COLUMNS]])
+        writer.writerow([c.label for c in (*COLUMNS[:CSV_COLUMNS], *CONSENT_COLUMNS)])
         for i, r in enumerate(rows):
             note = picture_note(xlsx_path.name, pictured[i]) if i in pictured else ""
             writer.writerow([csv_safe(r.name), csv_safe(r.customer_id), csv_safe(r.phone), csv_safe(r.email),
                              csv_safe(r.options), german_date(r.responded_on), csv_safe(r.postal_code),
-                             csv_safe(r.city), csv_safe(note)])
+                             csv_safe(r.city), csv_safe(note), german_date(r.consent_on), csv_safe(r.consent_via)])
     os.replace(tmp, csv_path)
     return len(rows)

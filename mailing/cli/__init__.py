@@ -18,8 +18,10 @@ import click
 
 from mailing.cli import (
     campaigns,
+    consent,
     db,
     demo,
+    draw,
     followup,
     persons,
     production,
@@ -35,8 +37,8 @@ from mailing.errors import MailingError
 
 OWNER_ONLY_UMASK = 0o077  # no group or world access to anything a command creates
 
-for module in (campaigns, production, scanning, followup, reporting, status, demo, db, persons, respond, users,
-               web):
+for module in (campaigns, production, scanning, followup, draw, consent, reporting, status, demo, db, persons,
+               respond, users, web):
     for command in module.COMMANDS:
         add_db_option(command)
         root.add_command(command)

@@ -22,7 +22,8 @@ def status_cmd(ctx: click.Context, campaign: str, as_json: bool) -> None:
     for w in st["waves"]:
         sent = f"{w['sent']} sent" if w["status"] != "planned" else "planned, not sent"
         click.echo(f"  wave {w['wave']} ({w['kind']}, {w['status']}, drop {w['drop_date'] or '-'}): "
-                   f"{w['pieces']} pieces, {sent}" + (f", {w['control']} control" if w["control"] else ""))
+                   f"{w['pieces']} pieces, {sent}" + (f", {w['control']} control" if w["control"] else "")
+                   + (f", {w['capped']} held back by the contact cap" if w["capped"] else ""))
     click.echo(f"responses {st['responses']} of {st['sent']} sent ({st['response_rate']:.1%}), "
                f"duplicates {st['duplicates']}, undeliverable {st['undeliverable']}, review open {st['review_open']}")
     click.echo("by channel: " + ", ".join(f"{k} {v}" for k, v in st["responses_by_channel"].items()))

@@ -11,6 +11,7 @@ def test_example_is_valid_and_has_the_contract_options():
     assert c.option_keys == ["info", "call", "optout"]
     assert {r.action for r in c.rules} == {"letter", "call", "suppress"}
     assert any(r.when == "no_response" and r.days == 21 for r in c.rules)
+    assert any(r.when == "responded" and r.action == "letter" and r.letter == "thankyou" for r in c.rules)
 
 
 @pytest.mark.parametrize("old,new,needle,on_line", [
@@ -19,6 +20,8 @@ def test_example_is_valid_and_has_the_contract_options():
     ("in {ort}", "in {stadt}", "unknown merge field {stadt}", "body ="),
     ('option = "info"\naction', 'option = "brochure"\naction', "'brochure' is not a coupon option", "option ="),
     ("batch_size = 5000", "batch_size = 0", "out of range", "batch_size ="),
+    ('when = "responded"             # every counted response, opt-outs excluded; once per person\naction = "letter"',
+     'when = "responded"\naction = "call"', "a responded rule can only send a letter", "action ="),
 ])
 def test_errors_name_the_line_and_what_is_allowed(old, new, needle, on_line):
     assert old in EXAMPLE

@@ -21,7 +21,8 @@ def test_demo_runs_the_cycle_and_its_summary_is_the_status(tmp_path: Path, capsy
     assert json.loads(capsys.readouterr().out) == summary
     assert summary["responses"] > 0 and summary["duplicates"] == 1 and summary["undeliverable"] == 3
     assert summary["review_open"] == 0 and summary["options"]["optout"] > 0
-    assert [w["kind"] for w in summary["waves"]] == ["initial", "letter:infopack", "reminder"]
+    assert [w["kind"] for w in summary["waves"]] == ["initial", "letter:infopack", "reminder", "letter:thankyou",
+                                                   "letter:gewinn"]
     assert (out / "antwortbericht.xlsx").exists() and list((out / "nachfass").glob("anrufliste-*.xlsx"))
     assert main(["demo", "--out", str(out)]) == 0, "an earlier demo's folder is replaced"
 

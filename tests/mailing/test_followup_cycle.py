@@ -80,7 +80,7 @@ def test_followups_from_real_scans(tmp_path: Path, capsys) -> None:
     status = json.loads(run(capsys, db, "status", name, "--json"))
     assert status["responses"] == 5 and status["undeliverable"] == 1 and status["options"] == {
         "info": 2, "call": 2, "optout": 1}
-    assert [w["kind"] for w in status["waves"]][0] == "initial" and len(status["waves"]) == 3
+    assert [w["kind"] for w in status["waves"]][0] == "initial" and len(status["waves"]) == 4  # + the thank-you
     store.dispose()
 
 
@@ -101,7 +101,7 @@ def test_minimum_volume_pools_letters(tmp_path: Path, capsys) -> None:
     scan_json(capsys, db, tmp_path / "third.png")
     result = json.loads(run(capsys, db, "followup", name, "--as-of", DROP.isoformat(), "--json"))
     info = next(r for r in result["rules"] if r["rule"] == "info-pack")
-    assert info["wave"] == 2 and info["count"] == 3 and info["pending"] == 0
+    assert info["wave"] == 3 and info["count"] == 3 and info["pending"] == 0  # wave 2: the thank-you
     store = Store.open(str(db))
     with store.connect() as conn:
         assert conn.execute(select(followups).where(followups.c.status == "pending")).first() is None

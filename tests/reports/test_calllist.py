@@ -31,7 +31,7 @@ def test_xlsx_and_csv(tmp_path: Path) -> None:
     assert ws["D2"].value == "@home" and ws["D2"].data_type == "s"
     assert ws["G2"].value == "01067"
     assert ws["F2"].value.date() == date(2026, 3, 9) and ws["F2"].number_format == "DD.MM.YYYY"
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:K3"  # K: issue 10 added the picture column
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:M3"  # K: issue 10 added the picture column, M: issue 14 the consent
 
     raw = c.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: German Excel then reads UTF-8

@@ -9,6 +9,8 @@
   until when, so two operators never get the same one;
 - waves: the SHA-256 of the logo, signature and enclosure files a wave was first produced with (issue 12),
   so a reprint refuses changed assets instead of printing something else;
+- consents: a "call me" as the explicit consent a telephone call needs (issue 14), with day, channel and
+  source, and its withdrawal; waves: how many recipients the contact cap held back;
 - scans: the picture of the telephone number written on a coupon offering a call-back (issue 10), for the
   call list.
 
@@ -60,6 +62,26 @@ def upgrade() -> None:
     op.add_column("review_items", sa.Column("claimed_until", sa.DateTime(), nullable=True))
     op.add_column("waves", sa.Column("assets_sha256", sa.Text(), nullable=True))
     op.add_column("scans", sa.Column("phone_snippet", sa.LargeBinary(), nullable=True))
+    op.create_table(
+        "consents",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("recipient_id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), server_default="call", nullable=False),
+        sa.Column("response_id", sa.Integer(), nullable=True),
+        sa.Column("given_on", sa.Date(), nullable=True),
+        sa.Column("channel", sa.String(length=20), nullable=True),
+        sa.Column("source", sa.Text(), nullable=True),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.Column("withdrawn_at", sa.DateTime(), nullable=True),
+        sa.Column("withdrawn_by", sa.String(length=100), nullable=True),
+        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"]),
+        sa.ForeignKeyConstraint(["recipient_id"], ["recipients.id"]),
+        sa.ForeignKeyConstraint(["response_id"], ["responses.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("recipient_id", "kind", "response_id", name="uq_consent_once"),
+    )
+    op.add_column("waves", sa.Column("capped", sa.Integer(), server_default="0", nullable=False))
     op.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
 
 

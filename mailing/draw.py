@@ -1,0 +1,117 @@
+"""Prize draw among a campaign's respondents (`mailing draw`).
+
+Who may win: everyone with a counted response to the campaign (paper or online, opt-outs included: taking
+part must not depend on consent or a purchase) received up to the deadline, whose record was not erased.
+The eligible list is the sorted coupon codes of those responses; the winners are drawn from it with
+``random.Random(seed)``, so the same seed over the same respondents draws the same winners. Every draw is
+written to the audit log with the seed, the deadline, the number eligible, the SHA-256 of the sorted list
+and the winners' codes, so anyone can repeat it. The winners can get a letter wave of their own
+(``letter``): planned like a follow-up wave, the suppression list applies (an objector who won is left
+out of the letter and must be told another way; the result counts them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from mailing.campaigns import load
+from mailing.errors import MailingError
+from mailing.store import Store, audit, pieces, recipients, responses, waves
+
+
+@dataclass
+class Winner:
+    code: str
+    customer_id: str
+    name: str
+    recipient_id: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, "customer_id": self.customer_id, "name": self.name}
+
+
+@dataclass
+class DrawResult:
+    campaign: str
+    seed: int
+    deadline: date | None
+    eligible: int
+    sha256: str
+    winners: list[Winner] = field(default_factory=list)
+    wave: int | None = None  # the winners' letter wave
+    left_out: int = 0  # winners the letter wave left out (suppressed or undeliverable)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"campaign": self.campaign, "seed": self.seed,
+                "deadline": self.deadline.isoformat() if self.deadline else None, "eligible": self.eligible,
+                "sha256": self.sha256, "winners": [w.as_json() for w in self.winners], "wave": self.wave,
+                "left_out": self.left_out}
+
+
+def eligible_digest(codes: list[str]) -> str:
+    """SHA-256 of the sorted eligible codes, one per line (UTF-8, no trailing newline)."""
+    return hashlib.sha256("\n".join(sorted(codes)).encode("utf-8")).hexdigest()
+
+
+def draw(store: Store, campaign_name: str, winners: int, *, seed: int | None = None,
+         deadline: date | None = None, letter: str | None = None) -> DrawResult:
+    """Draw `winners` among the campaign's respondents up to `deadline` (see the module docstring)."""
+    if winners < 1:
+        raise MailingError(f"--winners {winners}: draw at least one winner")
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    from mailing.addressing import display_name
+
+    with store.begin() as conn:
+        cid, campaign = load(conn, campaign_name)
+        if letter is not None and letter not in campaign.letters:
+            raise MailingError(f"letter {letter!r} is not defined in campaign {campaign_name!r}; add "
+                               f"[letters.{letter}] to the campaign file or leave out --letter")
+        stmt = (select(recipients, pieces.c.code)
+                .select_from(responses.join(pieces, pieces.c.id == responses.c.piece_id)
+                             .join(waves, waves.c.id == pieces.c.wave_id)
+                             .join(recipients, recipients.c.id == pieces.c.recipient_id))
+                .where(waves.c.campaign_id == cid, recipients.c.erased_at.is_(None)))
+        if deadline is not None:
+            stmt = stmt.where(responses.c.received_on <= deadline)
+        by_code: dict[str, Any] = {}
+        seen: set[int] = set()
+        for row in sorted(conn.execute(stmt), key=lambda r: r.code):
+            if row.id not in seen:  # one chance per person, even with responses to several waves
+                seen.add(row.id)
+                by_code[row.code] = row
+        codes = sorted(by_code)
+        until = f" up to {deadline.isoformat()}" if deadline else ""
+        if winners > len(codes):
+            raise MailingError(f"campaign {campaign_name!r} has {len(codes)} respondent(s){until}; "
+                               f"cannot draw {winners} winner(s): lower --winners")
+        chosen = random.Random(seed).sample(codes, winners)
+        result = DrawResult(campaign_name, seed, deadline, len(codes), eligible_digest(codes))
+        for code in chosen:
+            row = by_code[code]
+            result.winners.append(Winner(code, row.customer_id or "", display_name(row._mapping), row.id))
+        audit(conn, "draw", "campaign", cid,
+              f"seed={seed} deadline={deadline.isoformat() if deadline else '-'} eligible={len(codes)} "
+              f"sha256={result.sha256} winners={','.join(chosen)}")
+        if letter is not None:
+            from mailing.waves import NothingToMail, plan_wave
+
+            ids = [w.recipient_id for w in result.winners]
+            try:
+                wave_id = plan_wave(conn, cid, campaign, kind=f"letter:{letter}", recipient_ids=ids,
+                                    letter=letter, rule="draw")
+            except NothingToMail:
+                result.left_out = len(ids)
+            else:
+                number, in_wave = conn.execute(select(waves.c.number).where(waves.c.id == wave_id)).scalar_one(), \
+                    conn.execute(select(pieces.c.id).where(pieces.c.wave_id == wave_id)).all()
+                result.wave = int(number)
+                result.left_out = len(ids) - len(in_wave)
+    return result
