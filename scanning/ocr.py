@@ -46,11 +46,16 @@ log = get_logger(__name__)
 MARK_SEARCH_MAX_SIDE_PX = 1400  # the mark search runs on the page scaled to this: a mark is >= 20 px there
 MARK_FILL_MIN = 0.72  # a mark's blob fills its rotated bounding box (a printed square: ~0.9; text: less)
 MARK_SIZE_TOLERANCE = 0.35  # two marks of one coupon are the same size within this fraction
-MARK_DISTANCE_TOLERANCE = 0.25  # mark distances (in mark sides) within this fraction of the layout's
-MARK_RIGHT_ANGLE_COS = 0.12  # the long and short side of the mark rectangle are at 90° ± 7°
-MARK_FOURTH_MM = 3.0  # the fourth mark is taken when found within this of its prediction
+MARK_DISTANCE_TOLERANCE = 0.35  # mark distances (in mark sides) within this fraction of the layout's
+# (a phone photo's perspective makes the near marks a quarter larger than the far ones)
+MARK_RIGHT_ANGLE_COS = 0.25  # the long and short side of the mark rectangle are at 90° ± 15° (perspective)
+MARK_RATIO_TOLERANCE = 0.25  # long side / short side within this fraction of 193 / 71
+MARK_FOURTH_MM = 30.0  # the fourth mark (of the same size) is taken within this of its affine prediction:
+# a phone photo's perspective moves it up to ~15 % of the 193 mm between marks
 LINE_PX_PER_MM = 12.0  # the code line is rectified at ~300 dpi: 37 px capital height
-LINE_MARGIN_MM = 2.0  # around the code box: registration from marks alone is off by up to ~1 mm there
+LINE_MARGIN_MM = 2.0  # above and below the code box: registration from marks is off by up to ~1 mm there
+LINE_SIDE_MARGIN_MM = 6.0  # left and right: the line is then cut at its own ends (`_trim`), label left out
+LINE_GAP_MM = 1.3  # a gap this wide between inked columns: the label beside the code ends ~2 mm before it
 MIN_SYMBOLS_SHOWN = 8  # a reading with fewer code symbols is "no code found", more is shown for review
 _VERSIONS = (1, 2, 3, 4)  # the code box sits under the QR symbol, whose size follows its version
 
@@ -88,7 +93,7 @@ def _mark_blobs(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     k = max(15, max(small.shape) // 25) | 1  # wider than a mark: the local paper level around it
     paper = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     ink = ((paper.astype(np.int16) - small.astype(np.int16)) > np.maximum(40, 0.45 * paper.astype(np.int16)))
-    n, _, stats, cents = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     centres, sides = [], []
     for i in range(1, n):
         x, y, w, h, area = stats[i]
@@ -96,7 +101,7 @@ def _mark_blobs(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
             continue
         if area < 0.45 * w * h or max(w, h) > 1.6 * min(w, h):
             continue
-        pts = np.column_stack(np.nonzero(_[y:y + h, x:x + w] == i))[:, ::-1].astype(np.float32)
+        pts = np.column_stack(np.nonzero(labels[y:y + h, x:x + w] == i))[:, ::-1].astype(np.float32)
         (_c, (rw, rh), _a) = cv2.minAreaRect(pts)
         if rw * rh <= 0 or area / ((rw + 1) * (rh + 1)) < MARK_FILL_MIN or max(rw, rh) > 1.35 * min(rw, rh):
             continue
@@ -122,15 +127,14 @@ def _apply(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
 def find_coupons(image: np.ndarray) -> list[Located]:
     """Every coupon whose registration marks (three or four) are found, each in both 180° orientations
     when the QR ink does not tell them apart clearly: the better-looking orientation first."""
-    centres, sides, _ = _mark_blobs(image)
+    centres, sides, _f = _mark_blobs(image)
     n = len(centres)
     if n < 3 or n > 400:
         return []
     found: list[tuple[list[int], list[int]]] = []  # (blob indices, mark indices 0..3)
     tol = MARK_DISTANCE_TOLERANCE
     for p in range(n):
-        s = sides[p] * g.REG_MARK_SIZE_MM / g.REG_MARK_SIZE_MM
-        d = np.linalg.norm(centres - centres[p], axis=1) / s
+        d = np.linalg.norm(centres - centres[p], axis=1) / sides[p]  # in mark sides (5 mm)
         similar = np.abs(sides - sides[p]) <= MARK_SIZE_TOLERANCE * sides[p]
         longs = np.nonzero(similar & (np.abs(d - _LONG_MM / g.REG_MARK_SIZE_MM) <= tol * _LONG_MM / g.REG_MARK_SIZE_MM))[0]
         shorts = np.nonzero(similar & (np.abs(d - _SHORT_MM / g.REG_MARK_SIZE_MM) <= tol * _SHORT_MM / g.REG_MARK_SIZE_MM))[0]
@@ -140,7 +144,7 @@ def find_coupons(image: np.ndarray) -> list[Located]:
                 lu, lv = float(np.linalg.norm(u)), float(np.linalg.norm(v))
                 if abs(float(u @ v)) > MARK_RIGHT_ANGLE_COS * lu * lv:
                     continue
-                if abs(lu / lv - _LONG_MM / _SHORT_MM) > 0.12 * _LONG_MM / _SHORT_MM:
+                if abs(lu / lv - _LONG_MM / _SHORT_MM) > MARK_RATIO_TOLERANCE * _LONG_MM / _SHORT_MM:
                     continue
                 cross = u[0] * v[1] - u[1] * v[0]
                 # y points down: TL→TR then TL→BL turns clockwise (cross > 0); so does BR→BL, BR→TR
@@ -148,26 +152,21 @@ def find_coupons(image: np.ndarray) -> list[Located]:
                 for mp, mq, mr in orders:
                     found.append(([p, int(q), int(r)], [mp, mq, mr]))
     out: list[Located] = []
-    centres_seen: list[tuple[np.ndarray, int]] = []
+    seen: list[np.ndarray] = []  # (coupon middle, QR) in image px of each fit kept
     for blobs, marks in found:
-        loc = _locate(image, centres, blobs, marks)
+        loc = _locate(centres, sides, blobs, marks)
         if loc is None:
             continue
-        middle = _apply(loc.homography, np.array([[g.COUPON_WIDTH_MM / 2, g.COUPON_HEIGHT_MM / 2]]))[0]
-        qr = _apply(loc.homography, np.array([[g.QR_X_MM + 10, g.QR_Y_MM + 10]]))[0]
-        if any(np.linalg.norm(middle - c) < 20 * loc.px_per_mm and np.linalg.norm(qr - o) < 20 * loc.px_per_mm
-               for c, o in [(m, q) for m, q in _seen(centres_seen)]):
-            continue
-        centres_seen.append((np.concatenate([middle, qr]), len(out)))
+        key = _apply(loc.homography, np.array([[g.COUPON_WIDTH_MM / 2, g.COUPON_HEIGHT_MM / 2],
+                                               [g.QR_X_MM + 10, g.QR_Y_MM + 10]]))
+        if any(np.linalg.norm(key - k, axis=1).max() < 20 * loc.px_per_mm for k in seen):
+            continue  # the same coupon the same way round, from another triple of its marks
+        seen.append(key)
         out.append(loc)
     return _order_by_qr_ink(image, out)
 
 
-def _seen(items: list[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, np.ndarray]]:
-    return [(v[:2], v[2:]) for v, _ in items]
-
-
-def _locate(image: np.ndarray, centres: np.ndarray, blobs: list[int], marks: list[int]) -> Located | None:
+def _locate(centres: np.ndarray, sides: np.ndarray, blobs: list[int], marks: list[int]) -> Located | None:
     mm = _MARK_CENTRES_MM[marks]
     px = centres[blobs]
     h = _fit(mm, px)
@@ -177,6 +176,7 @@ def _locate(image: np.ndarray, centres: np.ndarray, blobs: list[int], marks: lis
     missing = ({0, 1, 2, 3} - set(marks)).pop()
     guess = _apply(h, _MARK_CENTRES_MM[[missing]])[0]
     d = np.linalg.norm(centres - guess, axis=1)
+    d[np.abs(sides - sides[blobs].mean()) > MARK_SIZE_TOLERANCE * sides[blobs].mean()] = np.inf
     if len(d) and d.min() <= MARK_FOURTH_MM * ppm:
         mm = np.vstack([mm, _MARK_CENTRES_MM[missing]])
         px = np.vstack([px, centres[int(np.argmin(d))]])
@@ -205,8 +205,8 @@ def _order_by_qr_ink(image: np.ndarray, located: list[Located]) -> list[Located]
 def code_strip(image: np.ndarray, homography: np.ndarray) -> np.ndarray:
     """The rectified strip (grey, LINE_PX_PER_MM) that holds the code line under a QR code of any version."""
     lo, hi = g.code_text_box(_VERSIONS[0]), g.code_text_box(_VERSIONS[-1])
-    x0, y0 = lo.x_mm - LINE_MARGIN_MM, lo.y_mm - LINE_MARGIN_MM
-    w_mm, h_mm = lo.width_mm + 2 * LINE_MARGIN_MM, hi.bottom_mm + LINE_MARGIN_MM - y0
+    x0, y0 = lo.x_mm - LINE_SIDE_MARGIN_MM, lo.y_mm - LINE_MARGIN_MM
+    w_mm, h_mm = lo.width_mm + 2 * LINE_SIDE_MARGIN_MM, hi.bottom_mm + LINE_MARGIN_MM - y0
     k = LINE_PX_PER_MM
     to_mm = np.array([[1 / k, 0, x0], [0, 1 / k, y0], [0, 0, 1]], np.float64)
     m = homography @ to_mm
@@ -247,8 +247,26 @@ def code_lines(strip: np.ndarray) -> list[np.ndarray]:
     out = []
     pad = int(0.5 * k)
     for _, a, b in bands[:2]:
-        out.append(strip[max(0, a - pad):min(len(on), b + pad)])
+        band = strip[max(0, a - pad):min(len(on), b + pad)]
+        out.append(_trim(band, ink[a:b]))
     return out
+
+
+def _trim(band: np.ndarray, ink: np.ndarray) -> np.ndarray:
+    """The code without the label left of it: the runs of inked columns (split at gaps over LINE_GAP_MM)
+    that start within one code width of the line's right end. Nothing is printed right of the code; a
+    hyphen lost to a faint scan must not split the code itself."""
+    cols = np.nonzero(ink.any(axis=0))[0]
+    if len(cols) == 0:
+        return band
+    k = LINE_PX_PER_MM
+    breaks = np.nonzero(np.diff(cols) > LINE_GAP_MM * k)[0]
+    starts = np.concatenate([[cols[0]], cols[breaks + 1]])
+    right = int(cols[-1])
+    width = (g.code_text_box(1).width_mm + 0.8) * k
+    left = int(min(x for x in starts if x >= right - width)) if any(starts >= right - width) else int(cols[0])
+    pad = int(0.8 * k)
+    return band[:, max(0, left - pad):right + pad + 1]
 
 
 def _symbols(text: str) -> str:
@@ -311,6 +329,9 @@ class RapidRecogniser:
 def rapidocr_engine() -> RapidRecogniser | None:
     if not _RAPID:
         model = rapidocr_model()
+        if model is None:
+            log.warning("rapidocr-onnxruntime is not installed: printed codes are not read back "
+                        "(run 'make', or pip install --no-deps rapidocr-onnxruntime)")
         _RAPID.append(RapidRecogniser(model) if model else None)
     return _RAPID[0]  # type: ignore[return-value]
 
@@ -435,26 +456,37 @@ def read_coupon_code(image: np.ndarray, loc: Located, engine: str = "rapidocr") 
     return CodeReading(best.text, engine, best.confidence, spent)
 
 
+MAX_TRIES_PER_COUPON = 4  # mark fits and orientations tried on one coupon before its best reading is taken
+
+
 def read_printed_codes(image: np.ndarray, crops: bool = False,
                        slots: int = g.CHECKBOX_SLOTS, engine: str = "rapidocr") -> tuple[CouponReading, ...]:
     """Coupons located by their registration marks on a page where no QR code was read, each with the code
     read from its printed line (decoder "ocr:ENGINE"). The check symbol and the store decide later; a
     coupon whose line reads as nothing like a code is left out (the page then stays "no code found")."""
-    out: list[CouponReading] = []
-    taken: list[np.ndarray] = []
+    groups: list[tuple[np.ndarray, list[Located]]] = []
     for loc in find_coupons(image):
-        centre = _apply(loc.homography, np.array([[g.COUPON_WIDTH_MM / 2, g.COUPON_HEIGHT_MM / 2]]))[0]
-        if any(np.linalg.norm(centre - c) < 30 * loc.px_per_mm for c in taken):
-            continue  # the other orientation of a coupon already read
-        reading = read_coupon_code(image, loc, engine)
-        if len(reading.text) < MIN_SYMBOLS_SHOWN:
+        centre = _apply(loc.homography, _MARK_CENTRES_MM.mean(axis=0, keepdims=True))[0]
+        for c, members in groups:
+            if np.linalg.norm(centre - c) < 20 * loc.px_per_mm:  # the same coupon, other marks or turned
+                members.append(loc)
+                break
+        else:
+            groups.append((centre, [loc]))
+    out: list[CouponReading] = []
+    for _, members in groups:
+        members.sort(key=lambda m: -m.marks_found)  # stable: the QR-ink order stays within equal counts
+        best: tuple[Located, CodeReading] | None = None
+        for loc in members[:MAX_TRIES_PER_COUPON]:
+            reading = read_coupon_code(image, loc, engine)
+            if best is None or len(reading.text) > len(best[1].text):
+                best = (loc, reading)
+            if len(reading.text) == CODE_LENGTH and is_valid(reading.text):
+                best = (loc, reading)
+                break
+        if best is None or len(best[1].text) < MIN_SYMBOLS_SHOWN:
             continue
-        if not (len(reading.text) == CODE_LENGTH and is_valid(reading.text)):
-            twin = _twin(loc)
-            other = read_coupon_code(image, twin, engine)
-            if len(other.text) == CODE_LENGTH and is_valid(other.text):
-                loc, reading = twin, other
-        taken.append(centre)
+        loc, reading = best
         reg = Registration(loc.homography, loc.marks_found, loc.px_per_mm, loc.residual_mm, 0, np.zeros((4, 2)))
         log.debug("printed code read as %r by %s in %.1f ms", reading.text, engine, 1000 * reading.seconds)
         out.append(CouponReading(
@@ -464,13 +496,6 @@ def read_printed_codes(image: np.ndarray, crops: bool = False,
             residual_mm=round(loc.residual_mm, 3),
         ))
     return tuple(out)
-
-
-def _twin(loc: Located) -> Located:
-    """The same marks read the other way round (the coupon turned by 180°)."""
-    turn = np.array([[-1, 0, g.COUPON_WIDTH_MM], [0, -1, 2 * float(_MARK_CENTRES_MM[0, 1] + _MARK_CENTRES_MM[2, 1]) / 2],
-                     [0, 0, 1]], np.float64)
-    return Located(loc.homography @ turn, loc.marks_found, loc.px_per_mm, loc.residual_mm)
 
 
 def engines() -> Sequence[str]:

@@ -5,7 +5,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mailing import codes
-from mailing.codes import ALPHABET, CHECK_ALPHABET, LEGACY_CHECK_ALPHABET, CodeError, format_code, new_code, parse
+from mailing.codes import (
+    ALPHABET,
+    CHECK_ALPHABET,
+    LEGACY_CHECK_ALPHABET,
+    CodeError,
+    format_code,
+    new_code,
+    parse,
+)
 
 QR_ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 data_codes = st.text(alphabet=ALPHABET, min_size=codes.DATA_SYMBOLS, max_size=codes.DATA_SYMBOLS).map(

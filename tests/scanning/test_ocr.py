@@ -136,3 +136,16 @@ def test_scan_matches_a_coupon_whose_qr_is_crossed_out_and_sends_a_misprinted_on
     assert out[1]["code"] != rows[1]["code"] and len(out[1]["code"]) == 12  # the reading is shown
     review = run(capsys, db, "review", "--json")
     assert "check symbol wrong" in review
+
+
+@pytest.mark.parametrize("engine", [
+    pytest.param("rapidocr", marks=needs_rapidocr),
+    "template",
+    pytest.param("tesseract", marks=pytest.mark.skipif(not ocr.tesseract_available(),
+                                                       reason="Tesseract not installed (apt-get install tesseract-ocr)")),
+])
+def test_every_engine_reads_a_clean_code_line(pages, engine: str) -> None:
+    code, page = pages[2]
+    img = d.cut_coupon(page, 200)
+    loc = ocr.find_coupons(img)[0]
+    assert ocr.read_coupon_code(img, loc, engine).text == code
