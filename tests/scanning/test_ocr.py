@@ -28,7 +28,7 @@ needs_rapidocr = pytest.mark.skipif(ocr.rapidocr_model() is None,
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory) -> list[tuple[str, np.ndarray]]:
     rng = random.Random(10)
-    codes_ = [code_for(rng) for _ in range(6)]
+    codes_ = [code_for(rng) for _ in range(5)]
     rendered = coupon_pages(codes_, 200, tmp_path_factory.mktemp("render"))
     return [(c, p) for c, (p, _) in zip(codes_, rendered, strict=True)]
 
@@ -59,6 +59,7 @@ def test_registration_marks_locate_a_coupon_without_its_qr_code(pages) -> None:
 
 
 @needs_rapidocr
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["strokes", "coffee_heavy"])
 def test_qr_destroyed_is_read_from_the_printed_code(pages, kind: str) -> None:
     rng = random.Random(kind)
