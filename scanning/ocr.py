@@ -45,7 +45,9 @@ log = get_logger(__name__)
 # ------------------------------------------------------------------------------------ thresholds
 MARK_SEARCH_MAX_SIDE_PX = 1400  # the mark search runs on the page scaled to this: a mark is >= 20 px there
 MARK_FILL_MIN = 0.72  # a mark's blob fills its rotated bounding box (a printed square: ~0.9; text: less)
-MARK_SIZE_TOLERANCE = 0.35  # two marks of one coupon are the same size within this fraction
+MARK_SIZE_TOLERANCE = 0.5  # two marks of one coupon are the same size within this fraction (a tilted
+# phone photo shows the far marks 40 % smaller than the near ones)
+MARK_ASPECT_MAX = 1.6  # and foreshortened: a mark's sides differ by up to this factor
 MARK_DISTANCE_TOLERANCE = 0.35  # mark distances (in mark sides) within this fraction of the layout's
 # (a phone photo's perspective makes the near marks a quarter larger than the far ones)
 MARK_RIGHT_ANGLE_COS = 0.25  # the long and short side of the mark rectangle are at 90° ± 15° (perspective)
@@ -56,7 +58,8 @@ LINE_PX_PER_MM = 12.0  # the code line is rectified at ~300 dpi: 37 px capital h
 LINE_MARGIN_MM = 2.0  # above and below the code box: registration from marks is off by up to ~1 mm there
 LINE_SIDE_MARGIN_MM = 6.0  # left and right: the line is then cut at its own ends (`_trim`), label left out
 LINE_GAP_MM = 1.3  # a gap this wide between inked columns: the label beside the code ends ~2 mm before it
-MIN_SYMBOLS_SHOWN = 8  # a reading with fewer code symbols is "no code found", more is shown for review
+SHOWN_SYMBOLS = (10, 14)  # a reading of this many symbols is shown for review (a code is 12); others are
+# "no code found": a line of other text on marks that happen to look like a coupon's
 _VERSIONS = (1, 2, 3, 4)  # the code box sits under the QR symbol, whose size follows its version
 
 _MARK_CENTRES_MM = np.array([[x + g.REG_MARK_SIZE_MM / 2, y + g.REG_MARK_SIZE_MM / 2] for x, y in g.REG_MARKS_MM])
@@ -103,7 +106,7 @@ def _mark_blobs(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
             continue
         pts = np.column_stack(np.nonzero(labels[y:y + h, x:x + w] == i))[:, ::-1].astype(np.float32)
         (_c, (rw, rh), _a) = cv2.minAreaRect(pts)
-        if rw * rh <= 0 or area / ((rw + 1) * (rh + 1)) < MARK_FILL_MIN or max(rw, rh) > 1.35 * min(rw, rh):
+        if rw * rh <= 0 or area / ((rw + 1) * (rh + 1)) < MARK_FILL_MIN or max(rw, rh) > MARK_ASPECT_MAX * min(rw, rh):
             continue
         centres.append(cents[i] / f)
         sides.append(np.sqrt(area) / f)
@@ -134,7 +137,7 @@ def find_coupons(image: np.ndarray) -> list[Located]:
     found: list[tuple[list[int], list[int]]] = []  # (blob indices, mark indices 0..3)
     tol = MARK_DISTANCE_TOLERANCE
     for p in range(n):
-        d = np.linalg.norm(centres - centres[p], axis=1) / sides[p]  # in mark sides (5 mm)
+        d = np.linalg.norm(centres - centres[p], axis=1) / ((sides + sides[p]) / 2)  # in mark sides (5 mm)
         similar = np.abs(sides - sides[p]) <= MARK_SIZE_TOLERANCE * sides[p]
         longs = np.nonzero(similar & (np.abs(d - _LONG_MM / g.REG_MARK_SIZE_MM) <= tol * _LONG_MM / g.REG_MARK_SIZE_MM))[0]
         shorts = np.nonzero(similar & (np.abs(d - _SHORT_MM / g.REG_MARK_SIZE_MM) <= tol * _SHORT_MM / g.REG_MARK_SIZE_MM))[0]
@@ -473,20 +476,28 @@ def read_printed_codes(image: np.ndarray, crops: bool = False,
                 break
         else:
             groups.append((centre, [loc]))
-    out: list[CouponReading] = []
+    read: list[tuple[Located, CodeReading]] = []
     for _, members in groups:
         members.sort(key=lambda m: -m.marks_found)  # stable: the QR-ink order stays within equal counts
         best: tuple[Located, CodeReading] | None = None
         for loc in members[:MAX_TRIES_PER_COUPON]:
             reading = read_coupon_code(image, loc, engine)
-            if best is None or len(reading.text) > len(best[1].text):
+            if best is None or abs(len(reading.text) - CODE_LENGTH) < abs(len(best[1].text) - CODE_LENGTH):
                 best = (loc, reading)
             if len(reading.text) == CODE_LENGTH and is_valid(reading.text):
                 best = (loc, reading)
                 break
-        if best is None or len(best[1].text) < MIN_SYMBOLS_SHOWN:
+        if best is not None and SHOWN_SYMBOLS[0] <= len(best[1].text) <= SHOWN_SYMBOLS[1]:
+            read.append(best)
+    # marks of one coupon paired up wrongly (with a stain, or a neighbour's) make a second, overlapping
+    # "coupon": of overlapping ones only the best counts (a valid reading, then more marks, then 12 symbols)
+    read.sort(key=lambda lr: (not is_valid(lr[1].text), -lr[0].marks_found, abs(len(lr[1].text) - CODE_LENGTH)))
+    kept: list[Located] = []
+    out: list[CouponReading] = []
+    for loc, reading in read:
+        if any(_overlap(loc, k) for k in kept):
             continue
-        loc, reading = best
+        kept.append(loc)
         reg = Registration(loc.homography, loc.marks_found, loc.px_per_mm, loc.residual_mm, 0, np.zeros((4, 2)))
         log.debug("printed code read as %r by %s in %.1f ms", reading.text, engine, 1000 * reading.seconds)
         out.append(CouponReading(
@@ -496,6 +507,16 @@ def read_printed_codes(image: np.ndarray, crops: bool = False,
             residual_mm=round(loc.residual_mm, 3),
         ))
     return tuple(out)
+
+
+def _outline(loc: Located) -> np.ndarray:
+    corners = np.array([[0, 0], [g.COUPON_WIDTH_MM, 0], [g.COUPON_WIDTH_MM, g.COUPON_HEIGHT_MM], [0, g.COUPON_HEIGHT_MM]])
+    return _apply(loc.homography, corners).astype(np.float32)
+
+
+def _overlap(a: Located, b: Located) -> bool:
+    area, _ = cv2.intersectConvexConvex(_outline(a), _outline(b))
+    return bool(area > 0.1 * cv2.contourArea(_outline(b)))
 
 
 def engines() -> Sequence[str]:
