@@ -17,7 +17,8 @@ The stages:
    symbol test and store lookup as a QR code's (mailing.matching). A reading with a wrong check symbol or
    no such piece goes to review with the reading shown (the scan's code).
 
-A page costs a few milliseconds for the mark search and about 10-20 ms per reading of a code line.
+On a page where no QR code is read the mark search costs about 20 ms and each code line read 15-20 ms
+(docs/measurements.md §OCR of the printed code); pages whose QR code is read never come here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 import importlib.util
 import re
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +60,7 @@ LINE_SIDE_MARGIN_MM = 6.0  # left and right: the line is then cut at its own end
 LINE_GAP_MM = 1.3  # a gap this wide between inked columns: the label beside the code ends ~2 mm before it
 SHOWN_SYMBOLS = (10, 14)  # a reading of this many symbols is shown for review (a code is 12); others are
 # "no code found": a line of other text on marks that happen to look like a coupon's
+_PRINTED_FORM = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", re.IGNORECASE)
 _VERSIONS = (1, 2, 3, 4)  # the code box sits under the QR symbol, whose size follows its version
 
 _MARK_CENTRES_MM = np.array([[x + g.REG_MARK_SIZE_MM / 2, y + g.REG_MARK_SIZE_MM / 2] for x, y in g.REG_MARKS_MM])
@@ -85,6 +86,13 @@ class CodeReading:
     engine: str
     confidence: float  # the engine's own score (0..1), for the benchmark and review
     seconds: float
+    raw: str = ""  # as the engine returned it, hyphens and spaces included
+
+    @property
+    def printed_form(self) -> bool:
+        """The reading has the printed code's shape, XXXX-XXXX-XXXX: a line of other text, or a line read
+        upside down, seldom does (the check symbol alone lets one random reading in 32 through)."""
+        return bool(_PRINTED_FORM.fullmatch(re.sub(r"\s+", "", self.raw)))
 
 
 # ------------------------------------------------------------------------------------ locating
@@ -128,8 +136,8 @@ def _apply(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 def find_coupons(image: np.ndarray) -> list[Located]:
-    """Every coupon whose registration marks (three or four) are found, each in both 180° orientations
-    when the QR ink does not tell them apart clearly: the better-looking orientation first."""
+    """Every coupon whose registration marks (three or four) are found, each both ways round (the mark
+    rectangle looks the same turned by 180°): the way with more ink where the QR symbol belongs first."""
     centres, sides, _f = _mark_blobs(image)
     n = len(centres)
     if n < 3 or n > 400:
@@ -353,7 +361,7 @@ def read_line(line: np.ndarray, engine: str = "rapidocr") -> CodeReading:
         text, conf = _template(line)
     else:
         raise ValueError(f"unknown OCR engine {engine!r}; known: rapidocr, tesseract, template")
-    return CodeReading(_symbols(text), engine, conf, time.perf_counter() - start)
+    return CodeReading(_symbols(text), engine, conf, time.perf_counter() - start, text)
 
 
 def _tesseract(line: np.ndarray) -> tuple[str, float]:
@@ -424,7 +432,8 @@ def _template(line: np.ndarray) -> tuple[str, float]:
     flat /= np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6
     for k in range(g.CODE_PRINTED_CHARS):
         if k % 5 == 4:
-            continue  # the hyphens
+            out.append("-")  # the hyphens: cells 4 and 9
+            continue
         best, best_s = "", -1.0
         for dx in (-2, -1, 0, 1, 2):
             x0 = int(round(left + k * advance)) + dx
@@ -443,6 +452,17 @@ def _template(line: np.ndarray) -> tuple[str, float]:
 
 
 # ------------------------------------------------------------------------------------ the page
+CONFUSABLE = {"0": "QD", "Q": "0", "D": "0"}  # what low-resolution photos blur into each other (bench/ocr.py)
+
+
+def _confusion_fix(text: str) -> str | None:
+    """A reading that fails its check symbol, corrected in one confusable symbol when exactly one such
+    change passes the new check (the store lookup still decides: a wrong fix is a code no piece has)."""
+    fixes = {text[:i] + alt + text[i + 1:] for i, ch in enumerate(text) for alt in CONFUSABLE.get(ch, "")}
+    valid = [t for t in fixes if is_valid(t, legacy=False)]
+    return valid[0] if len(valid) == 1 else None
+
+
 def read_coupon_code(image: np.ndarray, loc: Located, engine: str = "rapidocr") -> CodeReading:
     """The printed code of a located coupon: the first candidate line that reads as a valid code, else the
     longest reading."""
@@ -452,11 +472,14 @@ def read_coupon_code(image: np.ndarray, loc: Located, engine: str = "rapidocr") 
     for line in code_lines(strip):
         r = read_line(line, engine)
         spent += r.seconds
-        if len(r.text) == CODE_LENGTH and is_valid(r.text):
-            return CodeReading(r.text, engine, r.confidence, spent)
+        if len(r.text) == CODE_LENGTH and r.printed_form:
+            # today's codes first; a code printed before issue 10 (old check symbol) as read
+            text = r.text if is_valid(r.text, legacy=False) else _confusion_fix(r.text) or r.text
+            if is_valid(text):
+                return CodeReading(text, engine, r.confidence, spent, r.raw)
         if len(r.text) > len(best.text):
             best = r
-    return CodeReading(best.text, engine, best.confidence, spent)
+    return CodeReading(best.text, engine, best.confidence, spent, best.raw)
 
 
 MAX_TRIES_PER_COUPON = 4  # mark fits and orientations tried on one coupon before its best reading is taken
@@ -484,11 +507,14 @@ def read_printed_codes(image: np.ndarray, crops: bool = False,
             reading = read_coupon_code(image, loc, engine)
             if best is None or abs(len(reading.text) - CODE_LENGTH) < abs(len(best[1].text) - CODE_LENGTH):
                 best = (loc, reading)
-            if len(reading.text) == CODE_LENGTH and is_valid(reading.text):
+            if len(reading.text) == CODE_LENGTH and is_valid(reading.text) and reading.printed_form:
                 best = (loc, reading)
                 break
-        if best is not None and SHOWN_SYMBOLS[0] <= len(best[1].text) <= SHOWN_SYMBOLS[1]:
-            read.append(best)
+        if best is None or not SHOWN_SYMBOLS[0] <= len(best[1].text) <= SHOWN_SYMBOLS[1]:
+            continue
+        if is_valid(best[1].text) and not best[1].printed_form:
+            continue  # passes the check symbol but is not shaped like a printed code: a person looks
+        read.append(best)
     # marks of one coupon paired up wrongly (with a stain, or a neighbour's) make a second, overlapping
     # "coupon": of overlapping ones only the best counts (a valid reading, then more marks, then 12 symbols)
     read.sort(key=lambda lr: (not is_valid(lr[1].text), -lr[0].marks_found, abs(len(lr[1].text) - CODE_LENGTH)))
@@ -517,7 +543,3 @@ def _outline(loc: Located) -> np.ndarray:
 def _overlap(a: Located, b: Located) -> bool:
     area, _ = cv2.intersectConvexConvex(_outline(a), _outline(b))
     return bool(area > 0.1 * cv2.contourArea(_outline(b)))
-
-
-def engines() -> Sequence[str]:
-    return ("rapidocr", "tesseract", "template")
