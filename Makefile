@@ -14,6 +14,14 @@ sysdeps:
 	      || { echo "could not install libzbar0: run 'apt-get install libzbar0' as root"; exit 1; }; \
 	  else echo "libzbar0 is missing: run 'sudo apt-get install libzbar0', then retry"; exit 1; fi; \
 	fi
+	@# Tesseract is only compared with in bench/ocr.py and its tests (they skip and say why without it)
+	@if ! command -v tesseract >/dev/null; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "installing tesseract-ocr (compared with in bench/ocr.py)"; \
+	    (apt-get install -y -q tesseract-ocr >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q tesseract-ocr >/dev/null)) \
+	      || echo "could not install tesseract-ocr: the OCR comparison skips Tesseract"; \
+	  else echo "tesseract-ocr is missing (optional): 'sudo apt-get install tesseract-ocr' to compare it in bench/ocr.py"; fi; \
+	fi
 
 # The browser tests (tests/web/test_browser.py) drive Debian's chromium through Playwright; never a downloaded
 # browser. Without one they skip and say so.
@@ -35,6 +43,9 @@ $(STAMP): pyproject.toml
 	      && $(PY) -m venv $(VENV); \
 	  else false; fi; } || { echo "cannot create .venv: run 'sudo apt-get install python3.11-venv', then retry"; exit 1; }
 	$(BIN)/pip install -q -e '.[dev]'
+	@# the printed code's OCR model ships in this wheel; --no-deps because it asks for opencv-python, whose cv2
+	@# would replace opencv-contrib-python-headless's (and WeChat with it); we need only onnxruntime from it
+	$(BIN)/pip install -q --no-deps 'rapidocr-onnxruntime>=1.4.4,<2'
 	@touch $(STAMP)
 
 demo: sysdeps $(STAMP)

@@ -228,6 +228,12 @@ QR_X_MM = 150.0
 QR_Y_MM = 46.0
 QR_KEEP_CLEAR_MARGIN_MM = 2.0  # extra white beyond the quiet zone, inside the keep-clear frame
 CODE_TEXT_PT = 12.0  # human-readable code, monospace, large enough to type from
+CODE_BASELINE_BELOW_FRAME_MM = 4.6  # the code's baseline below the keep-clear frame (its left edge: the frame's)
+# DejaVu Sans Mono (layouts/fonts): every glyph advances 0.602 em; capitals and digits are 0.729 em high.
+# The scanner reads the printed code back from exactly this box when no QR code is read (scanning/ocr.py).
+CODE_ADVANCE_EM = 0.602
+CODE_CAP_HEIGHT_EM = 0.729
+CODE_PRINTED_CHARS = 14  # 12 symbols in groups of four: 7K3M-9QXP-2W4H
 
 
 # Write-in line for a telephone number (issue 10): printed when the campaign offers a call option, in the
@@ -260,6 +266,16 @@ def qr_keep_clear_box(version: int) -> Box:
     q = QR_QUIET_MODULES * QR_MODULE_MM + QR_KEEP_CLEAR_MARGIN_MM
     b = qr_box(version)
     return Box(b.x_mm - q, b.y_mm - q, b.width_mm + 2 * q, b.height_mm + 2 * q)
+
+
+def code_text_box(version: int) -> Box:
+    """The printed human-readable code (capital height, all 14 characters) in coupon coordinates."""
+    kc = qr_keep_clear_box(version)
+    pt_mm = MM_PER_INCH / 72.0
+    height = CODE_CAP_HEIGHT_EM * CODE_TEXT_PT * pt_mm
+    width = CODE_PRINTED_CHARS * CODE_ADVANCE_EM * CODE_TEXT_PT * pt_mm
+    baseline = kc.bottom_mm + CODE_BASELINE_BELOW_FRAME_MM
+    return Box(kc.x_mm, baseline - height, width, height)
 
 
 def checkbox_box(slot: int) -> Box:

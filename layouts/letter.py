@@ -314,7 +314,7 @@ class LetterLayout:
 
     @property
     def code_baseline_mm(self) -> float:
-        return self.keep_clear_box.bottom_mm + 4.6
+        return g.on_page(g.code_text_box(self.qr_version)).bottom_mm
 
     # --------------------------------------------------------------------------- static page
     def _text(self, x: float, top: float, text: str, font: str, size: float, role: str, page: int = 1) -> Text:

@@ -30,6 +30,7 @@ from mailing.codes import CodeError, code_from_payload, normalise, parse
 from mailing.log import get_logger
 from scanning import intake
 from scanning.decode import Symbol, locate
+from scanning.ocr import read_printed_codes
 from scanning.register import MAX_VERSION, register
 from scanning.results import CouponReading, PageReading
 from scanning.snippets import coupon_snippet, page_snippet, phone_snippet
@@ -113,6 +114,8 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
         located = locate(image, dpi)  # the page as it is, its negative only when that gives nothing
         image, symbols, blank = located.image, located.symbols, located.blank
         coupons = tuple(_coupon(image, s, crops, slots) for s in symbols)
+        if not symbols and not blank:  # no QR code read: its printed code (docs/measurements.md §OCR)
+            coupons = read_printed_codes(image, crops, slots)
     except cv2.error as exc:  # an OpenCV failure on a strange image is that page's problem only
         log.warning("%s, page %d: decoding failed (%s)", name, page, exc)
         symbols, coupons = [], ()

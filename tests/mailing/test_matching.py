@@ -83,6 +83,8 @@ def test_review_queue_resolutions(cycle, tmp_path: Path, capsys) -> None:
         sim.scribble(page, sim.box_px(g.on_page(g.qr_box(1)), 200), rng, strokes=25)
         x0, y0, x1, y1 = sim.box_px(g.on_page(g.qr_box(1)), 200)
         page[y0:y1:3, x0:x1] = 0  # and a heavy felt-pen hatch: nothing can read this
+        cx0, cy0, cx1, cy1 = sim.box_px(g.on_page(g.code_text_box(1)), 200)
+        page[cy0:cy1, cx0:cx1] = 0  # the printed code too (issue 10 reads it back when the QR code is gone)
     coupon_scan(print_dir, rows[3], [0], tmp_path / "scribbled.png", rng, damage=scribble_over_code)
     lines = scan_json(capsys, db, tmp_path / "scribbled.png")
     assert lines[0]["status"] == "unreadable" and lines[0]["needs_review"]

@@ -118,6 +118,8 @@ def test_review_resolve_with_code_and_key_closes_the_item(cycle, tmp_path: Path,
 
         x0, y0, x1, y1 = sim.box_px(g.on_page(g.qr_box(1)), 200)
         page[y0:y1, x0:x1] = 0
+        x0, y0, x1, y1 = sim.box_px(g.on_page(g.code_text_box(1)), 200)
+        page[y0:y1, x0:x1] = 0  # and the printed code, which is read back when the QR code is gone
     coupon_scan(print_dir, rows[1], [OPTOUT], tmp_path / "blot.png", rng, damage=blot)
     (line,) = scan_json(capsys, db, tmp_path / "blot.png")
     assert line["status"] == "unreadable"

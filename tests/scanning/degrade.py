@@ -224,3 +224,55 @@ def write_phone(img: np.ndarray, dpi: float, top_mm: float, number: str, rng: ra
     scale = height_mm * dpi / g.MM_PER_INCH / 22  # Hershey glyphs are about 22 px tall at scale 1
     cv2.putText(img, number, (x, y), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, scale, rng.randint(30, 90),
                 max(1, px(0.4, dpi)), cv2.LINE_AA)
+
+
+# ------------------------------------------------------------------- hard classes: the QR code destroyed
+# (issue 10) Returns no QR decoder reads, whose printed code under the symbol stays legible. Drawn on the
+# upright page (coupon at top_mm), before geometry and scanner damage.
+def strokes_across_qr(img: np.ndarray, dpi: float, top_mm: float, rng: random.Random, version: int = 1,
+                      strokes: tuple[int, int] = (3, 6)) -> None:
+    """Pen strokes and scrawls right across the QR symbol (someone writing or crossing it out); they stay
+    above the printed code line, as on the returns looked at."""
+    qr = g.qr_box(version)
+    x0, x1 = px(qr.x_mm - 3, dpi), px(qr.right_mm + 3, dpi)
+    y0, y1 = px(top_mm + qr.y_mm - 3, dpi), px(top_mm + qr.bottom_mm + 1, dpi)
+    for _ in range(rng.randint(*strokes)):
+        pts = [(rng.uniform(x0, x1), rng.uniform(y0, y1)) for _ in range(rng.randint(3, 7))]
+        sim._pen(img, pts, max(2, px(rng.uniform(0.4, 0.9), dpi)), rng.randint(10, 70))
+    # one long stroke corner to corner, as when a code is crossed out
+    sim._pen(img, [(x0, y0 + rng.uniform(0, 0.3) * (y1 - y0)), (x1, y1 - rng.uniform(0, 0.3) * (y1 - y0))],
+             max(2, px(rng.uniform(0.5, 1.0), dpi)), rng.randint(10, 60))
+
+
+def coffee_over_qr(img: np.ndarray, dpi: float, top_mm: float, rng: random.Random, version: int = 1) -> np.ndarray:
+    """Heavy coffee: a dark stain centred on the QR symbol (half the paper's brightness and more, a dark
+    ring through it) and drops around it."""
+    qr = g.qr_box(version)
+    h, w = img.shape[:2]
+    cx = px(qr.x_mm + qr.width_mm * rng.uniform(0.2, 0.8), dpi)
+    cy = px(top_mm + qr.y_mm + qr.height_mm * rng.uniform(0.2, 0.8), dpi)
+    r = px(rng.uniform(7, 13), dpi)  # the stain's dark rim runs through the symbol
+    yy, xx = np.ogrid[:h, :w]
+    dist = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2)
+    blot = np.clip(1.3 - dist / r, 0, 1) * rng.uniform(0.6, 0.75)
+    ring = np.exp(-((dist - r) ** 2) / (2 * (r * 0.08) ** 2)) * rng.uniform(0.6, 0.8)
+    drops = np.zeros((h, w), np.float32)
+    for _ in range(rng.randint(2, 5)):
+        dx, dy, dr = cx + rng.uniform(-2, 2) * r, cy + rng.uniform(-1, 1) * r, rng.uniform(0.05, 0.15) * r
+        drops = np.maximum(drops, (np.sqrt((xx - dx) ** 2 + (yy - dy) ** 2) < dr) * rng.uniform(0.4, 0.6))
+    out = img.astype(np.float32) * (1 - np.clip(blot + ring + drops, 0, 0.85))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def hard_case(page: np.ndarray, dpi: float, kind: str, rng: random.Random) -> np.ndarray:
+    """A whole rendered page → a cut-off coupon of hard class `kind` ("strokes" or "coffee_heavy"), skewed
+    and through a scanner (clean, noise, JPEG or blur)."""
+    page = page.copy()
+    if kind == "strokes":
+        strokes_across_qr(page, dpi, g.COUPON_TOP_MM, rng)
+    elif kind == "coffee_heavy":
+        page = coffee_over_qr(page, dpi, g.COUPON_TOP_MM, rng)
+    else:
+        raise ValueError(f"unknown hard class {kind!r}")
+    img = geometry(cut_coupon(page, dpi), rng.choice(["upright", "skew", "skew", "rotate90"]), rng)
+    return scanner(img, rng.choice(["clean", "noise", "jpeg30", "blur"]), dpi, rng)

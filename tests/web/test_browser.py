@@ -44,7 +44,8 @@ def cli(db: Path, *args: object) -> None:
 
 def coupon(pdf: Path, page: int, ticks: list[int], out: Path, seed: int, spoil: bool = True) -> Path:
     """The coupon of a printed letter, ticked; `spoil`: with pen strokes across its QR code (no decoder
-    survives them)."""
+    survives them) and a line struck through half of the printed code (so OCR cannot read it either, while a
+    person still can guess it with the manifest's help: the review station's case)."""
     rng = random.Random(seed)
     img = sim.render_pdf_page(pdf, page, DPI)
     for slot in ticks:
@@ -53,6 +54,9 @@ def coupon(pdf: Path, page: int, ticks: list[int], out: Path, seed: int, spoil: 
     for i in range(14 if spoil else 0):  # a child's drawing over the code
         sim.scribble(img, (x0, y0, x1, y1), rng, strokes=2)
         img[y0 + i * (y1 - y0) // 14: y0 + i * (y1 - y0) // 14 + 3, x0:x1] = 0
+    if spoil:
+        cx0, cy0, cx1, cy1 = sim.box_px(g.on_page(g.code_text_box(4)), DPI)
+        img[cy0:cy1, cx0:(cx0 + cx1) // 2] = 0
     Image.fromarray(img[sim.mm_to_px(g.COUPON_TOP_MM, DPI):]).save(out, dpi=(DPI, DPI))
     return out
 
