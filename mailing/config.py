@@ -197,6 +197,8 @@ class Campaign:
     source_file: str = ""
     retention_months: int = DEFAULT_RETENTION_MONTHS  # [retention] months: personal data kept after the last drop
     extra: dict[str, Any] = field(default_factory=dict)
+    segments: tuple[str, ...] = ()  # [import] segments: extra columns kept per recipient (issue 14)
+    segment_bands: int = 4  # [import] segment_bands: quantile bands for numeric and date segment columns
 
     @property
     def option_keys(self) -> list[str]:
@@ -474,7 +476,14 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
     dd = r.table(top.get("dedupe", {}), ("dedupe",), {"mode": ""})
     dedupe_mode = r.str_(dd, "mode", ("dedupe",), "report", DEDUPE_MODES)
 
-    imp = r.table(top.get("import", {}), ("import",), {"columns": ""})
+    imp = r.table(top.get("import", {}), ("import",), {"columns": "", "segments": "", "segment_bands": ""})
+    segments = r.lines_(imp, "segments", ("import",))
+    for seg in segments:
+        if not seg.strip() or len(seg) > 100:
+            raise r.fail(("import", "segments"), f"{seg!r}: a column header of 1 to 100 characters")
+    if len(set(segments)) != len(segments):
+        raise r.fail(("import", "segments"), "a column is named twice")
+    segment_bands = int(r.num(imp, "segment_bands", ("import",), 4, 2, 20, integer=True))
     cols = r.table(imp.get("columns", {}), ("import", "columns"), {k: "" for k in imp.get("columns", {})})
     mapping: dict[str, str] = {}
     for header, target in cols.items():
@@ -530,6 +539,7 @@ def parse_campaign(text: str, file: str = "campaign.toml") -> Campaign:
         closing=closing, signature=signature, signature_title=signature_title, variants=tuple(variants),
         coupon=coupon, production=production, dedupe_mode=dedupe_mode, column_mapping=mapping,
         rules=tuple(rules), letters=letters, costs=costs, source_file=file, retention_months=retention_months,
+        segments=segments, segment_bands=segment_bands,
     )
 
 
