@@ -376,3 +376,21 @@ def status_json(f: Figures) -> dict[str, Any]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+def segment_groups(conn: Connection, cid: int) -> dict[str, dict[str | None, Group]]:
+    """Sent letters, undeliverable and responses by segment column and value (`[import] segments`, kept in
+    recipient_segments): key → value as imported → Group. Same counting as the campaign's rate (sent
+    letters of sent waves, control pieces left out), so the segments' rates and the campaign's compare."""
+    from mailing.store import recipient_segments
+
+    sg = recipient_segments.c
+    undeliv = func.sum(case((pieces.c.undeliverable.is_(True), 1), else_=0))
+    out: dict[str, dict[str | None, Group]] = defaultdict(dict)
+    for key, value, n, und, resp in conn.execute(
+            select(sg.key, sg.value, func.count(pieces.c.id), undeliv, func.count(responses.c.id))
+            .select_from(campaign_pieces(cid).join(recipient_segments, sg.recipient_id == pieces.c.recipient_id)
+                         .outerjoin(responses, responses.c.piece_id == pieces.c.id))
+            .where(_sent()).group_by(sg.key, sg.value)):
+        out[str(key)].setdefault(value or None, Group()).add(_n(n), _n(und), _n(resp))
+    return dict(out)
