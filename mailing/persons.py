@@ -30,7 +30,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, insert, literal, select, update
+from sqlalchemy import String, case, cast, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
@@ -49,6 +49,7 @@ from mailing.store import (
     in_chunks,
     new_id,
     pieces,
+    recipient_segments,
     recipients,
     response_options,
     responses,
@@ -583,6 +584,7 @@ def _erase(conn: Connection, person: Person, dry_run: bool) -> ErasureResult:
     result.entries_hashed = hash_entries(conn, readable, secret)
     for chunk in in_chunks([int(r.id) for r in live]):
         conn.execute(update(recipients).where(recipients.c.id.in_(chunk)).values(**blank_values(now)))
+        conn.execute(delete(recipient_segments).where(recipient_segments.c.recipient_id.in_(chunk)))
     for rid, entry_id in entry_of.items():
         conn.execute(update(recipients).where(recipients.c.id == rid).values(suppression_id=entry_id))
     result.pictures = delete_pictures(conn, scan_ids)

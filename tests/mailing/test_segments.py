@@ -117,3 +117,19 @@ def test_bands_keep_one_value_in_one_band_and_follow_quantiles() -> None:
     dates = band({"01.02.2025": Group(pieces=1), "2024-12-31": Group(pieces=1), "15.03.2025": Group(pieces=1),
                   "01.01.2023": Group(pieces=1), "01.06.2025": Group(pieces=1)}, 2)
     assert [label for label, _, _ in dates] == ["01.01.2023 – 01.02.2025", "15.03.2025 – 01.06.2025"]
+
+
+def test_person_erase_removes_the_segment_values(tmp_path: Path, capsys) -> None:
+    db, _, manifest = _campaign_with_segments(tmp_path, capsys)
+    customer = next(r["customer_id"] for r in manifest if r["customer_id"])
+    run(capsys, db, "person", "erase", "--customer-id", customer)
+    store = Store.open(str(db))
+    try:
+        with store.connect() as conn:
+            left = conn.execute(select(recipient_segments.c.key)
+                                .join(recipients, recipients.c.id == recipient_segments.c.recipient_id)
+                                .where(recipients.c.erased_at.is_not(None))).all()
+            kept = conn.execute(select(recipient_segments.c.key)).all()
+    finally:
+        store.dispose()
+    assert left == [] and kept
