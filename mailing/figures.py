@@ -5,6 +5,9 @@ writes them, `status` only prints them. Every figure is a GROUP BY in SQL (porta
 and PostgreSQL); only grouped rows (waves × variants, postal codes, days, options) reach Python.
 
 Counting rules (where the design leaves room):
+- Event invitations (a counted option and/or a date choice on the coupon): `rsvp` holds the replies, the
+  persons they announce and the persons per date, read as mailing/rsvp.py says; `status --json` shows it
+  (null for a campaign without such options).
 - Waves have states: planned → produced → dropped. Only produced (or dropped) waves are sent; a planned
   wave's letters are counted as planned, never as sent, and cost nothing yet; a follow-up pooled until its
   rule's minimum volume is reached is not a wave at all (`pooled`).
@@ -148,6 +151,8 @@ class Figures:
     days: dict[date, dict[int, int]] = field(default_factory=dict)  # received_on → wave number → responses
     options: dict[str, dict[Any, dict[str, int]]] = field(default_factory=dict)  # key → ticked → variant → n
     suppression_counts: list[tuple[str, str, int]] = field(default_factory=list)  # (source, reason, entries)
+    # event invitation (mailing/rsvp.py): replies, persons, persons per date, replies in review; None: no event
+    rsvp: dict[str, Any] | None = None
 
     @property
     def sent(self) -> Group:
@@ -266,6 +271,10 @@ def collect(conn: Connection, cid: int, campaign: Campaign, *, detail: bool = Tr
         select(followups.c.rule, func.count()).where(followups.c.campaign_id == cid, followups.c.status == "pending")
         .group_by(followups.c.rule))}
     f.import_duplicates = duplicate_summary(conn, cid)
+    from mailing.rsvp import is_event, rsvp_list
+
+    if is_event(campaign):
+        f.rsvp = rsvp_list(conn, cid, campaign).as_json()
     if detail:
         _details(conn, f)
     return f
@@ -371,6 +380,7 @@ def status_json(f: Figures) -> dict[str, Any]:
         "review_open_unassigned": f.review_open_unassigned,
         "followups_waiting": dict(f.pooled),
         "import_duplicates": f.import_duplicates.as_json(),
+        "rsvp": f.rsvp,
     }
 
 

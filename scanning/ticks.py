@@ -113,5 +113,6 @@ def read_box(image: np.ndarray, reg: Registration, slot: int, crop: bool = False
 
 def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False,
                slots: int = g.CHECKBOX_SLOTS) -> tuple[BoxReading, ...]:
-    """The first `slots` tick boxes (a store whose campaigns offer three options needs three)."""
-    return tuple(read_box(image, reg, slot, crops) for slot in range(min(slots, g.CHECKBOX_SLOTS)))
+    """The first `slots` tick boxes (a store whose campaigns offer three options needs three; grid boxes of a
+    number of persons or a date choice follow the left column, layouts.geometry.BOX_SLOTS)."""
+    return tuple(read_box(image, reg, slot, crops) for slot in range(min(slots, g.BOX_SLOTS)))
