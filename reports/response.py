@@ -475,8 +475,11 @@ def _rsvp_sheet(ws: Any, conn: Connection, f: Figures) -> None:
     from reports.rsvp import COLUMNS, rsvp_values, totals
 
     if not is_event(f.campaign):
+        table = TableSheet(ws, COLUMNS, header_row=4)
         _title(ws, "Anmeldungen", f)
         _note(ws, "Keine Einladung: die Antwortkarte hat keine Personenzahl (count) und keine Terminwahl (choices).")
+        table.header()
+        table.finish()
         return
     rsvp = rsvp_list(conn, f.campaign_id, f.campaign)
     table = TableSheet(ws, COLUMNS, header_row=3 + len(totals(rsvp)) + 1)
