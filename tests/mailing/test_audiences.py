@@ -9,7 +9,20 @@ from sqlalchemy import select
 
 from mailing.cli import main
 from mailing.store import Store, imports, recipients
-from tests.mailing.cycle import coupon_scan, run, scan_json, setup_campaign
+from tests.mailing.cycle import DROP, coupon_scan, run, scan_json, setup_campaign
+
+
+def _setup(tmp: Path, capsys, db: str) -> tuple[str, str, list[dict[str, str]]]:
+    """cycle.setup_campaign on a store named by URL."""
+    import csv
+
+    run(capsys, db, "init", tmp / "c")
+    run(capsys, db, "campaign", "add", tmp / "c" / "campaign.toml")
+    name = "fruehjahr-2026"
+    run(capsys, db, "import", name, tmp / "c" / "recipients.csv")
+    run(capsys, db, "produce", name, "--out", tmp / "print", "--jobs", "1", "--drop-date", DROP.isoformat())
+    with next((tmp / "print").rglob("*manifest*.csv")).open(encoding="utf-8-sig") as fh:
+        return db, name, list(csv.DictReader(fh))
 
 
 def _second_campaign(tmp: Path, capsys, db: Path, name: str = "herbst-2026") -> str:
@@ -33,8 +46,8 @@ def _customers(db: Path, campaign_name: str) -> set[str]:
         store.dispose()
 
 
-def _answered(tmp: Path, capsys):
-    db, name, rows = setup_campaign(tmp, capsys)
+def _answered(tmp: Path, capsys, url: str | None = None):
+    db, name, rows = _setup(tmp, capsys, url) if url else setup_campaign(tmp, capsys)
     rows = [r for r in rows if r["customer_id"]]
     info, plain, returned = rows[0], rows[1], rows[2]
     run(capsys, db, "respond", info["code"], "--channel", "phone", "info=yes")
@@ -45,7 +58,11 @@ def _answered(tmp: Path, capsys):
 
 
 def test_import_from_earlier_campaign_selects_by_response_and_counts_suppressed(tmp_path: Path, capsys) -> None:
-    db, name, rows, info, plain, returned = _answered(tmp_path, capsys)
+    check_import_from_earlier_campaign(tmp_path, capsys)
+
+
+def check_import_from_earlier_campaign(tmp_path: Path, capsys, url: str | None = None) -> None:
+    db, name, rows, info, plain, returned = _answered(tmp_path, capsys, url)
     everyone = {r["customer_id"] for r in rows}
     other = _second_campaign(tmp_path, capsys, db)
 

@@ -20,8 +20,9 @@ from tests.mailing.cycle import DROP, run
 GROUPS = ("Gold", "Silber", "Bronze", "=HYPERLINK(1)")
 
 
-def _campaign_with_segments(tmp: Path, capsys) -> tuple[Path, str, list[dict[str, str]]]:
-    db = tmp / "m.db"
+def _campaign_with_segments(tmp: Path, capsys, db: Path | str | None = None
+                            ) -> tuple[Path | str, str, list[dict[str, str]]]:
+    db = db or tmp / "m.db"
     run(capsys, db, "init", tmp / "c")
     toml = tmp / "c" / "campaign.toml"
     toml.write_text(toml.read_text(encoding="utf-8")
@@ -45,7 +46,11 @@ def _campaign_with_segments(tmp: Path, capsys) -> tuple[Path, str, list[dict[str
 
 
 def test_segment_sheet_rates_match_the_store(tmp_path: Path, capsys) -> None:
-    db, name, manifest = _campaign_with_segments(tmp_path, capsys)
+    check_segment_sheet_rates_match_the_store(tmp_path, capsys)
+
+
+def check_segment_sheet_rates_match_the_store(tmp_path: Path, capsys, db: str | None = None) -> None:
+    db, name, manifest = _campaign_with_segments(tmp_path, capsys, db)
     rng = random.Random(5)
     for row in rng.sample(manifest, 14):
         run(capsys, db, "respond", row["code"], "--channel", "phone", "info=yes")
