@@ -233,6 +233,11 @@ class Campaign:
         return out
 
     @property
+    def box_options(self) -> tuple[Option, ...]:
+        """One plain Option per box (key and meaning): what an online or phone answer chooses from."""
+        return tuple(Option(key=k, label=label) for k, label in self.option_labels.items())
+
+    @property
     def option_slots(self) -> dict[str, int]:
         """Box key → tick-box slot (layouts.geometry.checkbox_box): row r's box is slot r; a counted or
         choice row's boxes are grid slots."""

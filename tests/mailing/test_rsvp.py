@@ -138,3 +138,11 @@ def test_event_option_mistakes_are_named(option: str, message: str) -> None:
         'key = "info"\n', f'key = "info"\n{option}\n', 1)
     with pytest.raises(ConfigError, match=message):
         parse_campaign(text)
+
+
+def test_phone_answer_takes_the_persons_box_keys(tmp_path: Path, capsys) -> None:
+    # an online or phone answer chooses among the same boxes as the paper coupon (persons_1 .. persons_4)
+    db, name, rows = _event_campaign(tmp_path, capsys)
+    run(capsys, db, "respond", rows[0]["code"], "--channel", "phone", "persons_2=yes", "termin_2=yes")
+    status = json.loads(run(capsys, db, "status", name, "--json"))
+    assert status["rsvp"]["persons"] == 2 and status["rsvp"]["by_choice"] == {"12.09.": 0, "13.09.": 2}
