@@ -138,3 +138,14 @@ def test_person_erase_removes_the_segment_values(tmp_path: Path, capsys) -> None
     finally:
         store.dispose()
     assert left == [] and kept
+
+
+def test_person_export_names_the_segment_values(tmp_path: Path, capsys) -> None:
+    import json
+
+    db, _, manifest = _campaign_with_segments(tmp_path, capsys)
+    customer = next(r["customer_id"] for r in manifest if r["customer_id"])
+    run(capsys, db, "person", "export", "--customer-id", customer, "--out", tmp_path / "p.json")
+    doc = json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))
+    text = json.dumps(doc, ensure_ascii=False)
+    assert '"segments": {' in text and "Kundengruppe" in text and "Letzter Kauf" in text
