@@ -219,6 +219,17 @@ CHECKBOX_LINE_MM = 0.35  # printed border width
 CHECKBOX_LABEL_X_MM = CHECKBOX_X_MM + CHECKBOX_SIZE_MM + 3.0
 RECIPIENT_NAME_Y_MM = 76.0  # pre-printed name line (nothing to fill in)
 
+# Grid boxes (issue 14): an option row may hold a row of up to GRID_COLUMNS boxes instead of its one box in
+# the left column: a number of persons (1-4) or a date choice. They sit right of a shortened label, in the
+# row's height, and end well before the QR's keep-clear frame (x 144.8): the last box's label ends at
+# about 136 mm. Slots: 0..CHECKBOX_SLOTS-1 are the left column; grid box (row r, column i) is slot
+# CHECKBOX_SLOTS + r * GRID_COLUMNS + i, so the scanner reads every box by one number.
+GRID_COLUMNS = 4
+GRID_X_MM = 72.0  # first grid box: the option's label has 31..70 mm
+GRID_PITCH_MM = 16.0  # a box (6 mm) and its label (a digit, or a short date such as "12.09.": up to 8 mm)
+GRID_LABEL_GAP_MM = 1.5  # between a grid box and its label
+BOX_SLOTS = CHECKBOX_SLOTS + CHECKBOX_SLOTS * GRID_COLUMNS  # every box slot the coupon can hold
+
 # QR code: module 0.8 mm so a standard fax (98 dpi vertical) still gives about 3 px per module; quiet zone
 # 4 modules kept white and framed with a "do not write here" line; never in the window, franking or coding
 # zone. The symbol's top-left corner is fixed; its size follows the QR version.
@@ -279,10 +290,21 @@ def code_text_box(version: int) -> Box:
 
 
 def checkbox_box(slot: int) -> Box:
-    """Tick box `slot` (0-based) in coupon coordinates."""
-    if not 0 <= slot < CHECKBOX_SLOTS:
-        raise ValueError(f"checkbox slot {slot} outside 0..{CHECKBOX_SLOTS - 1}")
+    """Tick box `slot` (0-based) in coupon coordinates: the left column, then the grid boxes (GRID_*)."""
+    if not 0 <= slot < BOX_SLOTS:
+        raise ValueError(f"checkbox slot {slot} outside 0..{BOX_SLOTS - 1}")
+    if slot >= CHECKBOX_SLOTS:
+        row, column = divmod(slot - CHECKBOX_SLOTS, GRID_COLUMNS)
+        return Box(GRID_X_MM + column * GRID_PITCH_MM, CHECKBOX_FIRST_Y_MM + row * CHECKBOX_PITCH_MM,
+                   CHECKBOX_SIZE_MM, CHECKBOX_SIZE_MM)
     return Box(CHECKBOX_X_MM, CHECKBOX_FIRST_Y_MM + slot * CHECKBOX_PITCH_MM, CHECKBOX_SIZE_MM, CHECKBOX_SIZE_MM)
+
+
+def grid_slot(row: int, column: int) -> int:
+    """The slot of grid box `column` (0-based) in option row `row`."""
+    if not (0 <= row < CHECKBOX_SLOTS and 0 <= column < GRID_COLUMNS):
+        raise ValueError(f"grid box ({row}, {column}) outside the coupon's {CHECKBOX_SLOTS} x {GRID_COLUMNS}")
+    return CHECKBOX_SLOTS + row * GRID_COLUMNS + column
 
 
 def coupon_box(page: int = 1) -> Box:

@@ -35,7 +35,7 @@ from layouts.model import Element, Image, Line, PageModel, QRSymbol, Rect, Text,
 from layouts.qr import qr_matrix, qr_version
 from mailing.addressing import fit_lines
 from mailing.codes import CODE_LENGTH, format_code, qr_payload
-from mailing.config import WORD_FORM_INDEX, WORD_FORMS, Campaign
+from mailing.config import WORD_FORM_INDEX, WORD_FORMS, Campaign, Option
 from mailing.errors import MailingError
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ COUPON_HEADING_PT = 11.0
 COUPON_NOTE_PT = 7.0
 OPTION_PT = 10.0
 OPTION_MIN_PT = 8.0
+GRID_LABEL_MIN_PT = 6.5  # a grid box's label (a digit, a short date): small, but read beside its box
 NAME_PT = 10.0
 REPLY_PT = 8.0
 BLACK_LINE_MM = 0.3
@@ -248,13 +249,14 @@ class LetterLayout:
             lt = campaign.letters[letter]
             self.has_coupon = lt.coupon
             self.texts = {v.key: (lt.subject, lt.body) for v in campaign.variants}
-            self.offered = frozenset(lt.options if lt.options is not None else campaign.option_keys)
+            rows = [o.key for o in campaign.coupon.options]  # option rows (a counted row has several boxes)
+            self.offered = frozenset(lt.options if lt.options is not None else rows)
             self.ps = lt.ps or ""
             enclosure_key = f"enclosure:{letter}"
         else:
             self.has_coupon = True
             self.texts = {v.key: (v.subject or campaign.subject, v.body) for v in campaign.variants}
-            self.offered = frozenset(campaign.option_keys)
+            self.offered = frozenset(o.key for o in campaign.coupon.options)
             self.ps = campaign.ps
             enclosure_key = "enclosure"
         self.reg, self.bold = fonts.FAMILIES[campaign.typeface]
@@ -417,11 +419,15 @@ class LetterLayout:
             if option.key not in self.offered:
                 continue  # this letter does not offer it; the slot stays empty so slot → key never changes
             box = g.on_page(g.checkbox_box(slot))
-            add(Rect(box, "checkbox", stroke_mm=g.CHECKBOX_LINE_MM))
-            size = fit_size(option.label, REG, OPTION_PT, OPTION_MIN_PT, label_w)
-            if fonts.width_mm(option.label, REG, size) > label_w:
+            if option.box_labels:
+                self._compose_grid_row(slot, option)
+            else:
+                add(Rect(box, "checkbox", stroke_mm=g.CHECKBOX_LINE_MM))
+            width = g.GRID_X_MM - 2.0 - g.CHECKBOX_LABEL_X_MM if option.box_labels else label_w
+            size = fit_size(option.label, REG, OPTION_PT, OPTION_MIN_PT, width)
+            if fonts.width_mm(option.label, REG, size) > width:
                 raise LayoutError(f"coupon option {option.key!r}: label too long for the coupon even at "
-                                  f"{OPTION_MIN_PT:g} pt ({label_w:.0f} mm available); shorten it")
+                                  f"{OPTION_MIN_PT:g} pt ({width:.0f} mm available); shorten it")
             add(Text(g.CHECKBOX_LABEL_X_MM, box.y_mm + box.height_mm / 2 + 1.3, option.label, REG, size,
                      "option_label"))
         if offers_call(c):
@@ -443,6 +449,21 @@ class LetterLayout:
         add(Text(kc.x_mm - 2.0 - fonts.width_mm(label, REG, 6.5), self.code_baseline_mm, label, REG, 6.5,
                  "code_label"))
         add(Text(g.CHECKBOX_X_MM, top + g.RECIPIENT_NAME_Y_MM - 1.5, "Absender:", REG, 6.5, "name_label"))
+
+    def _compose_grid_row(self, row: int, option: Option) -> None:
+        """A number of persons (boxes 1..count) or a date choice: a row of grid boxes, each with its label
+        (layouts.geometry §GRID_*)."""
+        add = self.static.append
+        width = g.GRID_PITCH_MM - g.CHECKBOX_SIZE_MM - g.GRID_LABEL_GAP_MM - 0.5
+        for i, text in enumerate(option.box_labels):
+            box = g.on_page(g.checkbox_box(g.grid_slot(row, i)))
+            add(Rect(box, "checkbox", stroke_mm=g.CHECKBOX_LINE_MM))
+            size = fit_size(text, REG, OPTION_PT, GRID_LABEL_MIN_PT, width)
+            if fonts.width_mm(text, REG, size) > width:
+                raise LayoutError(f"coupon option {option.key!r}: choice {text!r} too long for its box even at "
+                                  f"{GRID_LABEL_MIN_PT:g} pt ({width:.1f} mm available); shorten it (e.g. \"12.09.\")")
+            add(Text(box.right_mm + g.GRID_LABEL_GAP_MM, box.y_mm + box.height_mm / 2 + 1.3, text, REG, size,
+                     "option_label"))
 
     def _compose_phone_line(self) -> None:
         """The write-in line for the telephone number to call back (layouts.geometry §PHONE_*)."""
@@ -835,8 +856,8 @@ def layout_json(campaign: Campaign, letter: str | None = None) -> dict[str, obje
         "coupon": g.coupon_box().as_json(),
         "qr": qr,
         "qr_keep_clear": lay.keep_clear_box.as_json(),
-        "checkboxes": [dict(g.on_page(g.checkbox_box(i)).as_json(), key=o.key)
-                       for i, o in enumerate(campaign.coupon.options)],
+        "checkboxes": [dict(g.on_page(g.checkbox_box(slot)).as_json(), key=key)
+                       for key, slot in campaign.option_slots.items()],
         "registration_marks": [g.on_page(g.Box(x, y, g.REG_MARK_SIZE_MM, g.REG_MARK_SIZE_MM)).as_json()
                                for x, y in g.REG_MARKS_MM],
         "inserter": inserter_layout_json(campaign.production),  # the zone for the inserter's marks

@@ -130,8 +130,24 @@ class Variant:
 
 @dataclass(frozen=True)
 class Option:
+    """One coupon row: a box to tick, or (issue 14) a row of boxes: a number of persons (`count` = 2-4,
+    boxes "1".."count") or a date choice (`choices`, 2-4 short labels). Such a row's boxes have the keys
+    KEY_1, KEY_2, ... (`box_keys`); they are what scans, `status` and review know."""
+
     key: str
     label: str
+    count: int = 0  # number of persons: boxes 1..count (0: not a counted option)
+    choices: tuple[str, ...] = ()  # a choice among these labels (e.g. dates)
+
+    @property
+    def box_labels(self) -> tuple[str, ...]:
+        """The labels beside a grid row's boxes (empty for a plain option)."""
+        return tuple(str(n) for n in range(1, self.count + 1)) if self.count else self.choices
+
+    @property
+    def box_keys(self) -> tuple[str, ...]:
+        labels = self.box_labels
+        return tuple(f"{self.key}_{i}" for i in range(1, len(labels) + 1)) if labels else (self.key,)
 
 
 @dataclass(frozen=True)
@@ -254,10 +270,43 @@ class Campaign:
     typeface: str = "carlito"  # [letter] typeface
     assets: Assets = field(default_factory=Assets)
     extra: dict[str, Any] = field(default_factory=dict)
+    segments: tuple[str, ...] = ()  # [import] segments: extra columns kept per recipient (issue 14)
+    segment_bands: int = 4  # [import] segment_bands: quantile bands for numeric and date segment columns
 
     @property
     def option_keys(self) -> list[str]:
-        return [o.key for o in self.coupon.options]
+        """Every box's key, row by row (a counted or choice row gives KEY_1, KEY_2, ...)."""
+        return [k for o in self.coupon.options for k in o.box_keys]
+
+    @property
+    def option_labels(self) -> dict[str, str]:
+        """Box key → what the box means ("Wir kommen mit: 2", "Termin: 12.09."; a plain option's label)."""
+        out: dict[str, str] = {}
+        for o in self.coupon.options:
+            if o.box_labels:
+                out.update({k: f"{o.label.rstrip(':')}: {b}" for k, b in zip(o.box_keys, o.box_labels, strict=True)})
+            else:
+                out[o.key] = o.label
+        return out
+
+    @property
+    def box_options(self) -> tuple[Option, ...]:
+        """One plain Option per box (key and meaning): what an online or phone answer chooses from."""
+        return tuple(Option(key=k, label=label) for k, label in self.option_labels.items())
+
+    @property
+    def option_slots(self) -> dict[str, int]:
+        """Box key → tick-box slot (layouts.geometry.checkbox_box): row r's box is slot r; a counted or
+        choice row's boxes are grid slots."""
+        from layouts.geometry import grid_slot
+
+        out: dict[str, int] = {}
+        for row, o in enumerate(self.coupon.options):
+            if o.box_labels:
+                out.update({k: grid_slot(row, i) for i, k in enumerate(o.box_keys)})
+            else:
+                out[o.key] = row
+        return out
 
 
 # --------------------------------------------------------------------------------------- validation
@@ -351,6 +400,23 @@ class _Reader:
                 raise self.fail(path, f"unknown merge field {{{f}}}; allowed: "
                                       + ", ".join("{" + k + "}" for k in MERGE_FIELDS))
         return text
+
+
+GRID_BOXES = 4  # boxes a counted or choice row holds (layouts.geometry.GRID_COLUMNS)
+
+
+def _option(r: _Reader, o: dict[str, Any], op: tuple[str, ...], key: str) -> Option:
+    """One [[coupon.option]]: plain, counted (`count = 4`: persons 1-4) or a choice (`choices = [...]`)."""
+    label = r.str_(o, "label", op)
+    if "count" in o and "choices" in o:
+        raise r.fail(op + ("choices",), "an option has either count (a number of persons) or choices, not both")
+    count = int(r.num(o, "count", op, 0, 2, GRID_BOXES, integer=True)) if "count" in o else 0
+    choices = r.lines_(o, "choices", op)
+    if "choices" in o and not 2 <= len(choices) <= GRID_BOXES:
+        raise r.fail(op + ("choices",), f"give 2 to {GRID_BOXES} choices (short labels such as \"12.09.\")")
+    if any(not c.strip() for c in choices) or len(set(choices)) != len(choices):
+        raise r.fail(op + ("choices",), "every choice needs a label of its own")
+    return Option(key=key, label=label, count=count, choices=choices)
 
 
 def _inserts(r: _Reader, data: dict[str, Any], path: tuple[str, ...]) -> tuple[Insert, ...]:
@@ -506,13 +572,13 @@ def parse_campaign(text: str, file: str = "campaign.toml", base_dir: str | Path 
     options: list[Option] = []
     for i, o in enumerate(raw_options):
         op = ("coupon", "option", str(i))
-        r.table(o, op, {"key": "", "label": ""})
+        r.table(o, op, {"key": "", "label": "", "count": "", "choices": ""})
         key = r.str_(o, "key", op)
         if not OPTION_KEY.match(key):
             raise r.fail(op + ("key",), f"{key!r}: use lower-case letters, digits and '_', starting with a letter")
-        if key in {x.key for x in options}:
+        if key in {k for x in options for k in (x.key, *x.box_keys)}:
             raise r.fail(op + ("key",), f"option {key!r} appears twice")
-        options.append(Option(key=key, label=r.str_(o, "label", op)))
+        options.append(_option(r, o, op, key))
     url = r.str_(c, "response_url", ("coupon",), "")
     if url and not re.fullmatch(r"(?i)https?://[A-Za-z0-9.\-]+(:\d+)?(/[A-Za-z0-9\-._/]*)?", url):
         raise r.fail(("coupon", "response_url"), f"{url!r}: use a plain https:// address of letters, digits, "
@@ -545,7 +611,14 @@ def parse_campaign(text: str, file: str = "campaign.toml", base_dir: str | Path 
     dd = r.table(top.get("dedupe", {}), ("dedupe",), {"mode": ""})
     dedupe_mode = r.str_(dd, "mode", ("dedupe",), "report", DEDUPE_MODES)
 
-    imp = r.table(top.get("import", {}), ("import",), {"columns": ""})
+    imp = r.table(top.get("import", {}), ("import",), {"columns": "", "segments": "", "segment_bands": ""})
+    segments = r.lines_(imp, "segments", ("import",))
+    for seg in segments:
+        if not seg.strip() or len(seg) > 100:
+            raise r.fail(("import", "segments"), f"{seg!r}: a column header of 1 to 100 characters")
+    if len(set(segments)) != len(segments):
+        raise r.fail(("import", "segments"), "a column is named twice")
+    segment_bands = int(r.num(imp, "segment_bands", ("import",), 4, 2, 20, integer=True))
     cols = r.table(imp.get("columns", {}), ("import", "columns"), {k: "" for k in imp.get("columns", {})})
     mapping: dict[str, str] = {}
     for header, target in cols.items():
@@ -618,6 +691,7 @@ def parse_campaign(text: str, file: str = "campaign.toml", base_dir: str | Path 
         coupon=coupon, production=production, dedupe_mode=dedupe_mode, column_mapping=mapping,
         rules=tuple(rules), letters=letters, costs=costs, source_file=file, retention_months=retention_months,
         ps=ps, typeface=typeface, assets=assets,
+        segments=segments, segment_bands=segment_bands,
     )
 
 

@@ -2,9 +2,10 @@
 
 Who may win: everyone with a counted response to the campaign (paper or online, opt-outs included: taking
 part must not depend on consent or a purchase) received up to the deadline, whose record was not erased.
-The eligible list is the sorted coupon codes of those responses; the winners are drawn from it with
+The eligible list is ordered by customer id (then coupon code, for records without one), so it does not
+depend on the random codes the letters happened to get; the winners are drawn from it with
 ``random.Random(seed)``, so the same seed over the same respondents draws the same winners. Every draw is
-written to the audit log with the seed, the deadline, the number eligible, the SHA-256 of the sorted list
+written to the audit log with the seed, the deadline, the number eligible, the SHA-256 of the sorted codes
 and the winners' codes, so anyone can repeat it. The winners can get a letter wave of their own
 (``letter``): planned like a follow-up wave, the suppression list applies (an objector who won is left
 out of the letter and must be told another way; the result counts them).
@@ -87,7 +88,7 @@ def draw(store: Store, campaign_name: str, winners: int, *, seed: int | None = N
             if row.id not in seen:  # one chance per person, even with responses to several waves
                 seen.add(row.id)
                 by_code[row.code] = row
-        codes = sorted(by_code)
+        codes = sorted(by_code, key=lambda c: (by_code[c].customer_id or "", c))  # the draw's order
         until = f" up to {deadline.isoformat()}" if deadline else ""
         if winners > len(codes):
             raise MailingError(f"campaign {campaign_name!r} has {len(codes)} respondent(s){until}; "

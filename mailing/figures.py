@@ -5,6 +5,9 @@ writes them, `status` only prints them. Every figure is a GROUP BY in SQL (porta
 and PostgreSQL); only grouped rows (waves × variants, postal codes, days, options) reach Python.
 
 Counting rules (where the design leaves room):
+- Event invitations (a counted option and/or a date choice on the coupon): `rsvp` holds the replies, the
+  persons they announce and the persons per date, read as mailing/rsvp.py says; `status --json` shows it
+  (null for a campaign without such options).
 - Waves have states: planned → produced → dropped. Only produced (or dropped) waves are sent; a planned
   wave's letters are counted as planned, never as sent, and cost nothing yet; a follow-up pooled until its
   rule's minimum volume is reached is not a wave at all (`pooled`).
@@ -149,6 +152,8 @@ class Figures:
     days: dict[date, dict[int, int]] = field(default_factory=dict)  # received_on → wave number → responses
     options: dict[str, dict[Any, dict[str, int]]] = field(default_factory=dict)  # key → ticked → variant → n
     suppression_counts: list[tuple[str, str, int]] = field(default_factory=list)  # (source, reason, entries)
+    # event invitation (mailing/rsvp.py): replies, persons, persons per date, replies in review; None: no event
+    rsvp: dict[str, Any] | None = None
 
     @property
     def sent(self) -> Group:
@@ -272,6 +277,10 @@ def collect(conn: Connection, cid: int, campaign: Campaign, *, detail: bool = Tr
         select(followups.c.rule, func.count()).where(followups.c.campaign_id == cid, followups.c.status == "pending")
         .group_by(followups.c.rule))}
     f.import_duplicates = duplicate_summary(conn, cid)
+    from mailing.rsvp import is_event, rsvp_list
+
+    if is_event(campaign):
+        f.rsvp = rsvp_list(conn, cid, campaign).as_json()
     if detail:
         _details(conn, f)
     return f
@@ -379,8 +388,27 @@ def status_json(f: Figures) -> dict[str, Any]:
         "followups_waiting": dict(f.pooled),
         "import_duplicates": f.import_duplicates.as_json(),
         "capped": f.capped,
+        "rsvp": f.rsvp,
     }
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+def segment_groups(conn: Connection, cid: int) -> dict[str, dict[str | None, Group]]:
+    """Sent letters, undeliverable and responses by segment column and value (`[import] segments`, kept in
+    recipient_segments): key → value as imported → Group. Same counting as the campaign's rate (sent
+    letters of sent waves, control pieces left out), so the segments' rates and the campaign's compare."""
+    from mailing.store import recipient_segments
+
+    sg = recipient_segments.c
+    undeliv = func.sum(case((pieces.c.undeliverable.is_(True), 1), else_=0))
+    out: dict[str, dict[str | None, Group]] = defaultdict(dict)
+    for key, value, n, und, resp in conn.execute(
+            select(sg.key, sg.value, func.count(pieces.c.id), undeliv, func.count(responses.c.id))
+            .select_from(campaign_pieces(cid).join(recipient_segments, sg.recipient_id == pieces.c.recipient_id)
+                         .outerjoin(responses, responses.c.piece_id == pieces.c.id))
+            .where(_sent()).group_by(sg.key, sg.value)):
+        out[str(key)].setdefault(value or None, Group()).add(_n(n), _n(und), _n(resp))
+    return dict(out)

@@ -228,7 +228,7 @@ class _Run:
         if not rows:
             return
         consent = record_call_consents(self.conn, self.cid, rows)
-        labels = {o.key: o.label for o in self.campaign.coupon.options}
+        labels = self.campaign.option_labels  # box key → meaning (a counted row has one key per box)
         ticked = self._ticked_options([r.response_id for r in rows])
         pictures = self._phone_pictures([r.response_id for r in rows])
         entries = [CallListRow(

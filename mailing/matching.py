@@ -255,7 +255,7 @@ class Matcher:
     def _options(self, campaign: Campaign, c: CouponReading) -> dict[str, bool | None]:
         by_slot: dict[int, BoxReading] = {b.slot: b for b in c.boxes} if c.registered else {}
         return {key: (_STATE_VALUE[by_slot[i].state] if i in by_slot else None)
-                for i, key in enumerate(campaign.option_keys)}
+                for key, i in campaign.option_slots.items()}
 
     def mark_returned(self, conn: Connection, info: _PieceInfo, scan_id: int | None) -> None:
         """Flag the piece undeliverable and suppress its address (reason undeliverable)."""
@@ -282,9 +282,9 @@ class Matcher:
         )))
 
     def _insert_marks(self, conn: Connection, scan_id: int, campaign: Campaign, boxes: tuple[BoxReading, ...]) -> None:
-        keys = campaign.option_keys
+        keys = {slot: key for key, slot in campaign.option_slots.items()}
         rows = [{"scan_id": scan_id, "key": keys[b.slot], "score": float(b.score), "state": b.state,
-                 "snippet": b.snippet_png or None} for b in boxes if b.slot < len(keys)]
+                 "snippet": b.snippet_png or None} for b in boxes if b.slot in keys]
         if rows:
             conn.execute(insert(scan_marks), rows)
 

@@ -30,7 +30,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, insert, literal, select, update
+from sqlalchemy import String, case, cast, delete, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
@@ -49,6 +49,7 @@ from mailing.store import (
     in_chunks,
     new_id,
     pieces,
+    recipient_segments,
     recipients,
     response_options,
     responses,
@@ -360,7 +361,10 @@ def _collect(conn: Connection, person: Person, *, customer_id: str | None,
             ticks.setdefault(int(o.response_id), {})[o.key] = o.ticked
     fups: dict[int, list[Any]] = {}
     left_out: dict[int, list[Any]] = {}
+    segments: dict[int, dict[str, str | None]] = {}
     for chunk in in_chunks(person.ids):
+        for sg in conn.execute(select(recipient_segments).where(recipient_segments.c.recipient_id.in_(chunk))):
+            segments.setdefault(int(sg.recipient_id), {})[sg.key] = sg.value
         for f in conn.execute(select(followups).where(followups.c.recipient_id.in_(chunk)).order_by(followups.c.id)):
             fups.setdefault(int(f.recipient_id), []).append(f)
         for w in conn.execute(select(wave_suppressions, waves.c.number, waves.c.campaign_id)
@@ -407,6 +411,7 @@ def _collect(conn: Connection, person: Person, *, customer_id: str | None,
         rd["campaign"] = names.get(int(rec.campaign_id))
         rd["letters"] = letters
         rd["followups"] = [_plain(f) for f in fups.get(int(rec.id), [])]
+        rd["segments"] = segments.get(int(rec.id), {})  # [import] segments: extra columns kept (issue 14)
         rd["left_out_of_waves"] = [{"campaign": names.get(int(w.campaign_id)), "wave": w.number,
                                     "suppression_entry": w.suppression_id} for w in left_out.get(int(rec.id), [])]
         records.append(rd)
@@ -583,6 +588,7 @@ def _erase(conn: Connection, person: Person, dry_run: bool) -> ErasureResult:
     result.entries_hashed = hash_entries(conn, readable, secret)
     for chunk in in_chunks([int(r.id) for r in live]):
         conn.execute(update(recipients).where(recipients.c.id.in_(chunk)).values(**blank_values(now)))
+        conn.execute(delete(recipient_segments).where(recipient_segments.c.recipient_id.in_(chunk)))
     for rid, entry_id in entry_of.items():
         conn.execute(update(recipients).where(recipients.c.id == rid).values(suppression_id=entry_id))
     result.pictures = delete_pictures(conn, scan_ids)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.engine import Connection
 
 from mailing.campaigns import load_by_id
@@ -45,6 +45,7 @@ from mailing.store import (
     followups,
     in_chunks,
     pieces,
+    recipient_segments,
     recipients,
     review_items,
     scan_marks,
@@ -149,6 +150,7 @@ def _purge_campaign(conn: Connection, cid: int, name: str, last_drop: date, due:
     now = utcnow()
     for chunk in in_chunks(live):
         conn.execute(update(recipients).where(r.id.in_(chunk)).values(**blank_values(now)))
+        conn.execute(delete(recipient_segments).where(recipient_segments.c.recipient_id.in_(chunk)))
     for rid in live:
         if rid in kept:
             conn.execute(update(recipients).where(r.id == rid).values(suppression_id=kept[rid]))

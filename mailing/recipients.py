@@ -48,7 +48,7 @@ from mailing.normalise import (
     salutation_value,
     split_street,
 )
-from mailing.store import Store, audit, imports, in_chunks, new_id, recipients
+from mailing.store import Store, audit, imports, in_chunks, new_id, recipient_segments, recipients
 from mailing.tabular import content_sha256, read_table
 
 log = get_logger(__name__)
@@ -114,6 +114,7 @@ class ImportSummary:
     already_present_rows: tuple[int, ...] = field(default=(), repr=False)  # their row numbers (header = 1)
     earlier_import: EarlierImport | None = None  # the same file (content hash) imported before
     erased: int = 0  # rows not stored: persons erased from the store (their keyed hash is suppressed)
+    suppressed: int = 0  # `--from`: people not added because the suppression list holds them
 
 
 # ----------------------------------------------------------------------------------------- columns
@@ -156,6 +157,41 @@ _LABELS = {"last_name": "Nachname", "company": "Firma", "street": "Straße", "st
            "postbox": "Postfach", "postal_code": "PLZ", "city": "Ort", "country": "Land",
            "salutation": "Anrede", "house_number": "Hausnummer", "customer_id": "Kundennummer",
            "address_override": "address_override"}
+
+
+def segment_columns(path: Path, header: list[str], segments: tuple[str, ...]) -> dict[str, int]:
+    """The campaign's `[import] segments` → column index (headers compared folded: case, umlauts,
+    spaces). A named column missing from the file refuses the import."""
+    folded = {fold(h): i for i, h in reversed(list(enumerate(header))) if fold(h)}
+    found: dict[str, int] = {}
+    missing = []
+    for name in segments:
+        i = folded.get(fold(name))
+        if i is None:
+            missing.append(name)
+        else:
+            found[name] = i
+    if missing:
+        raise InputError(path, f"segment column(s) {', '.join(repr(m) for m in missing)} named in the campaign's "
+                               f"[import] segments are not in the file (found: {', '.join(h for h in header if h)}); "
+                               "rename the header or change the campaign file", row=1)
+    return found
+
+
+def _store_segments(conn: Connection, import_id: int, values: dict[int, dict[str, str]]) -> None:
+    """Segment values by source row → recipient_segments rows for this import's records still present."""
+    if not values:
+        return
+    rows: list[dict[str, Any]] = []
+    for rid, source_row in conn.execute(select(recipients.c.id, recipients.c.source_row)
+                                        .where(recipients.c.import_id == import_id)):
+        for key, value in values.get(int(source_row), {}).items():
+            rows.append({"recipient_id": int(rid), "key": key, "value": value or None})
+        if len(rows) >= CHUNK_ROWS:
+            conn.execute(insert(recipient_segments), rows)
+            rows = []
+    if rows:
+        conn.execute(insert(recipient_segments), rows)
 
 
 # ----------------------------------------------------------------------------------------- one row
@@ -315,6 +351,7 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
     with store.begin() as conn:
         campaign_id, campaign = load(conn, campaign_name)
         header, columns, rows = _rows(p, sheet, campaign.column_mapping, _REQUIRED)
+        seg_columns = segment_columns(p, header, campaign.segments)
         digest = content_sha256(p)
         earlier = conn.execute(
             select(imports.c.source_file, imports.c.created_at)
@@ -328,9 +365,10 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
         from mailing.suppression import ERASED, HashedEntries
 
         erased = _ErasedRows(HashedEntries.load(conn, reasons=(ERASED,)))
+        seg_values: dict[int, dict[str, str]] = {}
         try:
             n_rows, imported, bad, first_error = _load_rows(conn, p, header, columns, rows, campaign_id,
-                                                            import_id, rejects, erased)
+                                                            import_id, rejects, erased, seg_columns, seg_values)
         finally:
             if rejects is not None:
                 rejects.close()
@@ -348,6 +386,7 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
         present = len(present_rows)
         imported -= present
         duplicates, merged = dedupe.apply(conn, campaign_id, import_id, campaign.dedupe_mode)
+        _store_segments(conn, import_id, seg_values)
         conn.execute(update(imports).where(imports.c.id == import_id).values(
             rows=n_rows, imported=imported, rejected=bad, duplicates=duplicates, merged=merged,
             already_present=present))
@@ -428,7 +467,8 @@ def _remove_already_present(conn: Connection, campaign_id: int, import_id: int, 
 
 def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, int],
                rows: Iterator[tuple[int, list[str]]], campaign_id: int, import_id: int,
-               rejects: _Rejects | None, erased: _ErasedRows | None = None
+               rejects: _Rejects | None, erased: _ErasedRows | None = None,
+               seg_columns: Mapping[str, int] | None = None, seg_values: dict[int, dict[str, str]] | None = None
                ) -> tuple[int, int, int, InputError | None]:
     n_rows = imported = bad = 0
     first_error: InputError | None = None
@@ -456,6 +496,8 @@ def _load_rows(conn: Connection, p: Path, header: list[str], columns: dict[str, 
         if erased is not None and erased.take(rec):
             continue
         rec.update(campaign_id=campaign_id, import_id=import_id, source_row=n, active=True)
+        if seg_columns and seg_values is not None:
+            seg_values[n] = {key: (row[i].strip() if i < len(row) else "") for key, i in seg_columns.items()}
         chunk.append(rec)
         if len(chunk) >= CHUNK_ROWS:
             conn.execute(insert(recipients), chunk)
@@ -500,3 +542,133 @@ def read_suppression_rows(path: Path, sheet: str | None = None) -> list[dict[str
     if not out:
         raise InputError(path, "the file has a header but no data rows")
     return out
+
+
+# ----------------------------------------------------------------------------------------- --from OTHER
+SELECTIONS = ("all", "responders", "non-responders", "option")
+
+_COPIED = ("customer_id", "salutation", "title", "first_name", "last_name", "company", "addition", "street",
+           "house_number", "postbox", "postal_code", "city", "country", "email", "phone", "address_override",
+           "salutation_override", "match_key")
+
+
+def audience_query(conn: Connection, other_id: int, selection: str, option: str | None = None) -> Any:
+    """The recipients of campaign `other_id` chosen by their response (active, not erased, in id order):
+
+    - all: every one; responders: a counted response (paper or online) to any piece of the campaign;
+    - option: a counted response with option `option` ticked;
+    - non-responders: a piece of a produced (sent) wave, not a control piece, no response to any piece, and
+      no piece returned undeliverable."""
+    from mailing.store import pieces, response_options, responses, waves
+    from mailing.waves import SENT_STATES
+
+    r, p, w = recipients.c, pieces.c, waves.c
+    mine = select(p.id).select_from(pieces.join(waves, w.id == p.wave_id)).where(w.campaign_id == other_id)
+    answered = (select(p.recipient_id).select_from(pieces.join(responses, responses.c.piece_id == p.id))
+                .where(p.id.in_(mine)))
+    query = select(recipients).where(r.campaign_id == other_id, r.active.is_(True), r.erased_at.is_(None))
+    if selection == "responders":
+        query = query.where(r.id.in_(answered))
+    elif selection == "option":
+        ticked = (select(p.recipient_id)
+                  .select_from(pieces.join(responses, responses.c.piece_id == p.id)
+                               .join(response_options, response_options.c.response_id == responses.c.id))
+                  .where(p.id.in_(mine), response_options.c.key == option, response_options.c.ticked.is_(True)))
+        query = query.where(r.id.in_(ticked))
+    elif selection == "non-responders":
+        sent = (select(p.recipient_id).select_from(pieces.join(waves, w.id == p.wave_id))
+                .where(w.campaign_id == other_id, w.status.in_(SENT_STATES), p.control.is_(False)))
+        returned = select(p.recipient_id).where(p.id.in_(mine), p.undeliverable.is_(True))
+        query = query.where(r.id.in_(sent), r.id.not_in(answered), r.id.not_in(returned))
+    return query.order_by(r.id)
+
+
+def selection_label(other: str, selection: str, option: str | None = None) -> str:
+    """What `imports.source_file` records for an import from an earlier campaign."""
+    flag = {"all": "", "responders": " --responders", "non-responders": " --non-responders",
+            "option": f" --option {option}"}[selection]
+    return f"campaign:{other}{flag}"
+
+
+def import_from_campaign(store: Store, campaign_name: str, other: str, selection: str = "all",
+                         option: str | None = None) -> ImportSummary:
+    """Copy the recipients of campaign `other` chosen by their response (`audience_query`) into the campaign,
+    in one transaction, like a file import: a record already in the campaign is not added again, likely
+    duplicates are marked, suppressed people are not added (counted), the import records where they came
+    from (`imports.source_file` "campaign:OTHER --responders", `imports.from_campaign_id`). Segment values of
+    the columns the campaign names are copied along."""
+    from mailing.campaigns import campaign_row
+    from mailing.errors import MailingError
+
+    if selection not in SELECTIONS:
+        raise MailingError(f"unknown selection {selection!r}; use one of {', '.join(SELECTIONS)}")
+    label = selection_label(other, selection, option)
+    with store.begin() as conn:
+        campaign_id, campaign = load(conn, campaign_name)
+        other_row = campaign_row(conn, other)
+        if other_row.id == campaign_id:
+            raise MailingError(f"--from {other}: that is the campaign itself; name an earlier campaign")
+        if selection == "option":
+            other_campaign = load(conn, other)[1]
+            if option not in other_campaign.option_keys:
+                raise MailingError(f"--option {option}: campaign {other!r} has no such coupon option; use one of "
+                                   f"{', '.join(other_campaign.option_keys)}")
+        import_id = new_id(conn.execute(insert(imports).values(
+            campaign_id=campaign_id, source_file=label, rows=0, imported=0, rejected=0, duplicates=0,
+            merged=0, content_sha256=None, already_present=0, from_campaign_id=other_row.id, suppressed=0)))
+        first_new_id = (conn.execute(select(func.max(recipients.c.id))).scalar() or 0) + 1
+        chosen: dict[int, int] = {}  # source row (1-based position + 1, as if row 1 were a header) → old id
+        chunk: list[dict[str, Any]] = []
+        n = 0
+        for n, row in enumerate(conn.execute(audience_query(conn, other_row.id, selection, option)).all(), start=2):
+            chosen[n] = int(row.id)
+            chunk.append({**{k: getattr(row, k) for k in _COPIED}, "campaign_id": campaign_id,
+                          "import_id": import_id, "source_row": n, "active": True})
+            if len(chunk) >= CHUNK_ROWS:
+                conn.execute(insert(recipients), chunk)
+                chunk = []
+        if chunk:
+            conn.execute(insert(recipients), chunk)
+        n_rows = len(chosen)
+        suppressed = _remove_suppressed(conn, campaign_id, import_id)
+        present_rows = _remove_already_present(conn, campaign_id, import_id, first_new_id, Path(label))
+        imported = n_rows - len(suppressed) - len(present_rows)
+        duplicates, merged = dedupe.apply(conn, campaign_id, import_id, campaign.dedupe_mode)
+        if campaign.segments:
+            _copy_segments(conn, import_id, chosen, campaign.segments)
+        conn.execute(update(imports).where(imports.c.id == import_id).values(
+            rows=n_rows, imported=imported, rejected=0, duplicates=duplicates, merged=merged,
+            already_present=len(present_rows), suppressed=len(suppressed)))
+        audit(conn, "recipients.import", "import", import_id,
+              f"{label}: {n_rows} chosen, {imported} imported, {len(present_rows)} already present, "
+              f"{len(suppressed)} suppressed, {duplicates} duplicates, {merged} merged")
+    return ImportSummary(label, n_rows, imported, 0, duplicates, merged, import_id, None,
+                         already_present=len(present_rows), already_present_rows=tuple(present_rows),
+                         suppressed=len(suppressed))
+
+
+def _remove_suppressed(conn: Connection, campaign_id: int, import_id: int) -> list[int]:
+    """Delete this import's records the suppression list holds (the same matching wave planning applies);
+    returns their source rows."""
+    from mailing.suppression import suppressed_recipients
+
+    held = suppressed_recipients(conn, campaign_id)
+    r = recipients.c
+    mine = [(int(rid), int(row)) for rid, row in conn.execute(select(r.id, r.source_row)
+                                                               .where(r.import_id == import_id))
+            if int(rid) in held]
+    for part in in_chunks([rid for rid, _ in mine]):
+        conn.execute(delete(recipients).where(r.id.in_(part)))
+    return sorted(row for _, row in mine)
+
+
+def _copy_segments(conn: Connection, import_id: int, chosen: dict[int, int], keys: tuple[str, ...]) -> None:
+    """The earlier records' values of the campaign's segment columns, for the records this import kept."""
+    sg = recipient_segments.c
+    values: dict[int, dict[str, str]] = {}
+    by_old = {old: row for row, old in chosen.items()}
+    for part in in_chunks(sorted(by_old)):
+        for rid, key, value in conn.execute(select(sg.recipient_id, sg.key, sg.value)
+                                            .where(sg.recipient_id.in_(part), sg.key.in_(keys))):
+            values.setdefault(by_old[int(rid)], {})[key] = value or ""
+    _store_segments(conn, import_id, values)

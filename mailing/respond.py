@@ -142,7 +142,7 @@ def _letter(row: Any) -> Letter:
     return Letter(piece_id=row.id, code=row.code, campaign=row.campaign_name, campaign_id=row.campaign_id,
                   campaign_title=campaign.title, sender=campaign.sender.name, wave=row.number,
                   subject=" ".join(subject.format_map(values).split()),
-                  greeting=greeting(person), options=campaign.coupon.options, optout=tuple(optout_keys(campaign)),
+                  greeting=greeting(person), options=campaign.box_options, optout=tuple(optout_keys(campaign)),
                   answer_path=answer_path(campaign), definition=campaign, answered_on=row.received_on,
                   answered_source=row.response_source, customer_id=row.customer_id)
 

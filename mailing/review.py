@@ -113,7 +113,7 @@ def _review_item(conn: Connection, r, matcher: Matcher) -> ReviewItem:  # type: 
         resp = _response_options(conn, info.piece_id)
         item.options = {k: resp.get(k) for k in info.campaign.option_keys}
         item.scores = {k: round(m.score, 3) for k, m in marks.items()}
-        item.option_labels = {o.key: o.label for o in info.campaign.coupon.options}
+        item.option_labels = info.campaign.option_labels
     return item
 
 
@@ -162,7 +162,7 @@ def check_code(store: Store, typed: str) -> CodeCheck:
         info = Matcher().piece(conn, code)
     if info is None:
         return CodeCheck(code, True, "no such code")
-    return CodeCheck(code, True, None, info.campaign_name, {o.key: o.label for o in info.campaign.coupon.options})
+    return CodeCheck(code, True, None, info.campaign_name, info.campaign.option_labels)
 
 
 # ------------------------------------------------------------------------------------------------ claims

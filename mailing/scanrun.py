@@ -60,12 +60,13 @@ RECORD_TRIES = 8  # another scanner committing the same page first costs one ret
 
 
 def max_options(store: Store) -> int:
-    """The most coupon options any registered campaign has (all slots when there is none)."""
+    """The tick-box slots to read: one past the highest slot any registered campaign uses (all slots when
+    there is none; a number of persons or a date choice uses grid slots, layouts.geometry.BOX_SLOTS)."""
     from layouts.geometry import CHECKBOX_SLOTS
 
     with store.connect() as conn:
         rows = conn.execute(select(campaigns.c.id)).all()
-        counts = [len(load_by_id(conn, r.id).option_keys) for r in rows]
+        counts = [max(load_by_id(conn, r.id).option_slots.values(), default=-1) + 1 for r in rows]
     return max(counts, default=CHECKBOX_SLOTS)
 
 

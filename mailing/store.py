@@ -111,6 +111,9 @@ imports = Table(
     Column("created_at", DateTime, nullable=False, default=utcnow),
     Column("content_sha256", String(64)),  # SHA-256 of the file's bytes: the same file imported again
     Column("already_present", Integer, nullable=False, server_default="0"),  # rows not added: already there
+    # `import --from OTHER`: the earlier campaign its people came from (source_file says which selection)
+    Column("from_campaign_id", ForeignKey("campaigns.id")),
+    Column("suppressed", Integer, nullable=False, server_default="0"),  # rows not added: on the suppression list
     Index("ix_imports_content", "campaign_id", "content_sha256"),
 )
 
@@ -152,6 +155,17 @@ recipients = Table(
     Index("ix_recipients_campaign", "campaign_id"),
     Index("ix_recipients_match", "campaign_id", "match_key"),
     Index("ix_recipients_customer", "campaign_id", "customer_id"),
+)
+
+# Extra columns of the address file the campaign names (`[import] segments`), one row per recipient and column
+# (issue 14): customer group, revenue class, last purchase, ... as written in the file; the report's
+# "Segmente" sheet groups the response by them. Blanked with the record on erasure.
+recipient_segments = Table(
+    "recipient_segments",
+    metadata,
+    Column("recipient_id", ForeignKey("recipients.id"), primary_key=True),
+    Column("key", String(100), primary_key=True),  # the column's header as named in the campaign file
+    Column("value", Text),  # as written in the file (None: empty cell)
 )
 
 suppression = Table(

@@ -1,7 +1,7 @@
 """The Excel response report of one campaign: store → aggregated figures → a German workbook.
 
 `write_response_report(store, campaign_name, out_path)` writes the sheets Übersicht, Wellen, Varianten,
-Regionen, Verlauf, Optionen, Antworten, Prüfung and Sperrliste, and returns a `ReportSummary`.
+Regionen, Verlauf, Optionen, Segmente, Anmeldungen, Antworten, Prüfung and Sperrliste, and returns a `ReportSummary`.
 
 How it stays fast and small for a million pieces: every figure is a GROUP BY in SQL (portable SQLAlchemy
 Core, SQLite and PostgreSQL); only grouped rows (waves × variants, postal codes, days, options) reach
@@ -84,8 +84,8 @@ from reports.xlsx import (
 
 log = get_logger(__name__)
 
-SHEETS = ("Übersicht", "Wellen", "Varianten", "Regionen", "Verlauf", "Optionen", "Antworten", "Prüfung",
-          "Sperrliste")
+SHEETS = ("Übersicht", "Wellen", "Varianten", "Regionen", "Verlauf", "Optionen", "Segmente", "Anmeldungen",
+          "Antworten", "Prüfung", "Sperrliste")
 STREAM_CHUNK = 2000  # rows fetched per round trip while streaming raw rows
 MAX_TIMELINE_DAYS = 3660  # a wrongly typed year must not produce a million empty days
 CHART_WIDTH_CM, CHART_HEIGHT_CM = 22.0, 9.0  # the Verlauf chart, to the right of its table
@@ -142,6 +142,8 @@ def write_response_report(store: Store, campaign_name: str, out_path: str | Path
         _regions_sheet(sheet("Regionen"), figures)
         _timeline_sheet(sheet("Verlauf"), figures)
         _options_sheet(sheet("Optionen"), figures)
+        _segments_sheet(sheet("Segmente"), conn, figures)
+        _rsvp_sheet(sheet("Anmeldungen"), conn, figures)
         _responses_sheet(sheet("Antworten"), conn, figures)
         _review_sheet(sheet("Prüfung"), conn, figures)
         _suppression_sheet(sheet("Sperrliste"), conn, figures)
@@ -267,7 +269,7 @@ def _wave_row(ws: Any, label: str, kind: str, drop: date | None, g: Group, contr
 
 
 def _option_labels(f: Figures) -> list[tuple[str, str]]:
-    labels = [(o.key, o.label) for o in f.campaign.coupon.options]
+    labels = list(f.campaign.option_labels.items())
     known = {k for k, _ in labels}
     labels += [(k, f"{k} (nicht mehr in der Kampagnendatei)") for k in sorted(f.options) if k not in known]
     return labels
@@ -439,6 +441,55 @@ def _options_sheet(ws: Any, f: Figures) -> None:
                    *[ticked.get(v, 0) for v in variants],
                    *[ticked.get(v, 0) / responses_by_variant[v] if responses_by_variant[v] else None
                      for v in variants]])
+    table.finish()
+
+
+def _segments_sheet(ws: Any, conn: Connection, f: Figures) -> None:
+    from mailing.figures import segment_groups
+    from mailing.segments import segment_rows
+
+    table = TableSheet(ws, [
+        Col("Merkmal", 20), Col("Wert / Band", 26), Col("Versendet", 11, "int"), Col("Antworten", 11, "int"),
+        Col("Rücklaufquote", 12, "percent"), Col("95-%-KI von", 11, "percent"), Col("95-%-KI bis", 11, "percent"),
+        Col("Lift (Quote / Kampagne)", 12, "decimal")], header_row=3)
+    _title(ws, "Segmente: Rücklauf je Merkmal der Adressdatei", f)
+    table.header()
+    rows = segment_rows(segment_groups(conn, f.campaign_id), f.campaign.segments, f.sent.rate,
+                        f.campaign.segment_bands)
+    for r in rows:
+        table.row([r.key, r.label, r.pieces, r.responses, r.rate, r.low, r.high, r.lift])
+    table.row(["Kampagne gesamt", None, f.sent.pieces, f.sent.responses, f.sent.rate, None, None,
+               1.0 if f.sent.rate else None])
+    table.finish()
+    ws.append([])
+    if not f.campaign.segments:
+        _note(ws, "Keine Merkmale genannt: in der Kampagnendatei z. B. [import] segments = [\"Kundengruppe\"].")
+    _note(ws, "Rücklaufquote = Antworten / versendete Briefe der Gruppe; Konfidenzintervall nach Wilson (95 %); "
+              "Lift = Quote der Gruppe geteilt durch die Quote der Kampagne (1,0 = wie die Kampagne).")
+    _note(ws, f"Zahlen und Daten in {f.campaign.segment_bands} Bändern mit etwa gleich vielen Briefen "
+              "(Quantile); ein Wert wird nie auf zwei Bänder verteilt.")
+
+
+def _rsvp_sheet(ws: Any, conn: Connection, f: Figures) -> None:
+    from mailing.rsvp import is_event, rsvp_list
+    from reports.rsvp import COLUMNS, rsvp_values, totals
+
+    if not is_event(f.campaign):
+        table = TableSheet(ws, COLUMNS, header_row=4)
+        _title(ws, "Anmeldungen", f)
+        _note(ws, "Keine Einladung: die Antwortkarte hat keine Personenzahl (count) und keine Terminwahl (choices).")
+        table.header()
+        table.finish()
+        return
+    rsvp = rsvp_list(conn, f.campaign_id, f.campaign)
+    table = TableSheet(ws, COLUMNS, header_row=3 + len(totals(rsvp)) + 1)
+    _title(ws, "Anmeldungen: Personen und Termine", f)
+    for label, n in totals(rsvp):
+        ws.append([text_cell(ws, label, BOLD), None, None, value_cell(ws, n, FMT_INT, BOLD)])
+    ws.append([])
+    table.header()
+    for r in rsvp.rows:
+        table.row(rsvp_values(r))
     table.finish()
 
 

@@ -281,7 +281,7 @@ def _reading(m: _Box, level: float, trusted: bool, crop: bool) -> BoxReading:
 
 def measure(image: np.ndarray, reg: Registration, slots: int) -> tuple[list[_Box], list[float]]:
     """Every box's patch and the coupon-calibrated ink level for each."""
-    measured = [_measure(image, reg, slot) for slot in range(min(slots, g.CHECKBOX_SLOTS))]
+    measured = [_measure(image, reg, slot) for slot in range(min(slots, g.BOX_SLOTS))]
     # per-coupon calibration: the paper beside the boxes shows the paper's and the scanner's own darkness
     # (the quietest of them, in case a stroke reaches one); ink must be clearly darker than that
     quiet = [m.noise for m in measured if m.border_ok]
@@ -293,6 +293,7 @@ def measure(image: np.ndarray, reg: Registration, slots: int) -> tuple[list[_Box
 
 def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False,
                slots: int = g.CHECKBOX_SLOTS) -> tuple[BoxReading, ...]:
-    """The first `slots` tick boxes (a store whose campaigns offer three options needs three)."""
+    """The first `slots` tick boxes (a store whose campaigns offer three options needs three; grid boxes of a
+    number of persons or a date choice follow the left column, layouts.geometry.BOX_SLOTS)."""
     measured, levels = measure(image, reg, slots)
     return tuple(_reading(m, level, reg.trusted, crops) for m, level in zip(measured, levels, strict=True))

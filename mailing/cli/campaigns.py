@@ -73,21 +73,46 @@ def _rows_text(rows: tuple[int, ...], limit: int = 8) -> str:
 
 
 @click.command("import", epilog=example("mailing import fruehjahr-2026 meine-aktion/recipients.csv",
-                                        "mailing import fruehjahr-2026 liste.xlsx --sheet Adressen --skip-invalid"))
+                                        "mailing import fruehjahr-2026 liste.xlsx --sheet Adressen --skip-invalid",
+                                        "mailing import herbst-2026 --from fruehjahr-2026 --non-responders"))
 @click.argument("campaign")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
 @click.option("--sheet", default=None, help="Worksheet of an XLSX file (default: the first).")
 @click.option("--skip-invalid", is_flag=True,
               help="Import the good rows; write the bad ones with reasons to FILE-STEM.rejected.csv.")
+@click.option("--from", "from_campaign", default=None, metavar="OTHER",
+              help="Take the recipients of an earlier campaign instead of a file (all of them, or by response).")
+@click.option("--responders", "selection", flag_value="responders", help="With --from: those who answered.")
+@click.option("--non-responders", "selection", flag_value="non-responders",
+              help="With --from: those mailed who did not answer (undeliverable left out).")
+@click.option("--option", "option", default=None, metavar="KEY",
+              help="With --from: those who answered with option KEY ticked.")
 @click.pass_context
-def import_cmd(ctx: click.Context, campaign: str, file: str, sheet: str | None, skip_invalid: bool) -> None:
-    """Import recipients of CAMPAIGN from FILE (CSV or XLSX).
+def import_cmd(ctx: click.Context, campaign: str, file: str | None, sheet: str | None, skip_invalid: bool,
+               from_campaign: str | None, selection: str | None, option: str | None) -> None:
+    """Import recipients of CAMPAIGN from FILE (CSV or XLSX), or from an earlier campaign (--from OTHER).
 
     A record already in the campaign (same customer id; without one, same name and address) is never added
-    again: it is counted as already present.
+    again: it is counted as already present. With --from, people on the suppression list are not added
+    (counted), and the import records the campaign and selection they came from.
     """
-    from mailing.recipients import import_recipients
+    from mailing.errors import MailingError
+    from mailing.recipients import import_from_campaign, import_recipients
 
+    if from_campaign is not None:
+        if file is not None or sheet or skip_invalid:
+            raise MailingError("--from takes no FILE, --sheet or --skip-invalid; give either a file or --from OTHER")
+        if selection and option:
+            raise MailingError("give one of --responders, --non-responders, --option KEY")
+        s = import_from_campaign(open_store(ctx), campaign, from_campaign,
+                                 "option" if option else (selection or "all"), option)
+        click.echo(f"{s.source_file}: {s.rows} chosen, {s.imported} imported, {s.already_present} already present, "
+                   f"{s.suppressed} suppressed (not added), {s.duplicates} likely duplicates found, {s.merged} merged")
+        return
+    if selection or option:
+        raise MailingError("--responders, --non-responders and --option need --from OTHER")
+    if file is None:
+        raise MailingError("give a FILE to import, or --from OTHER")
     s = import_recipients(open_store(ctx), campaign, file, sheet=sheet, skip_invalid=skip_invalid)
     if s.earlier_import is not None:
         click.echo(f"{s.source_file} was already imported on {s.earlier_import.at:%Y-%m-%d}"

@@ -1,4 +1,4 @@
-"""`report`: the Excel response report of a campaign."""
+"""`report`: the Excel response report of a campaign; `rsvp`: the RSVP list of an event invitation."""
 
 from __future__ import annotations
 
@@ -32,4 +32,32 @@ def report_cmd(ctx: click.Context, campaign: str, out: Path) -> None:
     click.echo(line)
 
 
-COMMANDS: list[click.Command] = [report_cmd]
+@click.command("rsvp", epilog=example("mailing rsvp sommerfest-2026 --out anmeldungen.xlsx"))
+@click.argument("campaign")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The list to write (.xlsx); the CSV goes beside it (same name, .csv).")
+@click.pass_context
+def rsvp_cmd(ctx: click.Context, campaign: str, out: Path) -> None:
+    """Write the RSVP list of CAMPAIGN (an invitation with a number of persons and/or a date choice on the
+    coupon): who replies, with how many persons, for which date; totals below."""
+    from mailing.campaigns import load
+    from mailing.rsvp import is_event, rsvp_list
+    from reports.rsvp import write_rsvp_list
+
+    if out.suffix.lower() != ".xlsx":
+        raise MailingError(f"{out}: the RSVP list is an Excel workbook; give a file name ending in .xlsx")
+    with open_store(ctx).connect() as conn:
+        cid, c = load(conn, campaign)
+        if not is_event(c):
+            raise MailingError(f"campaign {campaign!r} has no counted option (count = 4) or date choice "
+                               "(choices = [...]) on its coupon; there is nothing to list")
+        rsvp = rsvp_list(conn, cid, c)
+    csv_path = out.with_suffix(".csv")
+    n = write_rsvp_list(rsvp, out, csv_path, c.title)
+    by_date = ", ".join(f"{k}: {v}" for k, v in rsvp.by_choice.items())
+    click.echo(f"rsvp {out} and {csv_path}: {n} repl{'y' if n == 1 else 'ies'}, {rsvp.persons} person(s)"
+               + (f" ({by_date})" if by_date else "")
+               + (f", {rsvp.in_review} with doubtful boxes in review" if rsvp.in_review else ""))
+
+
+COMMANDS: list[click.Command] = [report_cmd, rsvp_cmd]

@@ -68,7 +68,7 @@ class CampaignPages:
         response = self.ctx.templates.TemplateResponse(request, "campaign.html", {
             "st": st, "title": f.campaign.title, "curve": Markup(_curve(f)),
             "channels": [(CHANNEL_WORDS[c], st["responses_by_channel"].get(c, 0)) for c in CHANNELS],
-            "options": [(o.label, st["options"].get(o.key, 0)) for o in f.campaign.coupon.options],
+            "options": [(label, st["options"].get(key, 0)) for key, label in f.campaign.option_labels.items()],
             "wave_states": WAVE_STATES, "report_url": f"/campaigns/{quote(name, safe='')}/report.xlsx"})
         response.headers["Cache-Control"] = "no-store"
         return response

@@ -62,3 +62,26 @@ def test_reimport_adds_nobody_twice_on_postgresql(tmp_path: Path) -> None:
             assert summary.already_present == 50
     finally:
         store.dispose()
+
+
+# Issue 14 (invitations, segments, audiences) on PostgreSQL: the same end-to-end checks as on SQLite. In this
+# file, so that they never run beside the tests above on the same database (pytest-xdist --dist loadfile).
+def test_segment_sheet_rates_match_the_store_on_postgresql(tmp_path: Path, capsys) -> None:
+    from tests.mailing import test_segments
+
+    _empty_database()
+    test_segments.check_segment_sheet_rates_match_the_store(tmp_path, capsys, URL)
+
+
+def test_rsvp_list_sums_the_persons_ticked_on_postgresql(tmp_path: Path, capsys) -> None:
+    from tests.mailing import test_rsvp
+
+    _empty_database()
+    test_rsvp.check_rsvp_list_sums_the_persons_ticked(tmp_path, capsys, URL)
+
+
+def test_import_from_earlier_campaign_on_postgresql(tmp_path: Path, capsys) -> None:
+    from tests.mailing import test_audiences
+
+    _empty_database()
+    test_audiences.check_import_from_earlier_campaign(tmp_path, capsys, URL)

@@ -11,6 +11,9 @@
   so a reprint refuses changed assets instead of printing something else;
 - consents: a "call me" as the explicit consent a telephone call needs (issue 14), with day, channel and
   source, and its withdrawal; waves: how many recipients the contact cap held back;
+- recipient_segments: extra columns of the address file a campaign names (customer group, revenue class, ...)
+  for the report's segment sheet; imports: the earlier campaign an audience was taken from, and how many rows
+  the suppression list kept out (issue 14);
 - scans: the picture of the telephone number written on a coupon offering a call-back (issue 10), for the
   call list.
 
@@ -82,7 +85,26 @@ def upgrade() -> None:
         sa.UniqueConstraint("recipient_id", "kind", "response_id", name="uq_consent_once"),
     )
     op.add_column("waves", sa.Column("capped", sa.Integer(), server_default="0", nullable=False))
+    op.create_table(
+        "recipient_segments",
+        sa.Column("recipient_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("value", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["recipient_id"], ["recipients.id"]),
+        sa.PrimaryKeyConstraint("recipient_id", "key"),
+    )
+    _add_reference("imports", "from_campaign_id", "campaigns")
+    op.add_column("imports", sa.Column("suppressed", sa.Integer(), server_default="0", nullable=False))
     op.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+
+def _add_reference(table: str, column: str, target: str) -> None:
+    """A nullable column referencing target.id (as in 0002: SQLite takes the reference in the column
+    definition, so no table is rebuilt)."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER REFERENCES {target} (id)")
+    else:
+        op.add_column(table, sa.Column(column, sa.Integer(), sa.ForeignKey(f"{target}.id"), nullable=True))
 
 
 def downgrade() -> None:
