@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	    (apt-get install -y -q python3.11-venv >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q python3.11-venv >/dev/null)) \
 	      && $(PY) -m venv $(VENV); \
 	  else false; fi; } || { echo "cannot create .venv: run 'sudo apt-get install python3.11-venv', then retry"; exit 1; }
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,cluster]'
 	@touch $(STAMP)
 
 demo: sysdeps $(STAMP)

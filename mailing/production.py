@@ -5,7 +5,9 @@ refused and no wave recorded); check the folder (files of another wave or campai
 `.part` files: removed); split its printed pieces (control pieces get no letter) into batches in print
 order (campaign batch size; optionally a new batch where the Leitregion changes) and record them; render
 the pending batches through a `concurrent.futures` executor (pure `layouts.render.render_batch`, one
-process per batch); record each finished batch in its own transaction; when all are done write manifest
+process per batch; at most twice as many batches in flight as there are workers, so memory stays flat
+for a wave of a million letters; on a Dask cluster, `mailing.cluster`, the workers send each PDF back and
+this process writes it); record each finished batch in its own transaction; when all are done write manifest
 and job ticket (each named after the wave, `mailing.package`) and mark the wave produced.
 
 Everything a wave's files say is fixed when its production starts: the campaign text it was planned with
@@ -28,7 +30,7 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date
 from pathlib import Path
@@ -38,9 +40,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from layouts.letter import LayoutError, LetterLayout, PieceData
-from layouts.render import BatchJob, BatchResult, render_batch, write_atomic
+from layouts.render import BatchJob, BatchResult, render_batch, render_batch_data, write_atomic
 from mailing.addressing import address_lines, display_name, greeting
 from mailing.campaigns import load
+from mailing.cluster import is_remote
 from mailing.config import Campaign, parse_campaign
 from mailing.errors import MailingError, NotFoundError
 from mailing.package import (
@@ -297,6 +300,14 @@ def render_rows(campaign: Campaign, rows: list[dict[str, Any]], letter: str | No
     return render_batch(job, path)
 
 
+def render_rows_data(campaign: Campaign, rows: list[dict[str, Any]], letter: str | None,
+                     letter_date: date | None, wave: int, batch: int, path: str) -> tuple[BatchResult, bytes]:
+    """Worker on another machine: as `render_rows`, but the PDF comes back as bytes for the caller to write."""
+    job = BatchJob(campaign, [piece_data(r["code"], r["variant"], r) for r in rows], letter=letter,
+                   letter_date=letter_date, wave=wave, batch=batch)
+    return render_batch_data(job, path)
+
+
 def _jobs_for(store: Store, campaign: Campaign, wrow: Any, todo: Iterable[Any],
               out: Path) -> Iterable[tuple[Any, tuple[Any, ...]]]:
     for b in todo:
@@ -337,14 +348,31 @@ def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: P
     else:
         own = executor is None
         pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
+        remote = is_remote(executor)  # workers elsewhere send the PDF back; this process writes it
+        # a bounded number of batches in flight, so that memory stays flat however large the wave
+        window = 2 * max(jobs, getattr(pool, "max_workers", 1))
+        queue = iter(_jobs_for(store, campaign, wrow, todo, out))
+        pending: dict[Future[Any], Any] = {}
+
+        def fill() -> None:
+            for b, args in queue:
+                pending[pool.submit(render_rows_data if remote else render_rows, *args)] = b
+                if len(pending) >= window:
+                    return
+
         try:
-            futures: dict[Future[BatchResult], Any] = {}
-            for b, args in _jobs_for(store, campaign, wrow, todo, out):
-                futures[pool.submit(render_rows, *args)] = b
+            fill()
             if while_waiting:
                 while_waiting()
-            for fut in as_completed(futures):
-                record(futures[fut], fut.result())
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    b, res = pending.pop(fut), fut.result()
+                    if remote:
+                        res, data = res
+                        write_atomic(res.path, data)
+                    record(b, res)
+                fill()
         finally:
             if own:
                 pool.shutdown(cancel_futures=True)
