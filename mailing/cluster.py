@@ -186,10 +186,11 @@ def local_cluster(workers: int = 1, threads: int = 1, *, host: str = "127.0.0.1"
                 procs.append(subprocess.Popen([*_dask_command(), "worker", address, "--nthreads", str(threads),
                                                "--no-dashboard", "--local-directory", work,
                                                "--host", host], **quiet))  # type: ignore[call-overload]
-            from distributed import Client
+            if workers:
+                from distributed import Client
 
-            with Client(address, timeout=start_timeout_s, set_as_default=False) as client:
-                client.wait_for_workers(workers, timeout=start_timeout_s)
+                with Client(address, timeout=start_timeout_s, set_as_default=False) as client:
+                    client.wait_for_workers(workers, timeout=start_timeout_s)
             yield address
         finally:
             for proc in reversed(procs):

@@ -178,3 +178,14 @@ def test_worker_without_the_project_is_named(tmp_path: Path, capsys) -> None:
             worker.terminate()
             worker.wait(timeout=30)
     assert "does not have the project installed" in line and "pip install 'mailing[cluster]'" in line, line
+
+
+@pytest.mark.slow
+def test_scheduler_without_workers_is_named(tmp_path: Path, capsys) -> None:
+    from mailing.cluster import local_cluster
+
+    db = campaign_store(tmp_path, capsys)
+    with local_cluster(workers=0) as address:
+        line = fails(capsys, "--db", db, "scan", str(tmp_path / "c" / "recipients.csv"), "--cluster", address)
+    assert line == (f"error: the Dask scheduler at {address} has no workers; start them with "
+                    f"`dask worker {address}` on each machine"), line
