@@ -5,7 +5,7 @@ worker has this project installed (the same version: a different renderer would 
 and yields a `ClusterExecutor`. `mailing.production.produce` and `mailing.scanrun.scan` take it as their
 `executor`; the store stays with the caller, which also writes every file.
 
-The workers need nothing but the project (`pip install 'mailing[cluster]'`) and `dask worker
+The workers need nothing but the project with its `cluster` extra and `dask worker
 tcp://HOST:PORT`: they never see the caller's folders. So a remote executor is told apart by `remote =
 True`, and the stages then ship bytes instead of paths: a rendered batch comes back as its PDF's bytes
 (the caller writes it atomically), a scanned file goes out as its bytes, once per file (`share`, Dask's
@@ -112,8 +112,8 @@ def _check_workers(client: Any, address: str) -> None:
     for worker, got in sorted(found.items()):
         if isinstance(got, BaseException):
             raise ClusterError(f"worker {worker} of {address} does not have the project installed "
-                               f"({type(got).__name__}); run `pip install 'mailing[cluster]'` there and restart "
-                               "the worker")
+                               f"({type(got).__name__}); install it there with its cluster extra (pip install "
+                               "'mailing-*.whl[cluster]') and restart the worker")
         if got != __version__:
             raise ClusterError(f"worker {worker} of {address} runs mailing {got}, this machine {__version__}; "
                                "install the same version on every worker (the output must be identical)")
@@ -127,7 +127,8 @@ def connect(address: str) -> Iterator[ClusterExecutor]:
     try:
         from distributed import Client
     except ImportError as exc:
-        raise ClusterError("--cluster needs Dask distributed: pip install 'mailing[cluster]'") from exc
+        raise ClusterError("--cluster needs Dask distributed: install the project with its cluster extra "
+                           "(pip install -e '.[cluster]')") from exc
     _reachable(host, port, url)
     try:
         client = Client(url, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
