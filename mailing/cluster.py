@@ -135,11 +135,21 @@ def connect(address: str) -> Iterator[ClusterExecutor]:
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"cannot connect to the Dask scheduler at {url} ({str(exc).splitlines()[0]}); is a "
                            "`dask scheduler` listening there (not another program)?") from exc
+    from concurrent.futures import CancelledError
+
+    from distributed.comm.core import CommClosedError
+    from distributed.scheduler import KilledWorker
+
     try:
         _check_workers(client, url)
         executor = ClusterExecutor(client)
         try:
             yield executor
+        except (KilledWorker, CommClosedError, CancelledError) as exc:
+            # what was finished is recorded: produce resumes, a page scanned again changes nothing
+            raise ClusterError(f"the Dask cluster at {url} stopped the work ({type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else 'a worker or the scheduler went away'}); "
+                               "what was finished is recorded: run the same command again") from exc
         finally:
             executor.shutdown(wait=False)
     finally:

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from mailing import __version__
 from mailing.store import Store, database_url
 
+T = TypeVar("T")
 DB_HELP = "Store: a SQLite file or a SQLAlchemy URL (default: $MAILING_DB, else ./mailing.db)."
 
 
@@ -115,6 +116,13 @@ def cluster_executor(address: str | None) -> Iterator[Executor | None]:
 
     with connect(address) as executor:
         yield executor
+
+
+def on_cluster(address: str | None, work: Callable[[Executor | None], Iterator[T]]) -> Iterator[T]:
+    """`work(executor)` iterated inside `cluster_executor(address)`, so that a cluster failing half-way is
+    still turned into one line (click closes resources without the exception)."""
+    with cluster_executor(address) as executor:
+        yield from work(executor)
 
 
 def default_jobs(jobs: int | None) -> int:

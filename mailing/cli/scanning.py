@@ -11,7 +11,6 @@ import click
 from mailing import review as review_lib
 from mailing.cli.common import (
     DATE,
-    cluster_executor,
     cluster_option,
     default_jobs,
     echo_json,
@@ -19,6 +18,7 @@ from mailing.cli.common import (
     existing_store,
     jobs_option,
     json_option,
+    on_cluster,
     open_store,
 )
 from mailing.cli.runs import runs_group
@@ -42,13 +42,13 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, re
     Every scan is a run; `mailing runs undo RUN` takes a wrong one back.
     """
     store = open_store(ctx)
-    executor = ctx.with_resource(cluster_executor(cluster))
     day: date | None = received_on
     counts: Counter[str] = Counter()
     review = 0
     run: list[int | None] = [None]
-    outcomes = scan(store, paths, returned_mail=returned_mail, jobs=default_jobs(jobs), received_on=day,
-                    executor=executor, on_notice=lambda line: click.echo(line, err=True))
+    outcomes = on_cluster(cluster, lambda executor: scan(
+        store, paths, returned_mail=returned_mail, jobs=default_jobs(jobs), received_on=day, executor=executor,
+        on_notice=lambda line: click.echo(line, err=True)))
     show_progress = not as_json and sys.stderr.isatty()
     if show_progress:
         from rich.progress import Progress, SpinnerColumn, TextColumn
