@@ -29,7 +29,7 @@ import io
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date
@@ -387,46 +387,65 @@ def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: P
 # ----------------------------------------------------------------------------- manifest and ticket
 @dataclass
 class _Manifest:
-    """The manifest is fixed once batches are planned, so it is built while the workers render."""
+    """The manifest is fixed once batches are planned, so it is built while the workers render. Its rows
+    are streamed from the store (twice: CSV, then XLSX), never all held at once: a wave of a million
+    letters keeps the counts only."""
 
-    rows: list[dict[str, Any]]
+    pieces: int
     control: int
     csv_bytes: bytes
     xlsx_bytes: bytes
+    regions: Counter[str] = field(default_factory=Counter)
+    variants: Counter[str] = field(default_factory=Counter)
+    countries: Counter[str] = field(default_factory=Counter)
+
+
+def _manifest_rows(store: Store, wrow: Any, by_batch: dict[int, Any],
+                   counts: _Manifest | None = None) -> Iterator[dict[str, Any]]:
+    """The printed pieces of the wave as manifest rows, in print order (counted into `counts` when given)."""
+    with store.connect() as conn:
+        result = conn.execution_options(yield_per=10_000).execute(
+            select(pieces.c.code, pieces.c.variant, pieces.c.seq, pieces.c.first_page, pieces.c.control,
+                   pieces.c.batch_id, recipients.c.customer_id, recipients.c.postal_code, recipients.c.country)
+            .select_from(pieces.join(recipients, recipients.c.id == pieces.c.recipient_id))
+            .where(pieces.c.wave_id == wrow.id).order_by(pieces.c.seq))
+        for r in result:
+            if r.control:
+                if counts is not None:
+                    counts.control += 1
+                continue
+            b = by_batch[r.batch_id]
+            m = {"file": b.file, "page": r.first_page, "code": r.code, "customer_id": r.customer_id or "",
+                 "postal_code": r.postal_code, "country": r.country, "wave": wrow.number,
+                 "variant": r.variant, "leitregion": leitregion(r.postal_code, r.country),
+                 "batch": b.number, "seq": r.seq}
+            if counts is not None:
+                counts.pieces += 1
+                counts.regions[m["leitregion"]] += 1
+                counts.variants[m["variant"]] += 1
+                counts.countries[m["country"]] += 1
+            yield m
 
 
 def _prepare_manifest(store: Store, campaign: Campaign, wrow: Any) -> _Manifest:
     with store.connect() as conn:
         brows = conn.execute(select(batches).where(batches.c.wave_id == wrow.id).order_by(batches.c.number)).all()
-        rows = conn.execute(
-            select(pieces.c.code, pieces.c.variant, pieces.c.seq, pieces.c.first_page, pieces.c.control,
-                   pieces.c.batch_id, recipients.c.customer_id, recipients.c.postal_code, recipients.c.country)
-            .select_from(pieces.join(recipients, recipients.c.id == pieces.c.recipient_id))
-            .where(pieces.c.wave_id == wrow.id).order_by(pieces.c.seq)).all()
     by_batch = {b.id: b for b in brows}
-    manifest: list[dict[str, Any]] = []
-    control = 0
-    for r in rows:
-        if r.control:
-            control += 1
-            continue
-        b = by_batch[r.batch_id]
-        manifest.append({"file": b.file, "page": r.first_page, "code": r.code, "customer_id": r.customer_id or "",
-                         "postal_code": r.postal_code, "country": r.country, "wave": wrow.number,
-                         "variant": r.variant, "leitregion": leitregion(r.postal_code, r.country),
-                         "batch": b.number, "seq": r.seq})
     from reports.calllist import csv_safe
     from reports.manifest import manifest_xlsx_bytes
 
+    counts = _Manifest(0, 0, b"", b"")
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
     w.writeheader()
     # imported values (customer id, postal code) must never become a formula in a spreadsheet
     w.writerows({**m, "customer_id": csv_safe(m["customer_id"]), "postal_code": csv_safe(m["postal_code"])}
-                for m in manifest)
-    xlsx_bytes = manifest_xlsx_bytes(manifest, MANIFEST_COLUMNS, manifest_title(campaign.name, wrow.number),
-                                     created=wrow.produced_at)
-    return _Manifest(manifest, control, buf.getvalue().encode("utf-8"), xlsx_bytes)
+                for m in _manifest_rows(store, wrow, by_batch, counts))
+    counts.csv_bytes = buf.getvalue().encode("utf-8")
+    del buf
+    counts.xlsx_bytes = manifest_xlsx_bytes(_manifest_rows(store, wrow, by_batch), MANIFEST_COLUMNS,  # type: ignore[arg-type]
+                                            manifest_title(campaign.name, wrow.number), created=wrow.produced_at)
+    return counts
 
 
 def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: LetterLayout,
@@ -434,25 +453,25 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
     pages_per_piece = layout.pages_per_piece
     with store.connect() as conn:
         brows = conn.execute(select(batches).where(batches.c.wave_id == wrow.id).order_by(batches.c.number)).all()
-    manifest, control = prepared.rows, prepared.control
+    n, control = prepared.pieces, prepared.control
     csv_bytes, xlsx_bytes = prepared.csv_bytes, prepared.xlsx_bytes
     names = {"csv": manifest_csv_name(wrow.number), "xlsx": manifest_xlsx_name(wrow.number),
              "ticket": ticket_name(wrow.number), "summary": summary_name(wrow.number)}
     write_atomic(out / names["csv"], csv_bytes)
     write_atomic(out / names["xlsx"], xlsx_bytes)
     produced_at = wrow.produced_at.replace(microsecond=0, tzinfo=UTC)
-    regions = dict(sorted(Counter(m["leitregion"] for m in manifest).items()))
+    regions = dict(sorted(prepared.regions.items()))
     ticket = {
         "campaign": campaign.name, "title": campaign.title, "wave": wrow.number, "kind": wrow.kind,
         "letter": wrow.letter, "drop_date": wrow.drop_date.isoformat() if wrow.drop_date else None,
         "produced_at": produced_at.isoformat(),
-        "pieces": len(manifest), "control_pieces": control, "pages_per_piece": pages_per_piece,
-        "duplex": pages_per_piece == 2, "sheets": len(manifest), "pages": len(manifest) * pages_per_piece,
+        "pieces": n, "control_pieces": control, "pages_per_piece": pages_per_piece,
+        "duplex": pages_per_piece == 2, "sheets": n, "pages": n * pages_per_piece,
         "layout": {"form": campaign.layout.form, "envelope": campaign.layout.envelope,
                    "qr_ecc": campaign.layout.qr_ecc, "paper": "A4", "colour": "CMYK, 100 % K",
                    "coupon": layout.has_coupon, "qr_version": layout.qr_version if layout.has_coupon else None},
-        "variants": dict(sorted(Counter(m["variant"] for m in manifest).items())),
-        "countries": dict(sorted(Counter(m["country"] for m in manifest).items())),
+        "variants": dict(sorted(prepared.variants.items())),
+        "countries": dict(sorted(prepared.countries.items())),
         "leitregions": regions,
         "suppression": {"max_entry_id": wrow.suppression_max_id, "entries_in_force": wrow.suppression_count,
                         "recipients_left_out": wrow.suppressed},
@@ -470,8 +489,8 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
             conn.execute(update(waves).where(waves.c.id == wrow.id).values(status="produced"))
             audit(conn, "wave.produce", "wave", wrow.id, f"{campaign.name} wave {wrow.number} → {out}")
     return ProduceResult(
-        campaign=campaign.name, wave=wrow.number, wave_id=wrow.id, out_dir=str(out), pieces=len(manifest),
-        control=control, pages=len(manifest) * pages_per_piece, pages_per_piece=pages_per_piece,
+        campaign=campaign.name, wave=wrow.number, wave_id=wrow.id, out_dir=str(out), pieces=n,
+        control=control, pages=n * pages_per_piece, pages_per_piece=pages_per_piece,
         files=[str(out / b.file) for b in brows], manifest=str(out / names["csv"]),
         manifest_xlsx=str(out / names["xlsx"]), job_ticket=str(out / names["ticket"]),
         summary=str(out / names["summary"]), leitregions=regions, reprint=reprint,
