@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml
 	    (apt-get install -y -q python3.11-venv >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q python3.11-venv >/dev/null)) \
 	      && $(PY) -m venv $(VENV); \
 	  else false; fi; } || { echo "cannot create .venv: run 'sudo apt-get install python3.11-venv', then retry"; exit 1; }
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,cluster]'
 	@# the printed code's OCR model ships in this wheel; --no-deps because it asks for opencv-python, whose cv2
 	@# would replace opencv-contrib-python-headless's (and WeChat with it); we need only onnxruntime from it
 	$(BIN)/pip install -q --no-deps 'rapidocr-onnxruntime>=1.4.4,<2'

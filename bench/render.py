@@ -121,40 +121,12 @@ def child_render(n: int, out: Path, marks: str = "none", elements: str = "+ps") 
     return {"letters": n, "wall_s": wall, "cpu_s": cpu, "bytes": size, "peak_mb": _peak_mb(), "base_mb": base}
 
 
-def _store_with(n: int, folder: Path, marks: str = "none"):  # type: ignore[no-untyped-def]
-    from sqlalchemy import insert, select
-
-    from mailing.campaigns import register_campaign
-    from mailing.config import example_campaign_path
-    from mailing.store import Store, campaigns, imports, recipients
-
-    store = Store.open(str(folder / "bench.db"))
-    text = example_campaign_path().read_text(encoding="utf-8").replace('inserter = "none"', f'inserter = "{marks}"')
-    (folder / "campaign.toml").write_text(text, encoding="utf-8")
-    c, _ = register_campaign(store, folder / "campaign.toml")
-    names = (("female", "Dr.", "Anna", "Müller"), ("male", "", "Łukasz", "Wiśniewski"),
-             ("male", "Prof. Dr.", "Ondřej", "Dvořák"), ("female", "", "Zoë", "Ñúñez"), ("none", "", "Alex", "Meyer"))
-    with store.begin() as conn:
-        cid = conn.execute(select(campaigns.c.id)).scalar_one()
-        iid = conn.execute(insert(imports).values(campaign_id=cid, source_file="bench", rows=n, imported=n,
-                                                  rejected=0, duplicates=0, merged=0)).inserted_primary_key[0]
-        rows = []
-        for i in range(n):
-            sal, title, first, last = names[i % len(names)]
-            rows.append(dict(campaign_id=cid, import_id=iid, source_row=i + 2, customer_id=f"K{i:07d}",
-                             salutation=sal, title=title or None, first_name=first, last_name=last,
-                             street="Hauptstraße", house_number=str(i % 200 + 1),
-                             postal_code=f"{1000 + (i * 7919) % 98000:05d}", city="Köln", country="DE",
-                             match_key=f"k{i}", active=True))
-        for s in range(0, n, 10000):
-            conn.execute(insert(recipients), rows[s : s + 10000])
-    return store, c.name
-
-
 def child_produce(n: int, out: Path, jobs: int, marks: str = "none") -> dict[str, float]:
+    from common import store_with
+
     from mailing.production import produce
 
-    store, name = _store_with(n, out, marks)
+    store, name = store_with(n, out, marks=marks)
     t0, c0 = time.perf_counter(), time.process_time()
     res = produce(store, name, out / "druck", jobs=jobs)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0

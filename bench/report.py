@@ -1,6 +1,6 @@
 """Response report speed and memory on large campaigns (prints figures; not a timed test).
 
-For each size a temporary SQLite store is filled directly (bulk executemany inserts, tests/reports/
+For each size a temporary SQLite store is filled directly (bulk executemany inserts, mailing/testing/
 report_fixtures.py), then the report is written in a fresh child process, which measures its own wall
 time, peak RSS (VmHWM) and, in a second run, the peak of Python allocations (tracemalloc).
 The target (issue 6): 1,000,000 pieces / 100,000 responses in <= 60 s, memory flat across sizes.
@@ -23,13 +23,12 @@ import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "reports")]
-
-from report_fixtures import build_campaign  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from mailing.campaigns import register_campaign  # noqa: E402
 from mailing.config import example_campaign_path  # noqa: E402
 from mailing.store import Store  # noqa: E402
+from mailing.testing.report_fixtures import build_campaign  # noqa: E402
 from reports.response import write_response_report  # noqa: E402
 
 LO_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -77,7 +76,7 @@ def run_child(db: str, out: str, trace: bool) -> tuple[float, int, int, int, int
 
 def baseline_rss() -> int:
     """Peak RSS of a child that only imports and opens a store: the interpreter + libraries."""
-    code = ("import sys; sys.path[:0] = ['bench', 'tests/reports']; import report as r; "
+    code = ("import sys; sys.path[:0] = ['bench']; import report as r; "
             "r.Store.open('sqlite://'); print(r.peak_rss_kb())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     return int(out.stdout.strip())

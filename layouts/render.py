@@ -46,7 +46,7 @@ K = g.PT_PER_MM
 PAGE_H_PT = g.PAGE_HEIGHT_MM * K
 CMYK_BLACK = "0 0 0 1 k 0 0 0 1 K"
 
-__all__ = ["BatchJob", "BatchResult", "PieceData", "render_batch", "render_sample_pdf", "sample_pieces"]
+__all__ = ["BatchJob", "BatchResult", "PieceData", "render_batch", "render_batch_data", "render_sample_pdf", "sample_pieces"]
 
 
 @dataclass(frozen=True)
@@ -362,6 +362,14 @@ def write_atomic(path: str | Path, data: bytes) -> None:
 
 def render_batch(job: BatchJob, out_path: str | Path) -> BatchResult:
     """Render the job's pieces into one PDF at out_path (atomically). Pure: no database access."""
+    result, data = render_batch_data(job, out_path)
+    write_atomic(out_path, data)
+    return result
+
+
+def render_batch_data(job: BatchJob, out_path: str | Path) -> tuple[BatchResult, bytes]:
+    """The PDF `render_batch` would write at out_path, as bytes, without writing anything (a worker on
+    another machine renders so; the caller writes the file)."""
     t0 = time.perf_counter()
     layout = LetterLayout(job.campaign, job.letter, job.letter_date)
     c = job.campaign
@@ -370,12 +378,11 @@ def render_batch(job: BatchJob, out_path: str | Path) -> BatchResult:
                        created=job.produced_at, wave=job.wave, batch=job.batch)
     first_pages = [writer.piece(p) for p in job.pieces]
     data = writer.pdf_bytes()
-    write_atomic(out_path, data)
     return BatchResult(
         path=str(out_path), pieces=len(job.pieces), pages=writer.pages, pages_per_piece=layout.pages_per_piece,
         first_pages=first_pages, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data),
         shrunk_addresses=layout.shrunk, truncated_addresses=layout.truncated, seconds=time.perf_counter() - t0,
-    )
+    ), data
 
 
 # ---------------------------------------------------------------------------------- samples

@@ -5,7 +5,9 @@ refused and no wave recorded); check the folder (files of another wave or campai
 `.part` files: removed); split its printed pieces (control pieces get no letter) into batches in print
 order (campaign batch size; optionally a new batch where the Leitregion changes) and record them; render
 the pending batches through a `concurrent.futures` executor (pure `layouts.render.render_batch`, one
-process per batch); record each finished batch in its own transaction; when all are done write manifest
+process per batch; at most twice as many batches in flight as there are workers, so memory stays flat
+for a wave of a million letters; on a Dask cluster, `mailing.cluster`, the workers send each PDF back and
+this process writes it); record each finished batch in its own transaction; when all are done write manifest
 and job ticket (each named after the wave, `mailing.package`) and mark the wave produced.
 
 Everything a wave's files say is fixed when its production starts: the campaign text it was planned with
@@ -27,8 +29,8 @@ import io
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -38,9 +40,10 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from layouts.letter import LayoutError, LetterLayout, PieceData
-from layouts.render import BatchJob, BatchResult, render_batch, write_atomic
+from layouts.render import BatchJob, BatchResult, render_batch, render_batch_data, write_atomic
 from mailing.addressing import address_lines, display_name, greeting, salutation_kind
 from mailing.campaigns import load
+from mailing.cluster import is_remote
 from mailing.config import Campaign, parse_campaign, read_assets
 from mailing.errors import MailingError, NotFoundError
 from mailing.jobticket import lettershop_sections, summary_lines
@@ -324,6 +327,15 @@ def render_rows(campaign: Campaign, rows: list[dict[str, Any]], letter: str | No
     return render_batch(job, path)
 
 
+def render_rows_data(campaign: Campaign, rows: list[dict[str, Any]], letter: str | None,
+                     letter_date: date | None, wave: int, batch: int, path: str,
+                     produced_at: datetime | None = None) -> tuple[BatchResult, bytes]:
+    """Worker on another machine: as `render_rows`, but the PDF comes back as bytes for the caller to write."""
+    job = BatchJob(campaign, [piece_data(r["code"], r["variant"], r) for r in rows], letter=letter,
+                   letter_date=letter_date, wave=wave, batch=batch, produced_at=produced_at)
+    return render_batch_data(job, path)
+
+
 def _jobs_for(store: Store, campaign: Campaign, wrow: Any, todo: Iterable[Any],
               out: Path) -> Iterable[tuple[Any, tuple[Any, ...]]]:
     for b in todo:
@@ -365,14 +377,31 @@ def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: P
     else:
         own = executor is None
         pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(todo)))
+        remote = is_remote(executor)  # workers elsewhere send the PDF back; this process writes it
+        # a bounded number of batches in flight, so that memory stays flat however large the wave
+        window = 2 * max(jobs, getattr(pool, "max_workers", 1))
+        queue = iter(_jobs_for(store, campaign, wrow, todo, out))
+        pending: dict[Future[Any], Any] = {}
+
+        def fill() -> None:
+            for b, args in queue:
+                pending[pool.submit(render_rows_data if remote else render_rows, *args)] = b
+                if len(pending) >= window:
+                    return
+
         try:
-            futures: dict[Future[BatchResult], Any] = {}
-            for b, args in _jobs_for(store, campaign, wrow, todo, out):
-                futures[pool.submit(render_rows, *args)] = b
+            fill()
             if while_waiting:
                 while_waiting()
-            for fut in as_completed(futures):
-                record(futures[fut], fut.result())
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    b, res = pending.pop(fut), fut.result()
+                    if remote:
+                        res, data = res
+                        write_atomic(res.path, data)
+                    record(b, res)
+                fill()
         finally:
             if own:
                 pool.shutdown(cancel_futures=True)
@@ -387,46 +416,65 @@ def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: P
 # ----------------------------------------------------------------------------- manifest and ticket
 @dataclass
 class _Manifest:
-    """The manifest is fixed once batches are planned, so it is built while the workers render."""
+    """The manifest is fixed once batches are planned, so it is built while the workers render. Its rows
+    are streamed from the store (twice: CSV, then XLSX), never all held at once: a wave of a million
+    letters keeps the counts only."""
 
-    rows: list[dict[str, Any]]
+    pieces: int
     control: int
     csv_bytes: bytes
     xlsx_bytes: bytes
+    regions: Counter[str] = field(default_factory=Counter)
+    variants: Counter[str] = field(default_factory=Counter)
+    countries: Counter[str] = field(default_factory=Counter)
+
+
+def _manifest_rows(store: Store, wrow: Any, by_batch: dict[int, Any],
+                   counts: _Manifest | None = None) -> Iterator[dict[str, Any]]:
+    """The printed pieces of the wave as manifest rows, in print order (counted into `counts` when given)."""
+    with store.connect() as conn:
+        result = conn.execution_options(yield_per=10_000).execute(
+            select(pieces.c.code, pieces.c.variant, pieces.c.seq, pieces.c.first_page, pieces.c.control,
+                   pieces.c.batch_id, recipients.c.customer_id, recipients.c.postal_code, recipients.c.country)
+            .select_from(pieces.join(recipients, recipients.c.id == pieces.c.recipient_id))
+            .where(pieces.c.wave_id == wrow.id).order_by(pieces.c.seq))
+        for r in result:
+            if r.control:
+                if counts is not None:
+                    counts.control += 1
+                continue
+            b = by_batch[r.batch_id]
+            m = {"file": b.file, "page": r.first_page, "code": r.code, "customer_id": r.customer_id or "",
+                 "postal_code": r.postal_code, "country": r.country, "wave": wrow.number,
+                 "variant": r.variant, "leitregion": leitregion(r.postal_code, r.country),
+                 "batch": b.number, "seq": r.seq}
+            if counts is not None:
+                counts.pieces += 1
+                counts.regions[m["leitregion"]] += 1
+                counts.variants[m["variant"]] += 1
+                counts.countries[m["country"]] += 1
+            yield m
 
 
 def _prepare_manifest(store: Store, campaign: Campaign, wrow: Any) -> _Manifest:
     with store.connect() as conn:
         brows = conn.execute(select(batches).where(batches.c.wave_id == wrow.id).order_by(batches.c.number)).all()
-        rows = conn.execute(
-            select(pieces.c.code, pieces.c.variant, pieces.c.seq, pieces.c.first_page, pieces.c.control,
-                   pieces.c.batch_id, recipients.c.customer_id, recipients.c.postal_code, recipients.c.country)
-            .select_from(pieces.join(recipients, recipients.c.id == pieces.c.recipient_id))
-            .where(pieces.c.wave_id == wrow.id).order_by(pieces.c.seq)).all()
     by_batch = {b.id: b for b in brows}
-    manifest: list[dict[str, Any]] = []
-    control = 0
-    for r in rows:
-        if r.control:
-            control += 1
-            continue
-        b = by_batch[r.batch_id]
-        manifest.append({"file": b.file, "page": r.first_page, "code": r.code, "customer_id": r.customer_id or "",
-                         "postal_code": r.postal_code, "country": r.country, "wave": wrow.number,
-                         "variant": r.variant, "leitregion": leitregion(r.postal_code, r.country),
-                         "batch": b.number, "seq": r.seq})
     from reports.calllist import csv_safe
     from reports.manifest import manifest_xlsx_bytes
 
+    counts = _Manifest(0, 0, b"", b"")
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
     w.writeheader()
     # imported values (customer id, postal code) must never become a formula in a spreadsheet
     w.writerows({**m, "customer_id": csv_safe(m["customer_id"]), "postal_code": csv_safe(m["postal_code"])}
-                for m in manifest)
-    xlsx_bytes = manifest_xlsx_bytes(manifest, MANIFEST_COLUMNS, manifest_title(campaign.name, wrow.number),
-                                     created=wrow.produced_at)
-    return _Manifest(manifest, control, buf.getvalue().encode("utf-8"), xlsx_bytes)
+                for m in _manifest_rows(store, wrow, by_batch, counts))
+    counts.csv_bytes = buf.getvalue().encode("utf-8")
+    del buf
+    counts.xlsx_bytes = manifest_xlsx_bytes(_manifest_rows(store, wrow, by_batch), MANIFEST_COLUMNS,  # type: ignore[arg-type]
+                                            manifest_title(campaign.name, wrow.number), created=wrow.produced_at)
+    return counts
 
 
 def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: LetterLayout,
@@ -434,25 +482,25 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
     pages_per_piece = layout.pages_per_piece
     with store.connect() as conn:
         brows = conn.execute(select(batches).where(batches.c.wave_id == wrow.id).order_by(batches.c.number)).all()
-    manifest, control = prepared.rows, prepared.control
+    n, control = prepared.pieces, prepared.control
     csv_bytes, xlsx_bytes = prepared.csv_bytes, prepared.xlsx_bytes
     names = {"csv": manifest_csv_name(wrow.number), "xlsx": manifest_xlsx_name(wrow.number),
              "ticket": ticket_name(wrow.number), "summary": summary_name(wrow.number)}
     write_atomic(out / names["csv"], csv_bytes)
     write_atomic(out / names["xlsx"], xlsx_bytes)
     produced_at = wrow.produced_at.replace(microsecond=0, tzinfo=UTC)
-    regions = dict(sorted(Counter(m["leitregion"] for m in manifest).items()))
+    regions = dict(sorted(prepared.regions.items()))
     ticket = {
         "campaign": campaign.name, "title": campaign.title, "wave": wrow.number, "kind": wrow.kind,
         "letter": wrow.letter, "drop_date": wrow.drop_date.isoformat() if wrow.drop_date else None,
         "produced_at": produced_at.isoformat(),
-        "pieces": len(manifest), "control_pieces": control, "pages_per_piece": pages_per_piece,
-        "duplex": pages_per_piece == 2, "sheets": len(manifest), "pages": len(manifest) * pages_per_piece,
+        "pieces": n, "control_pieces": control, "pages_per_piece": pages_per_piece,
+        "duplex": pages_per_piece == 2, "sheets": n, "pages": n * pages_per_piece,
         "layout": {"form": campaign.layout.form, "envelope": campaign.layout.envelope,
                    "qr_ecc": campaign.layout.qr_ecc, "paper": "A4", "colour": "CMYK, 100 % K",
                    "coupon": layout.has_coupon, "qr_version": layout.qr_version if layout.has_coupon else None},
-        "variants": dict(sorted(Counter(m["variant"] for m in manifest).items())),
-        "countries": dict(sorted(Counter(m["country"] for m in manifest).items())),
+        "variants": dict(sorted(prepared.variants.items())),
+        "countries": dict(sorted(prepared.countries.items())),
         "leitregions": regions,
         "suppression": {"max_entry_id": wrow.suppression_max_id, "entries_in_force": wrow.suppression_count,
                         "recipients_left_out": wrow.suppressed},
@@ -464,7 +512,7 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
     from reports.docket import docket_pdf
 
     ticket.update(lettershop_sections(campaign, wrow.letter, layout.has_coupon, pages_per_piece, ticket["files"]))
-    ticket["sheets"] = len(manifest) * ticket["print"]["sheets_per_piece"]
+    ticket["sheets"] = n * ticket["print"]["sheets_per_piece"]
     write_atomic(out / names["ticket"], json.dumps(ticket, ensure_ascii=False, indent=2).encode("utf-8"))
     write_atomic(out / names["summary"], summary_text(ticket).encode("utf-8"))
     write_atomic(out / docket_name(wrow.number), docket_pdf(ticket))
@@ -475,8 +523,8 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
             conn.execute(update(waves).where(waves.c.id == wrow.id).values(status="produced"))
             audit(conn, "wave.produce", "wave", wrow.id, f"{campaign.name} wave {wrow.number} → {out}")
     return ProduceResult(
-        campaign=campaign.name, wave=wrow.number, wave_id=wrow.id, out_dir=str(out), pieces=len(manifest),
-        control=control, pages=len(manifest) * pages_per_piece, pages_per_piece=pages_per_piece,
+        campaign=campaign.name, wave=wrow.number, wave_id=wrow.id, out_dir=str(out), pieces=n,
+        control=control, pages=n * pages_per_piece, pages_per_piece=pages_per_piece,
         files=[str(out / b.file) for b in brows], manifest=str(out / names["csv"]),
         manifest_xlsx=str(out / names["xlsx"]), job_ticket=str(out / names["ticket"]),
         summary=str(out / names["summary"]), docket=str(out / docket_name(wrow.number)), leitregions=regions,

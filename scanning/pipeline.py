@@ -8,24 +8,32 @@ ours (a vCard, larger than any coupon's symbol, or a payload outside the code al
 with a `reason` ("foreign QR code ...") and nothing of its content kept. Paths are shown with `display_name`
 (file names that are not UTF-8 as backslash escapes). Worker processes keep a parsed PDF between chunks
 (`intake._pdf_reader`): a 5,000-page stack is read in 4 s with jobs 2, where parsing it per chunk took 88 s
-for its first 2,000 pages.
+for its first 2,000 pages. Workers on other machines (a Dask cluster, `mailing.cluster`) do not see the
+files: each goes to them as bytes, once, and their readings carry the file's name as given here.
 """
 
 from __future__ import annotations
 
+import atexit
+import dataclasses
 import hashlib
 import multiprocessing as mp
 import os
+import tempfile
+import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from layouts import geometry as g
+from mailing.cluster import is_remote
 from mailing.codes import CodeError, code_from_payload, normalise, parse
 from mailing.log import get_logger
 from scanning import intake
@@ -153,6 +161,34 @@ def _read_chunk(source: str, pages: list[int] | None, crops: bool = False,
     return out
 
 
+_SHIPPED: OrderedDict[str, str] = OrderedDict()  # a worker's copies of files sent to it: SHA-256 → temp path
+_SHIPPED_LOCK = threading.Lock()  # a Dask worker runs tasks in threads
+
+
+def _read_chunk_data(name: str, data: bytes, pages: list[int] | None, crops: bool = False,
+                     slots: int = g.CHECKBOX_SLOTS) -> list[PageReading]:
+    """Worker task on another machine: as `_read_chunk`, for a file sent as bytes (named as on the caller).
+    The bytes go to a temporary file kept for the next chunks of the same file (`intake` reads files)."""
+    digest = hashlib.sha256(data).hexdigest()
+    with _SHIPPED_LOCK:
+        path = _SHIPPED.get(digest)
+        if path is None or not os.path.exists(path):
+            fd, path = tempfile.mkstemp(prefix="mailing-scan-", suffix=".part")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            _SHIPPED[digest] = path
+            while len(_SHIPPED) > intake.PDF_CACHE_FILES + 1:
+                Path(_SHIPPED.popitem(last=False)[1]).unlink(missing_ok=True)
+        _SHIPPED.move_to_end(digest)
+    return [dataclasses.replace(r, source=name) for r in _read_chunk(path, pages, crops, slots)]
+
+
+@atexit.register
+def _drop_shipped() -> None:
+    for path in _SHIPPED.values():
+        Path(path).unlink(missing_ok=True)
+
+
 def _page_by_page(tasks: Sequence[tuple[str, list[int] | None]], crops: bool, slots: int) -> Iterator[PageReading]:
     pool: ProcessPoolExecutor | None = None
     try:
@@ -207,14 +243,17 @@ def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = 
     own = executor is None
     # spawn, not fork: a forked child of a process whose OpenCV thread pool is running can deadlock
     pool: Executor = executor or ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=mp.get_context("spawn"))
+    lost = (BrokenProcessPool, *getattr(pool, "lost_errors", ()))  # a worker died (a crashing decoder)
+    submit = _remote_submit(pool, crops, slots) if is_remote(pool) else \
+        (lambda s, p: pool.submit(_read_chunk, s, p, crops, slots))
     try:
-        window = max(2, 2 * (jobs if jobs > 1 else (os.cpu_count() or 2)))
-        pending = deque(pool.submit(_read_chunk, s, p, crops, slots) for s, p in tasks[:window])
+        window = max(2, 2 * (jobs if jobs > 1 else (os.cpu_count() or 2)), 2 * getattr(pool, "max_workers", 1))
+        pending = deque(submit(s, p) for s, p in tasks[:window])
         nxt = len(pending)
         while pending:
             try:
                 done = pending.popleft().result()
-            except BrokenProcessPool:
+            except lost:
                 # A worker died (a decoder crashing on some page). Nothing is lost: the task that failed
                 # and everything after it are read again page by page, each page that kills its worker
                 # again becomes "decoder crashed".
@@ -224,9 +263,30 @@ def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = 
                 return
             if nxt < len(tasks):
                 s, p = tasks[nxt]
-                pending.append(pool.submit(_read_chunk, s, p, crops, slots))
+                pending.append(submit(s, p))
                 nxt += 1
             yield from done
     finally:
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _remote_submit(pool: Executor, crops: bool, slots: int) -> Callable[[str, list[int] | None], Future[list[PageReading]]]:
+    """Submitting to workers that do not see this machine's files: each file goes out as bytes, once
+    (`share`, when the executor offers it), with the name it has here. A file this process cannot read
+    gets its error item here, as a local run gives it."""
+    share = getattr(pool, "share", lambda data: data)
+    current: list[Any] = [None, None]  # the file being sent and its shared bytes (tasks come in file order)
+
+    def submit(source: str, pages: list[int] | None) -> Future[list[PageReading]]:
+        if current[0] != source:
+            try:
+                data = Path(source).read_bytes()
+            except OSError:
+                here: Future[list[PageReading]] = Future()
+                here.set_result(_read_chunk(source, pages, crops, slots))
+                return here
+            current[:] = [source, share(data)]
+        return pool.submit(_read_chunk_data, intake.display_name(source), current[1], pages, crops, slots)
+
+    return submit

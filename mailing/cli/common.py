@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from mailing import __version__
 from mailing.store import Store, database_url
 
+T = TypeVar("T")
 DB_HELP = "Store: a SQLite file or a SQLAlchemy URL (default: $MAILING_DB, else ./mailing.db)."
 
 
@@ -96,6 +100,29 @@ DATE = DateParam()
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 jobs_option = click.option("--jobs", type=click.IntRange(1, 256), default=None,
                            help="Parallel processes (default: all cores).")
+
+cluster_option = click.option("--cluster", metavar="tcp://HOST:PORT", default=None,
+                              help="Run on the Dask cluster whose scheduler listens there (the workers need "
+                                   "only the project installed); files and store stay on this machine.")
+
+
+@contextmanager
+def cluster_executor(address: str | None) -> Iterator[Executor | None]:
+    """The executor of `--cluster` (None without it), closed when the command ends."""
+    if address is None:
+        yield None
+        return
+    from mailing.cluster import connect
+
+    with connect(address) as executor:
+        yield executor
+
+
+def on_cluster(address: str | None, work: Callable[[Executor | None], Iterator[T]]) -> Iterator[T]:
+    """`work(executor)` iterated inside `cluster_executor(address)`, so that a cluster failing half-way is
+    still turned into one line (click closes resources without the exception)."""
+    with cluster_executor(address) as executor:
+        yield from work(executor)
 
 
 def default_jobs(jobs: int | None) -> int:

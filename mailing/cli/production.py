@@ -10,7 +10,17 @@ from pathlib import Path
 
 import click
 
-from mailing.cli.common import DATE, default_jobs, echo_json, example, jobs_option, json_option, open_store
+from mailing.cli.common import (
+    DATE,
+    cluster_executor,
+    cluster_option,
+    default_jobs,
+    echo_json,
+    example,
+    jobs_option,
+    json_option,
+    open_store,
+)
 
 
 @contextmanager
@@ -32,7 +42,8 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] 
 
 
 @click.command("produce", epilog=example("mailing produce fruehjahr-2026 --out druck/ --drop-date 30.11.2026",
-                                          "mailing produce fruehjahr-2026 --wave 1 --reprint --out nachdruck/"))
+                                          "mailing produce fruehjahr-2026 --wave 1 --reprint --out nachdruck/",
+                                          "mailing produce fruehjahr-2026 --out druck/ --cluster tcp://rechner1:8786"))
 @click.argument("campaign")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder for the print package.")
 @click.option("--wave", type=click.IntRange(1), default=None,
@@ -42,17 +53,18 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None] 
 @jobs_option
 @click.option("--drop-date", type=DATE, default=None,
               help="Day the wave is posted, 30.11.2026 or 2026-11-30 (default: today).")
+@cluster_option
 @json_option
 @click.pass_context
 def produce_cmd(ctx: click.Context, campaign: str, out: str, wave: int | None, reprint: bool, jobs: int | None,
-                drop_date: date | None, as_json: bool) -> int:
+                drop_date: date | None, cluster: str | None, as_json: bool) -> int:
     """Print PDFs, manifest and job ticket for a wave (plans wave 1 on the first run; resumes)."""
     from mailing.production import produce, result_json
 
     store = open_store(ctx)
-    with _progress("Briefe", not as_json) as progress:
+    with cluster_executor(cluster) as executor, _progress("Briefe", not as_json) as progress:
         result = produce(store, campaign, out, wave=wave, reprint=reprint, jobs=default_jobs(jobs),
-                         drop_date=drop_date, progress=progress)
+                         drop_date=drop_date, progress=progress, executor=executor)
     if as_json:
         echo_json(result_json(result))
     else:

@@ -11,28 +11,32 @@ import click
 from mailing import review as review_lib
 from mailing.cli.common import (
     DATE,
+    cluster_option,
     default_jobs,
     echo_json,
     example,
     existing_store,
     jobs_option,
     json_option,
+    on_cluster,
     open_store,
 )
 from mailing.cli.runs import runs_group
 from mailing.scanrun import max_options, scan
 
 
-@click.command("scan", epilog=example("mailing scan scans/ --json", "mailing scan ruecklauf.pdf --returned-mail"))
+@click.command("scan", epilog=example("mailing scan scans/ --json", "mailing scan ruecklauf.pdf --returned-mail",
+                                       "mailing scan scans/ --cluster tcp://rechner1:8786"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--returned-mail", is_flag=True, help="These are returned undeliverable letters: flag and suppress.")
 @click.option("--received-on", type=DATE, default=None,
               help="Date the post arrived, 30.11.2026 or 2026-11-30 (default: today).")
 @json_option
 @jobs_option
+@cluster_option
 @click.pass_context
 def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, received_on, as_json: bool,
-             jobs: int | None) -> None:
+             jobs: int | None, cluster: str | None) -> None:
     """Read returned coupons from PDF, TIFF, JPEG and PNG files or folders (recognised by content).
 
     Every scan is a run; `mailing runs undo RUN` takes a wrong one back.
@@ -42,8 +46,9 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, re
     counts: Counter[str] = Counter()
     review = 0
     run: list[int | None] = [None]
-    outcomes = scan(store, paths, returned_mail=returned_mail, jobs=default_jobs(jobs), received_on=day,
-                    on_notice=lambda line: click.echo(line, err=True))
+    outcomes = on_cluster(cluster, lambda executor: scan(
+        store, paths, returned_mail=returned_mail, jobs=default_jobs(jobs), received_on=day, executor=executor,
+        on_notice=lambda line: click.echo(line, err=True)))
     show_progress = not as_json and sys.stderr.isatty()
     if show_progress:
         from rich.progress import Progress, SpinnerColumn, TextColumn

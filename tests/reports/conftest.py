@@ -1,4 +1,4 @@
-"""Report tests: a campaign filled straight into the store (see report_fixtures.py)."""
+"""Report tests: a campaign filled straight into the store (see mailing/testing/report_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from report_fixtures import Expected, build_campaign  # noqa: E402
+from mailing.testing.report_fixtures import Expected, build_campaign  # noqa: E402
 
 
 @pytest.fixture

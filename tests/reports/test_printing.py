@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from libreoffice import NO_SOFFICE, SOFFICE, page_texts, pages, to_pdf
 from openpyxl import load_workbook
-from report_fixtures import build_campaign
 
 from mailing.store import Store
+from mailing.testing.report_fixtures import build_campaign
 from reports.calllist import CallListRow, write_call_list
 from reports.response import SHEETS, write_response_report
 from reports.xlsx import HEADER_FILL

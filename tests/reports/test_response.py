@@ -11,11 +11,11 @@ from xml.etree import ElementTree
 
 import pytest
 from openpyxl import load_workbook
-from report_fixtures import Expected
 from sqlalchemy import func, insert, select, update
 
 from mailing.cli import main
 from mailing.store import Store, pieces, responses, review_items, scans, suppression, waves
+from mailing.testing.report_fixtures import Expected
 from reports.response import SHEETS, write_response_report
 from reports.stats import two_proportion_test, wilson_interval
 from reports.xlsx import (
@@ -256,7 +256,7 @@ def test_empty_campaign_does_not_crash(store: Store, campaign: Any, tmp_path: Pa
 
 
 def test_wave_without_responses_and_only_control(store: Store, campaign: Any, tmp_path: Path) -> None:
-    from report_fixtures import build_campaign
+    from mailing.testing.report_fixtures import build_campaign
 
     build_campaign(store, campaign.name, n_pieces=40, n_responses=0, control_share=0.0, review_open=0)
     path = tmp_path / "null.xlsx"
