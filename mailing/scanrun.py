@@ -296,8 +296,9 @@ class UndoResult:
 def undo_run(store: Store, run_id: int) -> UndoResult:
     """Take back everything a scan run recorded, in one transaction, with an audit entry.
 
-    Refused (nothing changes) while a follow-up letter made from one of its responses is in a wave: a
-    produced letter cannot be taken back, and a planned one would go out to someone who never answered.
+    Refused (nothing changes) while a follow-up letter made from one of its responses is in a produced wave,
+    or in a planned wave whose production has started (its batches are fixed): a letter sent cannot be
+    recalled. Letters only planned are taken out of their wave with the response (a wave left empty goes).
     """
     with store.begin() as conn:
         run = conn.execute(select(scan_runs).where(scan_runs.c.id == run_id)).first()
@@ -309,6 +310,7 @@ def undo_run(store: Store, run_id: int) -> UndoResult:
         resp_ids = [int(r.id) for r in conn.execute(select(responses.c.id).where(responses.c.scan_id.in_(scan_ids)))] \
             if scan_ids else []
         _refuse_letters(conn, run_id, resp_ids)
+        _unplan_letters(conn, resp_ids)
         kept, removed_entries = _entries_to_remove(conn, run_id, scan_ids)
         cleared = _unflag_returned(conn, run_id, scan_ids)
         n_review = 0
@@ -334,7 +336,7 @@ def _refuse_letters(conn: Connection, run_id: int, resp_ids: list[int]) -> None:
     if not resp_ids:
         return
     rows = conn.execute(
-        select(pieces.c.code, waves.c.number, waves.c.status, campaigns.c.name)
+        select(pieces.c.code, waves.c.id.label("wave_id"), waves.c.number, waves.c.status, campaigns.c.name)
         .select_from(followups.join(waves, waves.c.id == followups.c.wave_id)
                      .join(campaigns, campaigns.c.id == waves.c.campaign_id)
                      .join(responses, responses.c.id == followups.c.response_id)
@@ -346,15 +348,34 @@ def _refuse_letters(conn: Connection, run_id: int, resp_ids: list[int]) -> None:
         return
     from mailing.codes import format_code
 
-    produced = [r for r in rows if r.status == "produced"]
-    shown = produced or rows
-    where = sorted({f"{r.name} wave {r.number}" for r in shown})
-    codes = ", ".join(format_code(r.code) for r in shown[:10]) + (f" and {len(shown) - 10} more" if len(shown) > 10 else "")
-    if produced:
-        raise MailingError(f"scan run {run_id} cannot be undone: follow-up letters were already produced from "
-                           f"its responses ({'; '.join(where)}: {codes}); nothing was changed (a letter sent cannot be recalled)")
-    raise MailingError(f"scan run {run_id} cannot be undone: follow-up letters are planned from its responses "
-                       f"({'; '.join(where)}: {codes}); undo before running `mailing followup`")
+    started = {int(r[0]) for r in conn.execute(select(batches.c.wave_id).where(
+        batches.c.wave_id.in_({int(r.wave_id) for r in rows})))}
+    produced = [r for r in rows if r.status != "planned" or int(r.wave_id) in started]
+    if not produced:
+        return  # only planned letters: taken out of their waves by _unplan_letters
+    where = sorted({f"{r.name} wave {r.number}" for r in produced})
+    codes = ", ".join(format_code(r.code) for r in produced[:10]) + (
+        f" and {len(produced) - 10} more" if len(produced) > 10 else "")
+    raise MailingError(f"scan run {run_id} cannot be undone: follow-up letters were already produced (or are in "
+                       f"production) from its responses ({'; '.join(where)}: {codes}); nothing was changed "
+                       "(a letter sent cannot be recalled)")
+
+
+def _unplan_letters(conn: Connection, resp_ids: list[int]) -> None:
+    """Take the follow-up letters planned from these responses out of their (planned, not started) waves;
+    a wave left without letters is removed: a planned wave never holds letters for answers that are gone."""
+    if not resp_ids:
+        return
+    rows = conn.execute(select(followups.c.wave_id, followups.c.recipient_id).where(
+        followups.c.response_id.in_(resp_ids), followups.c.action == "letter", followups.c.wave_id.is_not(None))).all()
+    for wave_id, recipient_id in rows:
+        conn.execute(delete(pieces).where(pieces.c.wave_id == wave_id, pieces.c.recipient_id == recipient_id))
+    for wave_id in {int(r.wave_id) for r in rows}:
+        if conn.execute(select(pieces.c.id).where(pieces.c.wave_id == wave_id).limit(1)).first() is None:
+            conn.execute(update(followups).where(followups.c.wave_id == wave_id).values(wave_id=None))
+            conn.execute(delete(wave_suppressions).where(wave_suppressions.c.wave_id == wave_id))
+            conn.execute(delete(waves).where(waves.c.id == wave_id))
+            audit(conn, "wave.drop-empty", "wave", wave_id, "planned wave left without letters by a scan run's undo")
 
 
 def _entries_to_remove(conn: Connection, run_id: int, scan_ids: list[int]) -> tuple[list[str], list[int]]:

@@ -120,16 +120,25 @@ def test_runs_undo_refused_once_a_followup_letter_was_produced(cycle, tmp_path: 
     assert count(db, responses) == 1, "nothing was taken back"
 
 
-def test_runs_undo_refused_while_a_followup_letter_is_planned(cycle, tmp_path: Path, capsys) -> None:
+def test_runs_undo_takes_planned_followup_letters_out_of_their_wave(cycle, tmp_path: Path, capsys) -> None:
+    """A letter only planned (its wave not produced, no batch fixed) goes with the response it came from; a
+    wave left without letters goes too. (The example's thank-you rule plans one for every answer: refusing
+    here would make almost every run impossible to undo after `followup`.)"""
     db, name, rows, print_dir = cycle
     coupon_scan(print_dir, rows[0], [0], tmp_path / "info.png", random.Random(9))
     scan_json(capsys, db, tmp_path / "info.png")
     run(capsys, db, "followup", name, "--as-of", DROP.isoformat(), "--out", tmp_path / "nachfass")
-    capsys.readouterr()
-    assert main(["--db", str(db), "runs", "undo", "1"]) == 1
-    err = capsys.readouterr().err
-    assert "cannot be undone" in err and "planned" in err and len(err.strip().splitlines()) == 1
-    assert count(db, responses) == 1
+    planned = [w for w in json.loads(run(capsys, db, "status", name, "--json"))["waves"] if w["status"] == "planned"]
+    assert planned and all(w["pieces"] == 1 for w in planned), planned
+    assert "undone" in run(capsys, db, "runs", "undo", "1")
+    status = json.loads(run(capsys, db, "status", name, "--json"))
+    assert [w for w in status["waves"] if w["status"] == "planned"] == []
+    assert count(db, responses) == 0 and status["responses"] == 0
+    # the same coupon scanned anew plans its letters anew
+    scan_json(capsys, db, tmp_path / "info.png")
+    run(capsys, db, "followup", name, "--as-of", DROP.isoformat(), "--out", tmp_path / "nachfass2")
+    again = [w for w in json.loads(run(capsys, db, "status", name, "--json"))["waves"] if w["status"] == "planned"]
+    assert [w["pieces"] for w in again] == [w["pieces"] for w in planned]
 
 
 def test_runs_undo_of_unknown_run_is_one_line(tmp_path: Path, capsys) -> None:
