@@ -33,7 +33,7 @@ from mailing.addressing import greeting
 from mailing.config import Campaign, Option, parse_campaign
 from mailing.errors import MailingError, NotFoundError, StoreError
 from mailing.matching import apply_objection, call_keys, optout_keys, record_response
-from mailing.store import Store, audit, campaigns, pieces, recipients, responses, waves
+from mailing.store import Store, audit, campaigns, pieces, recipients, responses, retryable, waves
 from mailing.waves import SENT_STATES
 
 CHANNELS = ("online", "phone")  # the store's responses.source for each (mailing/figures.py maps them)
@@ -274,17 +274,10 @@ def answer_letter(store: Store, find: Callable[[Connection], Letter | None], opt
                     return None
                 return record_answer(conn, letter, options, channel, actor=actor, received_on=received_on)
         except (IntegrityError, OperationalError) as exc:
-            if attempt + 1 == RECORD_TRIES or not _retryable(exc):
+            if attempt + 1 == RECORD_TRIES or not retryable(exc):
                 raise StoreError(f"cannot record the answer in the store: {_first_line(exc)}") from exc
             time.sleep(0.02 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _retryable(exc: DBAPIError) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
-    text = str(exc.orig).lower()
-    return any(w in text for w in ("locked", "busy", "deadlock", "could not serialize", "serialization"))
 
 
 def _first_line(exc: DBAPIError) -> str:

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from mailing.campaigns import load_by_id
 from mailing.errors import MailingError, NotFoundError, StoreError
@@ -44,6 +44,7 @@ from mailing.store import (
     pieces,
     response_options,
     responses,
+    retryable,
     review_items,
     scan_marks,
     scan_runs,
@@ -191,7 +192,7 @@ def _record(store: Store, matcher: Matcher, reading: Any, run_id: int) -> list[O
                              .values(pages=scan_runs.c.pages + 1))
             return outcomes
         except (IntegrityError, OperationalError) as exc:
-            if attempt + 1 == RECORD_TRIES or not _retryable(exc):
+            if attempt + 1 == RECORD_TRIES or not retryable(exc):
                 raise _store_error(reading, exc) from exc
             log.debug("%s page %d: recorded concurrently, reading again (%s)", reading.source, reading.page,
                       type(exc.orig).__name__)
@@ -199,13 +200,6 @@ def _record(store: Store, matcher: Matcher, reading: Any, run_id: int) -> list[O
         except SQLAlchemyError as exc:
             raise _store_error(reading, exc) from exc
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _retryable(exc: DBAPIError) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
-    text = str(exc.orig).lower()
-    return any(w in text for w in ("locked", "busy", "deadlock", "could not serialize", "serialization"))
 
 
 def _store_error(reading: Any, exc: SQLAlchemyError) -> StoreError:

@@ -568,6 +568,16 @@ def read_secret(conn: Connection) -> str | None:
     return str(row[0]) if row else None
 
 
+def retryable(exc: Any) -> bool:
+    """A write that lost a race with another process (another scanner, a second answer to the same letter):
+    a unique constraint, a locked or busy SQLite file, a PostgreSQL deadlock or serialisation failure. The
+    caller repeats its transaction, which then finds what the other process recorded."""
+    if isinstance(exc, IntegrityError):
+        return True
+    text = str(getattr(exc, "orig", exc)).lower()
+    return any(w in text for w in ("locked", "busy", "deadlock", "could not serialize", "serialization"))
+
+
 def new_id(result: Any) -> int:
     """The primary key of the row an INSERT just wrote."""
     key = result.inserted_primary_key

@@ -72,3 +72,14 @@ def wave_members(store: Store, number: int) -> set[str]:
 def recipient_of(store: Store, code: str) -> int:
     with store.connect() as conn:
         return conn.execute(select(pieces.c.recipient_id).where(pieces.c.code == code)).scalar_one()
+
+
+def count(db: Path, table, *where) -> int:  # type: ignore[no-untyped-def]
+    """Rows of `table` (matching `where`) in the store at `db`."""
+    from sqlalchemy import func, select
+
+    store = Store.open(str(db))
+    with store.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+    store.dispose()
+    return int(n)

@@ -9,31 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cycle import coupon_scan, run, scan_json, setup_campaign
+from cycle import count, coupon_scan, run, scan_json, setup_campaign
 from PIL import Image
-from sqlalchemy import func, select
 
 from layouts import geometry as g
 from mailing.cli import main
-from mailing.store import Store, audit_log, responses, review_items, scans
+from mailing.store import audit_log, responses, review_items, scans
 from scanning import simulate as sim
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def cycle(tmp_path: Path, capsys):
-    db, name, rows = setup_campaign(tmp_path, capsys)
-    print_dir = next(tmp_path.joinpath("print").rglob("*.pdf")).parent
-    return db, name, rows, print_dir
-
-
-def count(db: Path, table, *where) -> int:
-    store = Store.open(str(db))
-    with store.connect() as conn:
-        n = conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
-    store.dispose()
-    return int(n)
 
 
 def test_every_page_gets_exactly_one_outcome(cycle, tmp_path: Path, capsys) -> None:

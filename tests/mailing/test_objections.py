@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
-from cycle import coupon_scan, recipient_of, run, scan_json, setup_campaign
+from cycle import coupon_scan, recipient_of, run, scan_json
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -20,13 +20,6 @@ from mailing.suppression import suppressed_recipients
 pytestmark = pytest.mark.slow
 
 INFO, CALL, OPTOUT = 0, 1, 2  # slots of the example campaign's options
-
-
-@pytest.fixture
-def cycle(tmp_path: Path, capsys):
-    db, name, rows = setup_campaign(tmp_path, capsys)
-    print_dir = next(tmp_path.joinpath("print").rglob("*.pdf")).parent
-    return db, name, rows, print_dir
 
 
 def suppressed_now(db: Path, code: str) -> bool:

@@ -9,28 +9,12 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from cycle import DROP, coupon_scan, run, scan_json, setup_campaign
-from sqlalchemy import func, select
+from cycle import DROP, count, coupon_scan, run, scan_json
 
 from mailing.cli import main
-from mailing.store import Store, audit_log, responses, review_items, scans, suppression
+from mailing.store import audit_log, responses, review_items, scans, suppression
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def cycle(tmp_path: Path, capsys):
-    db, name, rows = setup_campaign(tmp_path, capsys)
-    print_dir = next(tmp_path.joinpath("print").rglob("*.pdf")).parent
-    return db, name, rows, print_dir
-
-
-def count(db: Path, table, *where) -> int:
-    store = Store.open(str(db))
-    with store.connect() as conn:
-        n = conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
-    store.dispose()
-    return int(n)
 
 
 def test_every_scan_is_a_run_listed_with_its_pages_and_outcomes(cycle, tmp_path: Path, capsys) -> None:
