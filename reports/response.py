@@ -221,6 +221,8 @@ def _overview(ws: Any, f: Figures) -> None:
         rows.insert(1, ("Geplant, noch nicht gedruckt (nicht versendet)", f.planned, FMT_INT))
     if f.pooled:
         rows.insert(1, ("Folgebriefe wartend (Mindestmenge nicht erreicht)", sum(f.pooled.values()), FMT_INT))
+    if f.capped:
+        rows.insert(1, ("Wegen Kontaktobergrenze nicht angeschrieben", f.capped, FMT_INT))
     if cost is not None:
         rows.append(("Kosten gesamt (Druck, Porto, Beilagen)", cost, FMT_EURO))
         rows.append(("Kosten je Antwort", f.cost_per_response, FMT_EURO))

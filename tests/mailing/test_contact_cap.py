@@ -56,6 +56,13 @@ def test_contact_cap_holds_back_who_had_enough_letters_across_campaigns(tmp_path
     capsys.readouterr()
     assert main(["--db", str(db), "status", "herbst"]) == 0
     assert "10 held back by the contact cap" in capsys.readouterr().out
+    # and the report's Übersicht says so
+    from openpyxl import load_workbook
+
+    run(capsys, db, "report", "herbst", "--out", tmp_path / "bericht.xlsx")
+    sheet = load_workbook(tmp_path / "bericht.xlsx", read_only=True).worksheets[0]
+    rows = {r[0]: r[1] for r in sheet.iter_rows(values_only=True) if len(r) > 1 and r[0]}
+    assert rows.get("Wegen Kontaktobergrenze nicht angeschrieben") == 10
 
     # outside the window the letters no longer count: nobody is held back
     _campaign(tmp_path, capsys, db, "winter", cap="{ letters = 2, days = 30 }")
