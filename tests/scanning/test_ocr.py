@@ -135,7 +135,7 @@ def test_scan_matches_a_coupon_whose_qr_is_crossed_out_and_sends_a_misprinted_on
     assert out[0]["code"] == rows[0]["code"] and out[0]["options"]["info"] is True
     assert out[1]["needs_review"] and out[1]["reason"] == "check symbol wrong"
     assert out[1]["code"] != rows[1]["code"] and len(out[1]["code"]) == 12  # the reading is shown
-    review = run(capsys, db, "review", "--json")
+    review = run(capsys, db, "review", "--json", "--pictures", tmp_path / "pics")
     assert "check symbol wrong" in review
 
 
