@@ -153,25 +153,9 @@ def test_status_splits_responses_by_channel(client, web_db: Path, letters, capsy
 
 def test_answers_to_one_letter_at_the_same_moment_count_once(web_store: Store, letters) -> None:
     """Online and phone (and a double tap) at once: one counted response, the others duplicates."""
-    import threading
+    from at_once import answer_at_once
 
-    from mailing.respond import respond as respond_lib
-
-    code, results, errors = letters[7]["code"], [], []
-    start = threading.Barrier(6)
-
-    def one(channel: str) -> None:
-        try:
-            start.wait()
-            results.append(respond_lib(web_store, code, {"info": True}, channel).status)
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=one, args=("online" if i % 2 else "phone",)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results, errors = answer_at_once(web_store, letters[7]["code"])
     assert errors == []
     assert sorted(results) == ["duplicate"] * 5 + ["matched"]
     assert campaign_status(web_store, CAMPAIGN)["responses"] == 1

@@ -6,11 +6,11 @@ Runs when MAILING_TEST_POSTGRES names a database it may empty; skipped otherwise
 from __future__ import annotations
 
 import os
-import threading
 from datetime import date
 from pathlib import Path
 
 import pytest
+from at_once import answer_at_once
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
@@ -75,20 +75,7 @@ def test_simultaneous_answers_count_once_on_postgresql(pg_store) -> None:
     store, name = pg_store
     with store.connect() as conn:
         code = conn.execute(select(pieces.c.code).order_by(pieces.c.id).limit(1)).scalar_one()
-    start, results, errors = threading.Barrier(6), [], []
-
-    def one(channel: str) -> None:
-        try:
-            start.wait()
-            results.append(respond(store, code, {"info": True}, channel).status)
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=one, args=("online" if i % 2 else "phone",)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results, errors = answer_at_once(store, code)
     assert errors == [] and sorted(results) == ["duplicate"] * 5 + ["matched"]
     assert campaign_status(store, name)["responses"] == 1
 
