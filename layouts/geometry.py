@@ -396,3 +396,33 @@ DATAMATRIX_MODULE_MM = 0.5
 DATAMATRIX_X_MM = 197.0
 DATAMATRIX_Y_MM = 116.0
 DATAMATRIX_QUIET_MM = 1.0
+
+# --------------------------------------------------------------------------------- DIN A6 postcard
+# A follow-up letter may be a postcard (`[letters.KEY] format = "postkarte"`, layouts/postcard.py): DIN A6
+# landscape, 148 x 105 mm (Deutsche Post: postcards 140-235 x 90-125 mm, length >= 1.4 x width; 148 >= 147).
+# Page 1 is the message side, page 2 the address side. Sources and reasons: docs/postcards.md.
+POSTCARD_WIDTH_MM = 148.0
+POSTCARD_HEIGHT_MM = 105.0
+POSTCARD_MARGIN_MM = 8.0  # message side: text 8 mm from every edge, outside a sheet-fed printer's margin
+# Deutsche Post's reading zone for the address (Lesezone): >= 40 mm from the top, >= 15 mm from left, right
+# and bottom. The bottom 15 mm across the whole card are the coding zone (150 x 15 mm at the lower right:
+# wider than the card), the top right 74 x 40 mm the franking zone.
+POSTCARD_READING_TOP_MM = 40.0
+POSTCARD_READING_EDGE_MM = 15.0
+POSTCARD_FRANKING_ZONE = Box(POSTCARD_WIDTH_MM - 74.0, 0.0, 74.0, 40.0, 2)
+POSTCARD_CODING_ZONE = Box(POSTCARD_WIDTH_MM - 150.0, POSTCARD_HEIGHT_MM - 15.0, 150.0, 15.0, 2)
+# A card without a window needs a separating line (>= 50 mm long, 1.2 mm wide, ideally 74 mm from the right
+# edge) or 20 mm unprinted all round the address. We print the line: its right edge 74 mm from the right edge,
+# from 30 mm (below the sender block, left of the franking zone) to 88 mm (above the coding zone): 58 mm.
+POSTCARD_SEPARATOR_WIDTH_MM = 1.2
+POSTCARD_SEPARATOR_X_MM = POSTCARD_WIDTH_MM - 74.0 - POSTCARD_SEPARATOR_WIDTH_MM / 2
+POSTCARD_SEPARATOR_Y_MM = (30.0, 88.0)
+# The address zone (Aufschrift: the sender line on top, then up to 6 address lines) in the right half: right
+# of the line with 4 mm white, inside the reading zone, below the franking zone. 55 x 50 mm.
+POSTCARD_ADDRESS_ZONE = Box(78.0, POSTCARD_READING_TOP_MM, POSTCARD_WIDTH_MM - POSTCARD_READING_EDGE_MM - 78.0,
+                            POSTCARD_HEIGHT_MM - POSTCARD_READING_EDGE_MM - POSTCARD_READING_TOP_MM, 2)
+POSTCARD_RETURN_BASELINE_MM = 44.0  # the sender line (6.5 pt, underlined) at the top of the address zone
+POSTCARD_ADDRESS_TOP_MM = 47.0  # top of the first address line's capitals area
+# The franking area: a thin frame inside the franking zone, 5 mm from the top and right edges, where the
+# lettershop prints the franking mark (Dialogpost: Deutsche Post's Frankierwelle) or a franking machine imprint.
+POSTCARD_FRANKING_BOX = Box(POSTCARD_WIDTH_MM - 5.0 - 40.0, 5.0, 40.0, 25.0, 2)

@@ -232,8 +232,24 @@ def german_date(d: date) -> str:
     return f"{d.day:02d}.{d.month:02d}.{d.year}"
 
 
+def merge_values(piece: PieceData, url: str = "") -> dict[str, str]:
+    """The values of a letter text's merge fields for one piece (letter and postcard alike)."""
+    values = {k: "" for k in ("vorname", "nachname", "titel", "firma", "strasse", "plz", "ort", "kundennummer")}
+    values.update({k: str(v) for k, v in piece.merge.items() if v is not None})
+    values["anrede"] = piece.greeting
+    values["kundennummer"] = values.get("kundennummer") or piece.customer_id
+    values["code"] = format_code(piece.code)
+    values["antwort_url"] = qr_payload(piece.code, url) if url else ""
+    form = WORD_FORM_INDEX.get(piece.salutation, WORD_FORM_INDEX["none"])
+    values.update({k: forms[form] for k, forms in WORD_FORMS.items()})
+    return values
+
+
 class LetterLayout:
     """The layout of one wave's letters; build once, then compose or render many pieces."""
+
+    postcard = False  # layouts.postcard.PostcardLayout: the DIN A6 card
+    page_size_mm = (g.PAGE_WIDTH_MM, g.PAGE_HEIGHT_MM)
 
     def __init__(self, campaign: Campaign, letter: str | None = None, letter_date: date | None = None) -> None:
         fonts.register_fonts()
@@ -663,15 +679,7 @@ class LetterLayout:
 
     # ------------------------------------------------------------------------------ per piece
     def merge_values(self, piece: PieceData) -> dict[str, str]:
-        values = {k: "" for k in ("vorname", "nachname", "titel", "firma", "strasse", "plz", "ort", "kundennummer")}
-        values.update({k: str(v) for k, v in piece.merge.items() if v is not None})
-        values["anrede"] = piece.greeting
-        values["kundennummer"] = values.get("kundennummer") or piece.customer_id
-        values["code"] = format_code(piece.code)
-        values["antwort_url"] = qr_payload(piece.code, self.url) if self.url else ""
-        form = WORD_FORM_INDEX.get(piece.salutation, WORD_FORM_INDEX["none"])
-        values.update({k: forms[form] for k, forms in WORD_FORMS.items()})
-        return values
+        return merge_values(piece, self.url)
 
     def address_block(self, lines: tuple[str, ...], who: str = "") -> list[Text]:
         """The recipient's block: a too-wide line wraps onto a free line of the 6 first (the rule in

@@ -38,6 +38,7 @@ from reportlab.pdfgen.canvas import Canvas
 from layouts import assets, fonts, inserter
 from layouts import geometry as g
 from layouts.letter import LetterLayout, PieceData
+from layouts.postcard import PostcardLayout, layout_for
 from layouts.model import Element, Image, Line, QRSymbol, Rect, Text
 from mailing.config import Campaign, example_campaign_path, load_campaign
 from mailing.package import PDFX, pdf_subject, pdf_title
@@ -126,13 +127,15 @@ def subset_tag(doc_id: str, font_name: str, subset: int) -> str:
 class PdfWriter:
     """Turns page-model elements into content-stream operators on one reportlab canvas."""
 
-    def __init__(self, path_for_title: str, layout: LetterLayout, title: str, *, subject: str = "",
-                 created: datetime | None = None, wave: int = 1, batch: int = 1) -> None:
+    def __init__(self, path_for_title: str, layout: LetterLayout | PostcardLayout, title: str, *,
+                 subject: str = "", created: datetime | None = None, wave: int = 1, batch: int = 1) -> None:
         fonts.register_fonts()
         rl_config.useA85 = 0  # binary (zlib) streams: no ASCII85 step, 20 % smaller
         self.layout = layout
-        w, h = A4
-        self.canv = Canvas(path_for_title, pagesize=A4, pageCompression=1, invariant=1,
+        # an A4 letter, or a DIN A6 postcard (layouts.postcard)
+        w, h = (layout.page_size_mm[0] * K, layout.page_size_mm[1] * K) if layout.postcard else A4
+        self.page_h_pt = layout.page_size_mm[1] * K if layout.postcard else PAGE_H_PT
+        self.canv = Canvas(path_for_title, pagesize=(w, h), pageCompression=1, invariant=1,
                            initialFontName=fonts.REGULAR, pdfVersion=(1, 3), trimBox=(0, 0, w, h))
         self.doc = self.canv._doc
         info = _PdfxInfo()
@@ -151,8 +154,8 @@ class PdfWriter:
         self.wave, self.batch = wave, batch
         self.sheets = 0
         c = layout.campaign
-        self.inserter = c.production.inserter
-        self.duplex = layout.pages_per_piece == 2 and c.layout.duplex_back
+        self.inserter = "none" if layout.postcard else c.production.inserter  # a card is not enclosed
+        self.duplex = layout.pages_per_piece == 2 and (c.layout.duplex_back or layout.postcard)
         self.pages_per_sheet = 2 if self.duplex else 1
         self.sheets_per_piece = -(-layout.pages_per_piece // self.pages_per_sheet)
         self._define_forms()
@@ -196,7 +199,7 @@ class PdfWriter:
     # ------------------------------------------------------------------------------ operators
     def text_ops(self, t: Text, out: list[str]) -> None:
         f = self.fonts[t.font]
-        out.append(f"BT 1 0 0 1 {_fp(t.x_mm * K)} {_fp(PAGE_H_PT - t.baseline_mm * K)} Tm")
+        out.append(f"BT 1 0 0 1 {_fp(t.x_mm * K)} {_fp(self.page_h_pt - t.baseline_mm * K)} Tm")
         size = _fp(t.size_pt)
         for subset, chunk in f.splitString(t.text, self.doc):
             out.append(f"{f.getSubsetInternalName(subset, self.doc)} {size} Tf ({escapePDF(chunk)}) Tj")
@@ -208,7 +211,7 @@ class PdfWriter:
                 self.text_ops(e, out)
             elif isinstance(e, Rect):
                 b = e.rect
-                xywh = f"{_fp(b.x_mm * K)} {_fp(PAGE_H_PT - b.bottom_mm * K)} {_fp(b.width_mm * K)} {_fp(b.height_mm * K)}"
+                xywh = f"{_fp(b.x_mm * K)} {_fp(self.page_h_pt - b.bottom_mm * K)} {_fp(b.width_mm * K)} {_fp(b.height_mm * K)}"
                 if e.fill:
                     out.append(f"{xywh} re f")
                 if e.stroke_mm:
@@ -216,8 +219,8 @@ class PdfWriter:
                     out.append(f"{_fp(e.stroke_mm * K)} w {dash}{xywh} re S" + (" [] 0 d" if dash else ""))
             elif isinstance(e, Line):
                 dash = f"[{_fp(e.dash_mm[0] * K)} {_fp(e.dash_mm[1] * K)}] 0 d " if e.dash_mm else ""
-                out.append(f"{_fp(e.width_mm * K)} w {dash}{_fp(e.x1_mm * K)} {_fp(PAGE_H_PT - e.y1_mm * K)} m "
-                           f"{_fp(e.x2_mm * K)} {_fp(PAGE_H_PT - e.y2_mm * K)} l S" + (" [] 0 d" if dash else ""))
+                out.append(f"{_fp(e.width_mm * K)} w {dash}{_fp(e.x1_mm * K)} {_fp(self.page_h_pt - e.y1_mm * K)} m "
+                           f"{_fp(e.x2_mm * K)} {_fp(self.page_h_pt - e.y2_mm * K)} l S" + (" [] 0 d" if dash else ""))
             elif isinstance(e, QRSymbol):
                 self.qr_ops(e, out)
             elif isinstance(e, Image):
@@ -225,13 +228,13 @@ class PdfWriter:
                 self.canv._formsinuse.append(name)  # so the enclosing form or page lists it in its resources
                 b = e.rect
                 out.append(f"q {_fp(b.width_mm * K / w)} 0 0 {_fp(b.height_mm * K / h)} {_fp(b.x_mm * K)} "
-                           f"{_fp(PAGE_H_PT - b.bottom_mm * K)} cm /{self.doc.getXObjectName(name)} Do Q")
+                           f"{_fp(self.page_h_pt - b.bottom_mm * K)} cm /{self.doc.getXObjectName(name)} Do Q")
 
     def qr_ops(self, q: QRSymbol, out: list[str]) -> None:
         from layouts.qr import path_ops
 
         m = _fp(g.QR_MODULE_MM * K)
-        out.append(f"q {m} 0 0 -{m} {_fp(q.rect.x_mm * K)} {_fp(PAGE_H_PT - q.rect.y_mm * K)} cm")
+        out.append(f"q {m} 0 0 -{m} {_fp(q.rect.x_mm * K)} {_fp(self.page_h_pt - q.rect.y_mm * K)} cm")
         out.append(path_ops(q.matrix))
         out.append("Q")
 
@@ -286,6 +289,11 @@ class PdfWriter:
             self.pages += 1
             if page == 1 and self.layout.back:
                 c.doForm("back")
+                on_back = [e for e in dynamic if e.page == 2]  # a postcard's address
+                if on_back:
+                    back_ops = [CMYK_BLACK]
+                    self.ops(on_back, back_ops)
+                    c._code.append("\n".join(back_ops))
                 n += 1
                 self._page_marks(n)  # nothing on the back of a duplex sheet; a second sheet gets its marks
                 c.showPage()
@@ -371,7 +379,7 @@ def render_batch_data(job: BatchJob, out_path: str | Path) -> tuple[BatchResult,
     """The PDF `render_batch` would write at out_path, as bytes, without writing anything (a worker on
     another machine renders so; the caller writes the file)."""
     t0 = time.perf_counter()
-    layout = LetterLayout(job.campaign, job.letter, job.letter_date)
+    layout = layout_for(job.campaign, job.letter, job.letter_date)
     c = job.campaign
     writer = PdfWriter(str(out_path), layout, pdf_title(c.name, job.wave, job.batch, c.title),
                        subject=pdf_subject(c, job.wave, job.batch, len(job.pieces), job.letter),

@@ -173,6 +173,12 @@ class LetterText:
     options: tuple[str, ...] | None = None  # coupon options this letter offers (slots of the others stay empty)
     ps: str | None = None  # this letter's own P.S. (a follow-up letter does not repeat the main letter's)
     enclosure: str | None = None  # this letter's own enclosure PDF (the main letter's is not repeated)
+    format: str = "brief"  # "brief": A4 letter (DIN 5008); "postkarte": DIN A6 postcard (layouts.postcard)
+    paper_gsm: float = 0.0  # card weight of a postcard, g/m² (0 = POSTCARD_GSM)
+
+    @property
+    def postcard(self) -> bool:
+        return self.format == "postkarte"
 
 
 @dataclass(frozen=True)
@@ -188,7 +194,12 @@ class Rule:
 
 INSERTERS = ("none", "omr", "datamatrix")
 POSTAL_PRODUCTS = ("dialogpost", "brief")
-TICKET_ENVELOPES = ("DL", "C6/5", "C5", "C4")  # what a wave may go out in (the window check uses layout.envelope)
+TICKET_ENVELOPES = ("DL", "C6/5", "C5", "C4")
+# A follow-up letter's format (issue 14): an A4 letter in an envelope, or a DIN A6 postcard without envelope
+# and without coupon (layouts.postcard; docs/postcards.md). Card stock: Deutsche Post accepts 150-500 g/m².
+LETTER_FORMATS = ("brief", "postkarte")
+POSTCARD_GSM = 200.0
+POSTCARD_GSM_RANGE = (150.0, 500.0)  # what a wave may go out in (the window check uses layout.envelope)
 OMR_TRACKS = ("start", "start_of_set", "end_of_set", "seq1", "seq2", "seq4", "parity")
 
 
@@ -631,7 +642,9 @@ def parse_campaign(text: str, file: str = "campaign.toml", base_dir: str | Path 
     for key, body in lt.items():
         lp = ("letters", key)
         r.table(body, lp, dict.fromkeys(("subject", "body", "coupon", "envelope", "inserts", "options", "ps",
-                                         "enclosure"), ""))
+                                         "enclosure", "format", "paper_gsm"), ""))
+        fmt = r.str_(body, "format", lp, "brief", LETTER_FORMATS)
+        _check_postcard(r, body, lp, fmt)
         offered: tuple[str, ...] | None = None
         if "options" in body:
             offered = r.lines_(body, "options", lp)
@@ -643,7 +656,9 @@ def parse_campaign(text: str, file: str = "campaign.toml", base_dir: str | Path 
                 raise r.fail(lp + ("options",), "is empty; for a letter without a coupon write coupon = false")
         letters[key] = LetterText(
             key=key, subject=r.merge_text(r.str_(body, "subject", lp), lp + ("subject",)),
-            body=r.merge_text(r.str_(body, "body", lp), lp + ("body",)), coupon=r.bool_(body, "coupon", lp, True),
+            body=r.merge_text(r.str_(body, "body", lp), lp + ("body",)),
+            coupon=r.bool_(body, "coupon", lp, fmt != "postkarte"), format=fmt,
+            paper_gsm=float(r.num(body, "paper_gsm", lp, POSTCARD_GSM, *POSTCARD_GSM_RANGE)) if fmt == "postkarte" else 0.0,
             envelope=r.str_(body, "envelope", lp, "", TICKET_ENVELOPES), inserts=_inserts(r, body, lp),
             options=offered,
             ps=r.merge_text(r.str_(body, "ps", lp), lp + ("ps",)) if "ps" in body else None,
@@ -727,6 +742,23 @@ def read_assets(campaign: Campaign) -> Campaign:
                               f"{kind.split(':')[0]}: cannot read {path} ({exc.strerror}); put the file there or "
                               "change the path in the campaign file") from None
     return dataclasses.replace(campaign, assets=dataclasses.replace(campaign.assets, data=tuple(data)))
+
+
+def _check_postcard(r: _Reader, body: dict[str, Any], lp: tuple[str, ...], fmt: str) -> None:
+    """A postcard has no coupon (nothing to tear off and send back; a QR code on the address side could be
+    taken for Deutsche Post's own Matrixcode) and no envelope, inserts or enclosure."""
+    if fmt != "postkarte":
+        if "paper_gsm" in body:
+            raise r.fail(lp + ("paper_gsm",), 'is the card weight of a postcard; use it with format = "postkarte" '
+                                              "(a letter's paper is [production] paper_gsm)")
+        return
+    if body.get("coupon") is True:
+        raise r.fail(lp + ("coupon",), 'a postcard (format = "postkarte") carries no reply coupon; '
+                                       "write coupon = false or leave it out")
+    for key in ("envelope", "inserts", "enclosure", "options"):
+        if key in body:
+            raise r.fail(lp + (key,), f'a postcard (format = "postkarte") goes without envelope, inserts, '
+                                      f"enclosure or coupon options; remove {key}")
 
 
 def _contact_cap(r: _Reader, pr: dict[str, Any]) -> ContactCap | None:

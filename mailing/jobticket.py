@@ -17,6 +17,7 @@ from mailing.errors import MailingError
 from mailing.package import PDFX
 
 A4_M2 = 0.210 * 0.297  # one sheet's area in m²
+A6_M2 = g.POSTCARD_WIDTH_MM * g.POSTCARD_HEIGHT_MM / 1e6  # one postcard's area in m²
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ def lettershop_sections(campaign: Campaign, letter: str | None, has_coupon: bool
     """The ticket sections `print`, `finishing`, `enclosing` and `postage` for one wave."""
     pr = campaign.production
     lt = campaign.letters.get(letter) if letter else None
+    if lt is not None and lt.postcard:
+        return postcard_sections(campaign, lt.paper_gsm, pages_per_piece, files)
     duplex = campaign.layout.duplex_back and has_coupon and pages_per_piece == 2
     sheets_per_piece = -(-pages_per_piece // (2 if duplex else 1))
     stock = ENVELOPE_STOCKS[(lt.envelope if lt and lt.envelope else "") or campaign.layout.envelope]
@@ -141,12 +144,54 @@ def lettershop_sections(campaign: Campaign, letter: str | None, has_coupon: bool
     }
 
 
+def postcard_sections(campaign: Campaign, gsm: float, pages_per_piece: int,
+                      files: list[dict[str, Any]]) -> dict[str, Any]:
+    """The lettershop sections for a wave of DIN A6 postcards (layouts.postcard): card stock printed on both
+    sides, no fold, no envelope, no inserter marks; Deutsche Post's postcard product."""
+    pr = campaign.production
+    card_g = A6_M2 * gsm
+    post = postage(pr.postal_product, True, card_g)
+    post.update(service="DIALOGPOST Standard (Postkarte)" if pr.postal_product == "dialogpost" else "Postkarte",
+                weight_class="Postkarte")
+    return {
+        "ticket_version": 2,
+        "print": {"pdf": PDFX["conformance"], "output_intent": PDFX["output_condition_identifier"],
+                  "paper": f"Postkarte DIN A6 ({de(g.POSTCARD_WIDTH_MM)} × {de(g.POSTCARD_HEIGHT_MM)} mm), Karton",
+                  "paper_gsm": gsm, "duplex": True, "colour": "nur Schwarz (100 % K)",
+                  "pages_per_piece": pages_per_piece, "sheets_per_piece": 1},
+        "finishing": {"fold": "ungefalzt (Postkarte)", "perforation": None},
+        "enclosing": {
+            "envelope": None,
+            "inserts": [],
+            "inserter_marks": {"kind": "none"},
+            "sheets_per_batch": [{"file": f["file"], "sheets": f["pieces"]} for f in files],
+            "franking": "Frankierfeld oben rechts auf der Anschriftseite (Seite 2 jeder Karte): Frankiervermerk "
+                        + ("(Frankierwelle DIALOGPOST)" if pr.postal_product == "dialogpost" else
+                           "oder Freistempel") + " dort eindrucken",
+        },
+        "postage": {**post, "weights_g": {"sheets": round(card_g, 2), "inserts": 0.0, "envelope": 0.0},
+                    "note": "Gewicht berechnet (Karton); Preise und Mindestmengen je Kampagne bei der Deutschen "
+                            "Post prüfen"},
+    }
+
+
 def summary_lines(t: dict[str, Any]) -> list[str]:
     """The lettershop lines of the plain-text ticket (German)."""
     if "enclosing" not in t:
         return []
     p, f, e, post = t["print"], t["finishing"], t["enclosing"], t["postage"]
     env = e["envelope"]
+    if env is None:  # postcards
+        return [
+            f"Druck: {p['pdf']} (Ausgabebedingung {p['output_intent']}), Papier {p['paper']}, "
+            f"{de(p['paper_gsm'])} g/m², duplex (Seite 1 Text, Seite 2 Anschrift), {p['colour']}",
+            f"Falz: {f['fold']}",
+            "Perforation: keine",
+            "Umschlag: keiner (Postkarte)",
+            f"Frankierung: {e.get('franking', '')}",
+            f"Postprodukt: {post['service']} ({post['product']}), {de(post['weight_g'])} g je Sendung",
+            "Karten je Datei: " + ", ".join(f"{b['file']}: {b['sheets']}" for b in e["sheets_per_batch"]),
+        ]
     lines = [
         f"Druck: {p['pdf']} (Ausgabebedingung {p['output_intent']}), Papier {p['paper']}, {de(p['paper_gsm'])} g/m², "
         f"{'duplex' if p['duplex'] else 'simplex'}, {p['colour']}, {p['sheets_per_piece']} Blatt je Sendung",

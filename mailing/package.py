@@ -122,6 +122,10 @@ def parse_pdf_title(title: str) -> tuple[str, int, int] | None:
 def pdf_subject(campaign: Any, wave: int, batch: int, pieces: int, letter: str | None) -> str:
     """The PDF's subject: what the file is, in the lettershop's words."""
     what = f"Folgebrief „{letter}“" if letter else "Hauptbrief"
+    lt = campaign.letters.get(letter) if letter else None
+    if lt is not None and getattr(lt, "postcard", False):
+        return (f"Druckdaten {campaign.title}, Welle {wave} (Postkarte „{letter}“), Datei {batch}: {pieces} "
+                "Sendungen, Postkarte DIN A6 (148 × 105 mm), Seite 1 Text, Seite 2 Anschrift, 100 % K")
     return (f"Druckdaten {campaign.title}, Welle {wave} ({what}), Datei {batch}: {pieces} Sendungen, "
             f"DIN A4, DIN 5008 Form {campaign.layout.form}, 100 % K")
 

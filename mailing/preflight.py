@@ -5,7 +5,7 @@ Checks, each problem one line naming the file (and page or manifest row):
   ticket (`mailing.package` reads that from the file itself), no second ticket, no stray `.part` file;
 - the job ticket and the manifest are there and agree with each other (pieces, files, waves);
 - every batch PDF exists, its SHA-256 matches the job ticket, its page count matches ticket and manifest,
-  every page is A4;
+  every page has the job ticket's page size (A4; a postcard wave's DIN A6, `layout.page_mm`);
 - the manifest: first pages 1, 1 + n, 1 + 2n, ... per file (n = pages per piece), codes valid and unique;
 - every font is embedded; no RGB colour operators (everything is CMYK black);
 - every QR code is read back from a rasterised copy (pypdfium2, 200 dpi, the area of the coupon's
@@ -19,6 +19,9 @@ Checks, each problem one line naming the file (and page or manifest row):
 - the inserter's control marks (the ticket's `enclosing.inserter_marks`): read back from the rasterised zone
   of every sheet's front (200 dpi) and checked against the sheet's place in the file: OMR bars (start,
   start/end of set, sequence, parity) or the DataMatrix (wave, file, piece, sheet i of n).
+- postcards (`layout.format` "postkarte"): on every card's address side (its page 2) the manifest's postal
+  code is printed inside the address zone, and no text lies right of the separating line outside that zone
+  (franking zone, coding zone, right of or below the address): read from the PDF's text positions (pypdfium2).
 Names, columns and the ticket's schema come from `mailing.package`. An empty list means the package is fine.
 """
 
@@ -138,8 +141,10 @@ def _check_package(out: Path, ticket_path: Path, ticket: dict[str, Any], jobs: i
             if page != k * ppp + 1:
                 problems.append(f"{manifest}, row {i}: {name} page {page}, expected {k * ppp + 1} "
                                 f"({ppp} page(s) per piece)")
-        tasks.append((str(out / name), info, [(i, row["page"], row["code"]) for i, row in entries], qr,
-                      _print_facts(ticket)))
+        facts = _print_facts(ticket)
+    if ticket.get("layout", {}).get("format") == "postkarte" and facts:
+        facts["postcard"] = {row["code"]: row.get("postal_code", "") for _, row in entries}
+    tasks.append((str(out / name), info, [(i, row["page"], row["code"]) for i, row in entries], qr, facts))
     tags: dict[str, str] = {}
     results: Any
     if jobs > 1 and len(tasks) > 1:
@@ -171,6 +176,7 @@ def _print_facts(ticket: dict[str, Any]) -> dict[str, Any]:
         return {}
     pr, marks = ticket.get("print", {}), ticket.get("enclosing", {}).get("inserter_marks", {})
     return {"campaign": ticket.get("campaign"), "wave": ticket.get("wave"), "produced_at": ticket.get("produced_at"),
+            "page_mm": _page_mm(ticket),
             "pages_per_piece": int(ticket.get("pages_per_piece", 1)),
             "sheets_per_piece": int(pr.get("sheets_per_piece", 1)), "duplex": bool(pr.get("duplex")),
             "marks": marks.get("kind", "none"), "omr": marks.get("omr")}
@@ -208,6 +214,9 @@ def check_file_report(task: Task) -> tuple[list[str], list[str]]:
     fonts_seen: set[int] = set()
     forms_seen: set[int] = set()
     tags: dict[str, str] = {}
+    want_mm = facts.get("page_mm") or [g.PAGE_WIDTH_MM, g.PAGE_HEIGHT_MM]
+    want_pt = (want_mm[0] * g.PT_PER_MM, want_mm[1] * g.PT_PER_MM)
+    size_name = "A4" if want_mm == [g.PAGE_WIDTH_MM, g.PAGE_HEIGHT_MM] else f"{want_mm[0]:g} x {want_mm[1]:g} mm"
     if facts:
         try:
             problems.extend(_check_pdfx(reader, data, name, int(info.get("batch", 0)), facts))
@@ -216,8 +225,9 @@ def check_file_report(task: Task) -> tuple[list[str], list[str]]:
     for n, page in enumerate(reader.pages, start=1):
         try:
             w, h = float(page.mediabox.width), float(page.mediabox.height)
-            if abs(w - A4_PT[0]) > SIZE_TOLERANCE_PT or abs(h - A4_PT[1]) > SIZE_TOLERANCE_PT:
-                problems.append(f"{name}, page {n}: size {w / g.PT_PER_MM:.0f} x {h / g.PT_PER_MM:.0f} mm, not A4")
+            if abs(w - want_pt[0]) > SIZE_TOLERANCE_PT or abs(h - want_pt[1]) > SIZE_TOLERANCE_PT:
+                problems.append(f"{name}, page {n}: size {w / g.PT_PER_MM:.0f} x {h / g.PT_PER_MM:.0f} mm, "
+                                f"not {size_name}")
             content = page.get_contents()
             if content is not None and _has_rgb(content.get_data()):
                 problems.append(f"{name}, page {n}: RGB colour operator in the page content")
@@ -230,6 +240,8 @@ def check_file_report(task: Task) -> tuple[list[str], list[str]]:
         problems.extend(_check_tags(tags, name))
     if qr_version:
         problems.extend(_check_codes(path, entries, int(qr_version), pages))
+    if facts.get("postcard") is not None:
+        problems.extend(_check_postcard_addresses(path, entries, facts["postcard"], pages))
     if facts and facts["marks"] != "none":
         problems.extend(_check_marks(path, entries, facts, int(info.get("batch", 0)), pages))
     return problems, sorted(tags)
@@ -424,6 +436,62 @@ def _check_datamatrix(img: Any, sheet: inserter.Sheet, where: str) -> list[str]:
         return [f"{where}: DataMatrix says wave {w}, file {b}, piece {piece}, sheet {i} of {n}; expected piece "
                 f"{sheet.piece}, sheet {sheet.index} of {sheet.of} (a sheet is missing, extra or out of order)"]
     return []
+
+
+def _page_mm(ticket: dict[str, Any]) -> list[float]:
+    """The page size a ticket's PDFs must have (tickets before issue 14 name none: A4)."""
+    size = ticket.get("layout", {}).get("page_mm")
+    if isinstance(size, list) and len(size) == 2 and all(isinstance(v, int | float) for v in size):
+        return [float(size[0]), float(size[1])]
+    return [g.PAGE_WIDTH_MM, g.PAGE_HEIGHT_MM]
+
+
+def _check_postcard_addresses(path: Path, entries: list[tuple[int, str, str]], postal: dict[str, str],
+                              pages: int) -> list[str]:
+    """Each card's address side (the page after its first): the manifest's postal code inside the address
+    zone, nothing right of the separating line outside it (layouts.geometry §DIN A6 postcard)."""
+    import pypdfium2 as pdfium
+
+    k, height = g.PT_PER_MM, g.POSTCARD_HEIGHT_MM
+    zone = g.POSTCARD_ADDRESS_ZONE
+    right = g.POSTCARD_SEPARATOR_X_MM + g.POSTCARD_SEPARATOR_WIDTH_MM / 2
+
+    def rect(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+        return x0 * k, (height - y1) * k, x1 * k, (height - y0) * k  # left, bottom, right, top in points
+
+    keep_free = {"the franking zone": rect(right, 0.0, g.POSTCARD_WIDTH_MM, zone.y_mm),
+                 "the coding zone": rect(0.0, zone.bottom_mm, g.POSTCARD_WIDTH_MM, height),
+                 "right of the address zone": rect(zone.right_mm, zone.y_mm, g.POSTCARD_WIDTH_MM, zone.bottom_mm),
+                 "between the line and the address": rect(right, zone.y_mm, zone.x_mm, zone.bottom_mm)}
+    problems: list[str] = []
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        for row, page_s, code in entries:
+            try:
+                page_no = int(page_s) + 1
+            except ValueError:
+                continue
+            if not 1 <= page_no <= pages:
+                problems.append(f"{path.name}, page {page_no}: manifest row {row} points past the end of the file")
+                continue
+            page = pdf[page_no - 1]
+            text = page.get_textpage()
+            try:
+                inside = text.get_text_bounded(*rect(zone.x_mm, zone.y_mm, zone.right_mm, zone.bottom_mm))
+                plz = (postal.get(code) or "").strip()
+                where = f"{path.name}, page {page_no} (address side, manifest row {row})"
+                if plz and plz not in inside:
+                    problems.append(f"{where}: postal code {plz} is not printed inside the address zone")
+                for what, box in keep_free.items():
+                    stray = text.get_text_bounded(*box).strip()
+                    if stray:
+                        problems.append(f"{where}: text {stray[:30]!r} in {what}, which must stay free")
+            finally:
+                text.close()
+                page.close()
+    finally:
+        pdf.close()
+    return problems
 
 
 def _decode(img: Any) -> list[str]:

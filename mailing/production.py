@@ -40,6 +40,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from layouts.letter import LayoutError, LetterLayout, PieceData
+from layouts.postcard import PostcardLayout, layout_for
 from layouts.render import BatchJob, BatchResult, render_batch, render_batch_data, write_atomic
 from mailing.addressing import address_lines, display_name, greeting, salutation_kind
 from mailing.campaigns import load
@@ -271,7 +272,7 @@ def produce(store: Store, campaign_name: str, out_dir: str | Path, *, wave: int 
             wrow = _start(conn, wrow, drop_date, out)
         campaign = _check_assets(conn, wrow, campaign, reprint)
         try:
-            layout = LetterLayout(campaign, wrow.letter, wrow.drop_date)
+            layout = layout_for(campaign, wrow.letter, wrow.drop_date)
             layout.check_fit()
         except LayoutError as exc:
             raise MailingError(str(exc)) from exc
@@ -477,7 +478,7 @@ def _prepare_manifest(store: Store, campaign: Campaign, wrow: Any) -> _Manifest:
     return counts
 
 
-def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: LetterLayout,
+def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: LetterLayout | PostcardLayout,
             prepared: _Manifest, reprint: bool) -> ProduceResult:
     pages_per_piece = layout.pages_per_piece
     with store.connect() as conn:
@@ -496,9 +497,12 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
         "produced_at": produced_at.isoformat(),
         "pieces": n, "control_pieces": control, "pages_per_piece": pages_per_piece,
         "duplex": pages_per_piece == 2, "sheets": n, "pages": n * pages_per_piece,
-        "layout": {"form": campaign.layout.form, "envelope": campaign.layout.envelope,
-                   "qr_ecc": campaign.layout.qr_ecc, "paper": "A4", "colour": "CMYK, 100 % K",
-                   "coupon": layout.has_coupon, "qr_version": layout.qr_version if layout.has_coupon else None},
+        "layout": {"form": campaign.layout.form, "envelope": None if layout.postcard else campaign.layout.envelope,
+                   "qr_ecc": campaign.layout.qr_ecc, "paper": "A6" if layout.postcard else "A4",
+                   "colour": "CMYK, 100 % K", "coupon": layout.has_coupon,
+                   "qr_version": layout.qr_version if layout.has_coupon else None,
+                   # the piece's format and page size: preflight checks every page against it
+                   "format": "postkarte" if layout.postcard else "brief", "page_mm": list(layout.page_size_mm)},
         "variants": dict(sorted(prepared.variants.items())),
         "countries": dict(sorted(prepared.countries.items())),
         "leitregions": regions,
@@ -541,9 +545,7 @@ def summary_text(t: dict[str, Any]) -> str:
         f"Sendungen: {t['pieces']}   Kontrollgruppe (nicht gedruckt): {t['control_pieces']}",
         f"Seiten je Sendung: {t['pages_per_piece']} ({'duplex' if t['duplex'] else 'simplex'})   "
         f"Blatt: {t['sheets']}   Seiten gesamt: {t['pages']}",
-        f"Format: A4, DIN 5008 Form {t['layout']['form']}, Fensterumschlag "
-        f"{t.get('enclosing', {}).get('envelope', {}).get('name') or t['layout']['envelope']}, "
-        f"Farbe: {t['layout']['colour']}",
+        _format_line(t),
         *summary_lines(t),
         f"Varianten: {', '.join(f'{k}: {v}' for k, v in t['variants'].items())}",
         f"Sperrliste: Stand bis Eintrag {t['suppression']['max_entry_id']}, "
@@ -557,6 +559,14 @@ def summary_text(t: dict[str, Any]) -> str:
     lines += [f"  {f['file']}  {f['pieces']} Sendungen, {f['pages']} Seiten  {f['sha256']}" for f in t["files"]]
     lines += [f"  {f['file']}  {f['sha256']}" for f in t["manifest"]]
     return "\n".join(lines) + "\n"
+
+
+def _format_line(t: dict[str, Any]) -> str:
+    if t["layout"].get("format") == "postkarte":
+        return (f"Format: Postkarte DIN A6 (148 × 105 mm), Seite 1 Text, Seite 2 Anschrift; ohne Umschlag, "
+                f"Farbe: {t['layout']['colour']}")
+    envelope = (t.get("enclosing", {}).get("envelope") or {}).get("name") or t["layout"]["envelope"]
+    return f"Format: A4, DIN 5008 Form {t['layout']['form']}, Fensterumschlag {envelope}, Farbe: {t['layout']['colour']}"
 
 
 def result_json(result: ProduceResult) -> dict[str, Any]:

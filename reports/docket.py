@@ -43,6 +43,8 @@ def _rows(t: dict[str, Any]) -> list[tuple[str, str]]:
     if len(files) > MAX_FILES:
         shown += f"; … und {len(files) - MAX_FILES} weitere (siehe Auftrag JSON)"
     letter = f"Folgebrief „{t['letter']}“" if t.get("letter") else "Hauptbrief"
+    if t.get("layout", {}).get("format") == "postkarte":
+        letter = f"Postkarte „{t['letter']}“"
     w = post["weights_g"]
     return [
         ("Kampagne", f"{t['title']} ({t['campaign']})"),
@@ -56,8 +58,9 @@ def _rows(t: dict[str, Any]) -> list[tuple[str, str]]:
                   f"{p['sheets_per_piece']} Blatt je Sendung"),
         ("Falz", f["fold"]),
         ("Perforation", f["perforation"]["description"] if f["perforation"] else "keine"),
-        ("Umschlag", f"{env['name']} mit Fenster, {de(env['size_mm'][0])} × {de(env['size_mm'][1])} mm, "
-                     f"{de(env['weight_g'])} g" + (f". {env['note']}" if env["note"] else "")),
+        ("Umschlag", "keiner (Postkarte). " + e.get("franking", "") if env is None else
+         f"{env['name']} mit Fenster, {de(env['size_mm'][0])} × {de(env['size_mm'][1])} mm, "
+         f"{de(env['weight_g'])} g" + (f". {env['note']}" if env["note"] else "")),
         ("Beilagen", "; ".join(f"{i['name']} ({de(i['weight_g'])} g)" for i in e["inserts"]) or "keine"),
         ("Kuvertiersteuerung", MARK_NAMES[e["inserter_marks"]["kind"]]),
         ("Postprodukt", f"{post['service']}, Gewichtsklasse {post['weight_class']}"),
