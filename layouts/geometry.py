@@ -412,10 +412,10 @@ POSTCARD_READING_EDGE_MM = 15.0
 POSTCARD_FRANKING_ZONE = Box(POSTCARD_WIDTH_MM - 74.0, 0.0, 74.0, 40.0, 2)
 POSTCARD_CODING_ZONE = Box(POSTCARD_WIDTH_MM - 150.0, POSTCARD_HEIGHT_MM - 15.0, 150.0, 15.0, 2)
 # A card without a window needs a separating line (>= 50 mm long, 1.2 mm wide, ideally 74 mm from the right
-# edge) or 20 mm unprinted all round the address. We print the line: its right edge 74 mm from the right edge,
+# edge) or 20 mm unprinted all round the address. We print the line: its right edge 74.1 mm from the right edge,
 # from 30 mm (below the sender block, left of the franking zone) to 88 mm (above the coding zone): 58 mm.
 POSTCARD_SEPARATOR_WIDTH_MM = 1.2
-POSTCARD_SEPARATOR_X_MM = POSTCARD_WIDTH_MM - 74.0 - POSTCARD_SEPARATOR_WIDTH_MM / 2
+POSTCARD_SEPARATOR_X_MM = POSTCARD_WIDTH_MM - 74.1 - POSTCARD_SEPARATOR_WIDTH_MM / 2  # 0.1 mm clear of the franking zone
 POSTCARD_SEPARATOR_Y_MM = (30.0, 88.0)
 # The address zone (Aufschrift: the sender line on top, then up to 6 address lines) in the right half: right
 # of the line with 4 mm white, inside the reading zone, below the franking zone. 55 x 50 mm.

@@ -66,6 +66,7 @@ ADDRESS_MIN_PT = 8.0
 RETURN_PT = 6.5
 RETURN_MIN_PT = 5.5
 SIGNATURE_TITLE_PT = 7.5
+ZONE_INSET_MM = 0.5  # address and sender line start this far inside the address zone (and end as far before it)
 
 ROLE_ADDRESS = "address"
 ROLE_RETURN = "return_line"
@@ -256,12 +257,13 @@ class PostcardLayout:
                  "separating_line", 2))
         add(Rect(g.POSTCARD_FRANKING_BOX, "franking_box", stroke_mm=0.25))
         zone = g.POSTCARD_ADDRESS_ZONE
+        x, width = zone.x_mm + ZONE_INSET_MM, zone.width_mm - 2 * ZONE_INSET_MM
         ret = s.return_address_line
-        size = fit_size(ret, self.reg, RETURN_PT, RETURN_MIN_PT, zone.width_mm)
-        if fonts.width_mm(ret, self.reg, size) > zone.width_mm:
-            ret = truncate(ret, self.reg, size, zone.width_mm)
-        add(Text(zone.x_mm, g.POSTCARD_RETURN_BASELINE_MM, ret, self.reg, size, ROLE_RETURN, 2))
-        add(Line(zone.x_mm, g.POSTCARD_RETURN_BASELINE_MM + 0.6, zone.x_mm + fonts.width_mm(ret, self.reg, size),
+        size = fit_size(ret, self.reg, RETURN_PT, RETURN_MIN_PT, width)
+        if fonts.width_mm(ret, self.reg, size) > width:
+            ret = truncate(ret, self.reg, size, width)
+        add(Text(x, g.POSTCARD_RETURN_BASELINE_MM, ret, self.reg, size, ROLE_RETURN, 2))
+        add(Line(x, g.POSTCARD_RETURN_BASELINE_MM + 0.6, x + fonts.width_mm(ret, self.reg, size),
                  g.POSTCARD_RETURN_BASELINE_MM + 0.6, 0.15, ROLE_RETURN, 2))
 
     def address_block(self, lines: tuple[str, ...], who: str = "") -> list[Text]:
@@ -269,7 +271,7 @@ class PostcardLayout:
         layouts.letter.LetterLayout.address_block) to the zone's width."""
         zone = g.POSTCARD_ADDRESS_ZONE
         lines = tuple(" ".join(line.split()) for line in lines if line and line.strip())[: g.ADDRESS_MAX_LINES]
-        width, size = zone.width_mm, g.ADDRESS_FONT_PT
+        width, size = zone.width_mm - 2 * ZONE_INSET_MM, g.ADDRESS_FONT_PT
         lines = tuple(fit_lines(lines, lambda t: fonts.width_mm(t, self.reg, size) > width, g.ADDRESS_MAX_LINES))
         widest = max((fonts.width_mm(line, self.reg, size) for line in lines), default=0.0)
         if widest > width:
@@ -286,7 +288,7 @@ class PostcardLayout:
                 fixed.append(line)
             lines = tuple(fixed)
         first = _baseline(g.POSTCARD_ADDRESS_TOP_MM, size, self.reg)
-        return [Text(zone.x_mm, first + i * ADDRESS_LINE_PITCH_MM, line, self.reg, size, ROLE_ADDRESS, 2)
+        return [Text(zone.x_mm + ZONE_INSET_MM, first + i * ADDRESS_LINE_PITCH_MM, line, self.reg, size, ROLE_ADDRESS, 2)
                 for i, line in enumerate(lines)]
 
     # ------------------------------------------------------------------------------ per piece
