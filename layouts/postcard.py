@@ -27,6 +27,7 @@ from datetime import date
 from layouts import fonts
 from layouts import geometry as g
 from layouts.letter import (
+    Block,
     LayoutError,
     LetterLayout,
     PieceData,
@@ -121,7 +122,7 @@ class PostcardLayout:
         self.shrunk = 0
         self.truncated = 0
         self.follow: dict[int, list[Element]] = {}
-        self.blocks: dict[str, list[object]] = {v.key: [] for v in campaign.variants}
+        self.blocks: dict[str, list[Block]] = {v.key: [] for v in campaign.variants}  # no static text blocks
         self.static: list[Element] = []
         self.back: list[Element] = []
         self._compose_message_side()

@@ -38,8 +38,8 @@ from reportlab.pdfgen.canvas import Canvas
 from layouts import assets, fonts, inserter
 from layouts import geometry as g
 from layouts.letter import LetterLayout, PieceData
-from layouts.postcard import PostcardLayout, layout_for
 from layouts.model import Element, Image, Line, QRSymbol, Rect, Text
+from layouts.postcard import PostcardLayout, layout_for
 from mailing.config import Campaign, example_campaign_path, load_campaign
 from mailing.package import PDFX, pdf_subject, pdf_title
 

@@ -142,9 +142,9 @@ def _check_package(out: Path, ticket_path: Path, ticket: dict[str, Any], jobs: i
                 problems.append(f"{manifest}, row {i}: {name} page {page}, expected {k * ppp + 1} "
                                 f"({ppp} page(s) per piece)")
         facts = _print_facts(ticket)
-    if ticket.get("layout", {}).get("format") == "postkarte" and facts:
-        facts["postcard"] = {row["code"]: row.get("postal_code", "") for _, row in entries}
-    tasks.append((str(out / name), info, [(i, row["page"], row["code"]) for i, row in entries], qr, facts))
+        if ticket.get("layout", {}).get("format") == "postkarte" and facts:
+            facts["postcard"] = {row["code"]: row.get("postal_code", "") for _, row in entries}
+        tasks.append((str(out / name), info, [(i, row["page"], row["code"]) for i, row in entries], qr, facts))
     tags: dict[str, str] = {}
     results: Any
     if jobs > 1 and len(tasks) > 1:
