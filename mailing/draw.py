@@ -9,12 +9,21 @@ written to the audit log with the seed, the deadline, the number eligible, the S
 and the winners' codes, so anyone can repeat it. The winners can get a letter wave of their own
 (``letter``): planned like a follow-up wave, the suppression list applies (an objector who won is left
 out of the letter and must be told another way; the result counts them).
+
+One winners' wave per campaign. A draw is the same draw when seed, deadline, number of winners and the
+eligible list (its SHA-256) are the same: it draws the same winners, and repeating it with ``letter`` plans
+no second wave but names the one planned before (`repeated`). The wave is linked to its draw by a
+``draw.wave`` line in the audit log (entity: the wave; detail: the draw's key and the letter), so no table
+changes. Any other draw with ``letter`` once a winners' wave exists (another seed, deadline or count, or the
+respondents changed since) is refused: it would tell other people they won. Drawing without ``letter`` is
+always allowed and only recorded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,7 +33,7 @@ from sqlalchemy import select
 
 from mailing.campaigns import load
 from mailing.errors import MailingError
-from mailing.store import Store, audit, pieces, recipients, responses, waves
+from mailing.store import Store, audit, audit_log, pieces, recipients, responses, waves
 
 
 @dataclass
@@ -48,12 +57,19 @@ class DrawResult:
     winners: list[Winner] = field(default_factory=list)
     wave: int | None = None  # the winners' letter wave
     left_out: int = 0  # winners the letter wave left out (suppressed or undeliverable)
+    repeated: bool = False  # the same draw planned the winners' wave before; nothing new was planned
 
     def as_json(self) -> dict[str, Any]:
         return {"campaign": self.campaign, "seed": self.seed,
                 "deadline": self.deadline.isoformat() if self.deadline else None, "eligible": self.eligible,
                 "sha256": self.sha256, "winners": [w.as_json() for w in self.winners], "wave": self.wave,
-                "left_out": self.left_out}
+                "left_out": self.left_out, "repeated": self.repeated}
+
+    @property
+    def key(self) -> str:
+        """What makes two draws the same draw (written to the audit log with the winners' wave)."""
+        return (f"seed={self.seed} deadline={self.deadline.isoformat() if self.deadline else '-'} "
+                f"winners={len(self.winners)} eligible={self.eligible} sha256={self.sha256}")
 
 
 def eligible_digest(codes: list[str]) -> str:
@@ -105,6 +121,14 @@ def draw(store: Store, campaign_name: str, winners: int, *, seed: int | None = N
             from mailing.waves import NothingToMail, plan_wave
 
             ids = [w.recipient_id for w in result.winners]
+            earlier = _winners_wave(conn, cid)
+            if earlier is not None:
+                wave_id, number, detail = earlier
+                if detail != f"{result.key} letter={letter}":
+                    raise MailingError(_refusal(campaign_name, number, detail))
+                in_wave = conn.execute(select(pieces.c.id).where(pieces.c.wave_id == wave_id)).all()
+                result.wave, result.left_out, result.repeated = number, len(ids) - len(in_wave), True
+                return result
             try:
                 wave_id = plan_wave(conn, cid, campaign, kind=f"letter:{letter}", recipient_ids=ids,
                                     letter=letter, rule="draw")
@@ -115,4 +139,26 @@ def draw(store: Store, campaign_name: str, winners: int, *, seed: int | None = N
                     conn.execute(select(pieces.c.id).where(pieces.c.wave_id == wave_id)).all()
                 result.wave = int(number)
                 result.left_out = len(ids) - len(in_wave)
+                audit(conn, "draw.wave", "wave", wave_id, f"{result.key} letter={letter}")
     return result
+
+
+def _winners_wave(conn: Any, campaign_id: int) -> tuple[int, int, str] | None:
+    """(wave id, number, draw key and letter) of the campaign's winners' wave, if a draw planned one."""
+    row = conn.execute(
+        select(waves.c.id, waves.c.number, audit_log.c.detail)
+        .select_from(audit_log.join(waves, waves.c.id == audit_log.c.entity_id))
+        .where(audit_log.c.action == "draw.wave", audit_log.c.entity == "wave", waves.c.campaign_id == campaign_id)
+        .order_by(audit_log.c.id)).first()
+    return (int(row.id), int(row.number), str(row.detail or "")) if row is not None else None
+
+
+def _refusal(campaign: str, wave: int, detail: str) -> str:
+    """One line: which draw's winners have their wave, and what to do instead."""
+    f = dict(re.findall(r"(\w+)=(\S+)", detail))
+    until = f", deadline {f['deadline']}" if f.get("deadline", "-") != "-" else ""
+    return (f"campaign {campaign!r}: the winners of an earlier draw (seed {f.get('seed', '?')}{until}, "
+            f"{f.get('winners', '?')} winner(s) among {f.get('eligible', '?')}, letter {f.get('letter', '?')}) "
+            f"already have their letter wave {wave}; a second winners' wave would tell other people they won. "
+            "Repeat that very draw (same --winners, --seed, --deadline and --letter) to see it again, or draw "
+            "without --letter")

@@ -18,7 +18,8 @@ from mailing.draw import draw
 @click.option("--deadline", type=DATE, default=None,
               help="Only responses received up to this day, 30.04.2026 or 2026-04-30 (default: all).")
 @click.option("--letter", default=None, metavar="KEY",
-              help="Plan a letter wave to the winners with the campaign's [letters.KEY].")
+              help="Plan a letter wave to the winners with the campaign's [letters.KEY] (once per campaign: "
+                   "the same draw repeated names that wave again; another draw with --letter is refused).")
 @json_option
 @click.pass_context
 def draw_cmd(ctx: click.Context, campaign: str, winners: int, seed: int | None, deadline, letter: str | None,
@@ -33,7 +34,9 @@ def draw_cmd(ctx: click.Context, campaign: str, winners: int, seed: int | None, 
                f"seed {result.seed}, list SHA-256 {result.sha256}")
     for i, w in enumerate(result.winners, 1):
         click.echo(f"  {i}. {w.code}  {w.customer_id or '-'}  {w.name}")
-    if result.wave is not None:
+    if result.wave is not None and result.repeated:
+        click.echo(f"the same draw planned wave {result.wave} for the winners before; no new wave")
+    elif result.wave is not None:
         click.echo(f"wave {result.wave} planned for the winners; print it with "
                    f"`mailing produce {campaign} --wave {result.wave} --out DIR`")
     if result.left_out:
