@@ -125,11 +125,14 @@ def run_demo(out_dir: str | Path, db: str | None = None, say: Callable[[str], No
         detail = f"wave {r.wave}, {r.count} letter(s)" if r.wave else f"{r.count}"
         say(f"   {r.rule}: {detail}" + (f" → {', '.join(r.files)}" if r.files else ""))
 
+    letters = {rule.id: campaign.letters.get(rule.letter) for rule in campaign.rules}
     for r in result.rules:
         if r.wave:
             folder = out / f"druck-welle-{r.wave}"
             res = produce(store, campaign.name, folder, wave=r.wave, jobs=1, drop_date=today)
-            say(f"7. Wave {r.wave} ({r.rule}) printed: {res.pieces} letters → {folder}")
+            lt = letters.get(r.rule)
+            what = "postcards (DIN A6)" if lt is not None and lt.postcard else "letters"
+            say(f"7. Wave {r.wave} ({r.rule}) printed: {res.pieces} {what} → {folder}")
 
     from mailing.draw import draw
 

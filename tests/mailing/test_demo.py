@@ -24,6 +24,14 @@ def test_demo_runs_the_cycle_and_its_summary_is_the_status(tmp_path: Path, capsy
     assert [w["kind"] for w in summary["waves"]] == ["initial", "letter:infopack", "reminder", "letter:thankyou",
                                                    "letter:gewinn"]
     assert (out / "antwortbericht.xlsx").exists() and list((out / "nachfass").glob("anrufliste-*.xlsx"))
+    # the thank-you wave is printed as DIN A6 postcards, and the demo says so; the draw's winners get letters
+    thanks = next(w["wave"] for w in summary["waves"] if w["kind"] == "letter:thankyou")
+    assert any(f"Wave {thanks} (thank-you) printed:" in line and "postcards (DIN A6)" in line for line in printed)
+    assert any(line.startswith("8. Prize draw among") for line in printed)
+    ticket = json.loads((out / f"druck-welle-{thanks}" / f"welle-{thanks:02d}-auftrag.json").read_text(encoding="utf-8"))
+    assert ticket["layout"]["format"] == "postkarte" and ticket["layout"]["page_mm"] == [148.0, 105.0]
+    assert main(["preflight", str(out / f"druck-welle-{thanks}")]) == 0
+    capsys.readouterr()
     assert main(["demo", "--out", str(out)]) == 0, "an earlier demo's folder is replaced"
 
 
