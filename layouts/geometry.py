@@ -421,7 +421,8 @@ POSTCARD_SEPARATOR_Y_MM = (30.0, 88.0)
 # of the line with 4 mm white, inside the reading zone, below the franking zone. 55 x 50 mm.
 POSTCARD_ADDRESS_ZONE = Box(78.0, POSTCARD_READING_TOP_MM, POSTCARD_WIDTH_MM - POSTCARD_READING_EDGE_MM - 78.0,
                             POSTCARD_HEIGHT_MM - POSTCARD_READING_EDGE_MM - POSTCARD_READING_TOP_MM, 2)
-POSTCARD_RETURN_BASELINE_MM = 44.0  # the sender line (6.5 pt, underlined) at the top of the address zone
+POSTCARD_RETURN_BASELINE_MM = 45.0  # the sender line's (last) baseline: 6-6.5 pt, underlined, one or two lines
+# at the top of the address zone (a second line above it still starts below 40 mm)
 POSTCARD_ADDRESS_TOP_MM = 47.0  # top of the first address line's capitals area
 # The franking area: a thin frame inside the franking zone, 5 mm from the top and right edges, where the
 # lettershop prints the franking mark (Dialogpost: Deutsche Post's Frankierwelle) or a franking machine imprint.

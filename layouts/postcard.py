@@ -65,10 +65,12 @@ NOTICE_BOTTOM_MM = H - 4.0  # the notice sits below the back side's reading zone
 ADDRESS_LINE_PITCH_MM = 4.0
 ADDRESS_MIN_PT = 8.0
 RETURN_PT = 6.5
-RETURN_MIN_PT = 5.5
+RETURN_MIN_PT = 6.0  # Deutsche Post's minimum for the sender line (layouts.geometry.RETURN_LINE_FONT_PT)
+RETURN_PITCH_MM = 2.7
 SIGNATURE_TITLE_PT = 7.5
 ZONE_INSET_MM = 0.5  # address and sender line start this far inside the address zone (and end as far before it)
 
+REG = fonts.REGULAR  # address block and sender line: DejaVu Sans, as on the letter (capitals >= 2.5 mm at 10 pt)
 ROLE_ADDRESS = "address"
 ROLE_RETURN = "return_line"
 
@@ -89,6 +91,17 @@ def layout_for(campaign: Campaign, letter: str | None = None,
     if is_postcard(campaign, letter):
         return PostcardLayout(campaign, letter, letter_date)
     return LetterLayout(campaign, letter, letter_date)
+
+
+def _two_lines(text: str, size: float, width: float) -> list[str]:
+    """A sender line too wide for one line: split between its parts ("Name · Street · Place") where both
+    halves fit, the first as long as possible; else wrapped at words."""
+    parts = text.split(" · ")
+    for k in range(len(parts) - 1, 0, -1):
+        halves = [" · ".join(parts[:k]), " · ".join(parts[k:])]
+        if all(fonts.width_mm(h, REG, size) <= width for h in halves):
+            return halves
+    return Wrapper(REG, size, width).wrap(text)
 
 
 class PostcardLayout:
@@ -259,13 +272,20 @@ class PostcardLayout:
         add(Rect(g.POSTCARD_FRANKING_BOX, "franking_box", stroke_mm=0.25))
         zone = g.POSTCARD_ADDRESS_ZONE
         x, width = zone.x_mm + ZONE_INSET_MM, zone.width_mm - 2 * ZONE_INSET_MM
+        # the sender line: one line at 6.5 pt down to 6 pt, else two lines at 6 pt (the zone is 54 mm wide,
+        # a letter's Vermerkzone 80 mm), the last one underlined; a third line's worth is cut
         ret = s.return_address_line
-        size = fit_size(ret, self.reg, RETURN_PT, RETURN_MIN_PT, width)
-        if fonts.width_mm(ret, self.reg, size) > width:
-            ret = truncate(ret, self.reg, size, width)
-        add(Text(x, g.POSTCARD_RETURN_BASELINE_MM, ret, self.reg, size, ROLE_RETURN, 2))
-        add(Line(x, g.POSTCARD_RETURN_BASELINE_MM + 0.6, x + fonts.width_mm(ret, self.reg, size),
-                 g.POSTCARD_RETURN_BASELINE_MM + 0.6, 0.15, ROLE_RETURN, 2))
+        size = fit_size(ret, REG, RETURN_PT, RETURN_MIN_PT, width)
+        lines = [ret] if fonts.width_mm(ret, REG, size) <= width else _two_lines(ret, size, width)
+        if len(lines) > 2:
+            lines = [lines[0], truncate(" ".join(lines[1:]), REG, size, width)]
+        lines = [line if fonts.width_mm(line, REG, size) <= width else truncate(line, REG, size, width)
+                 for line in lines]
+        base = g.POSTCARD_RETURN_BASELINE_MM
+        for i, line in enumerate(lines):
+            add(Text(x, base - (len(lines) - 1 - i) * RETURN_PITCH_MM, line, REG, size, ROLE_RETURN, 2))
+        add(Line(x, base + 0.6, x + max(fonts.width_mm(line, REG, size) for line in lines), base + 0.6, 0.15,
+                 ROLE_RETURN, 2))
 
     def address_block(self, lines: tuple[str, ...], who: str = "") -> list[Text]:
         """The recipient's block in the address zone: wrapped, then shrunk to 8 pt, then cut (as on a letter,
@@ -273,23 +293,23 @@ class PostcardLayout:
         zone = g.POSTCARD_ADDRESS_ZONE
         lines = tuple(" ".join(line.split()) for line in lines if line and line.strip())[: g.ADDRESS_MAX_LINES]
         width, size = zone.width_mm - 2 * ZONE_INSET_MM, g.ADDRESS_FONT_PT
-        lines = tuple(fit_lines(lines, lambda t: fonts.width_mm(t, self.reg, size) > width, g.ADDRESS_MAX_LINES))
-        widest = max((fonts.width_mm(line, self.reg, size) for line in lines), default=0.0)
+        lines = tuple(fit_lines(lines, lambda t: fonts.width_mm(t, REG, size) > width, g.ADDRESS_MAX_LINES))
+        widest = max((fonts.width_mm(line, REG, size) for line in lines), default=0.0)
         if widest > width:
             size = int(max(ADDRESS_MIN_PT, size * width / widest) * 4) / 4.0
             self.shrunk += 1
             fixed = []
             for line in lines:
-                if fonts.width_mm(line, self.reg, size) > width:
+                if fonts.width_mm(line, REG, size) > width:
                     self.truncated += 1
                     log.warning("%s: an address line is too wide for the postcard's address zone even at %g pt "
                                 "and was shortened; check the address or set an address override",
                                 who or "address block", size)
-                    line = truncate(line, self.reg, size, width)
+                    line = truncate(line, REG, size, width)
                 fixed.append(line)
             lines = tuple(fixed)
-        first = _baseline(g.POSTCARD_ADDRESS_TOP_MM, size, self.reg)
-        return [Text(zone.x_mm + ZONE_INSET_MM, first + i * ADDRESS_LINE_PITCH_MM, line, self.reg, size, ROLE_ADDRESS, 2)
+        first = _baseline(g.POSTCARD_ADDRESS_TOP_MM, size, REG)
+        return [Text(zone.x_mm + ZONE_INSET_MM, first + i * ADDRESS_LINE_PITCH_MM, line, REG, size, ROLE_ADDRESS, 2)
                 for i, line in enumerate(lines)]
 
     # ------------------------------------------------------------------------------ per piece

@@ -65,7 +65,10 @@ def test_separating_line_and_franking_area(example) -> None:
     assert frank.box.y_mm >= 3.0 and g.POSTCARD_WIDTH_MM - frank.box.right_mm >= 3.0
     # the sender line sits on top of the address, inside the zone
     ret = [e for e in back if isinstance(e, Text) and e.role == "return_line"]
-    assert ret and g.POSTCARD_ADDRESS_ZONE.contains(ret[0].box)
+    assert ret and all(g.POSTCARD_ADDRESS_ZONE.contains(t.box) for t in ret)
+    # the whole sender line, on two lines where one is too narrow: never cut, never below 6 pt
+    assert "…" not in " ".join(t.text for t in ret) and ret[-1].text.endswith("50667 Köln")
+    assert min(t.size_pt for t in ret) >= 6.0
 
 
 def test_message_side_keeps_the_senders_address_out_of_the_reading_zone(example) -> None:
@@ -103,3 +106,30 @@ def test_bad_postcard_config_is_one_line_with_its_line(extra: str, message: str)
         parse_campaign(text, "k.toml")
     assert message in str(info.value) and "\n" not in str(info.value)
     assert "k.toml" in str(info.value) and "letters.thankyou" in str(info.value)
+
+
+def test_long_address_shrinks_and_stays_inside_the_zone(example) -> None:
+    lay = PostcardLayout(example, "thankyou")
+    piece = dataclasses.replace(sample_pieces([new_code()], example)[0], address_lines=(
+        "Mustermann-Schmidt Gartenbau und Landschaftspflege GmbH & Co. KG",
+        "z. Hd. Frau Prof. Dr. Annemarie Mustermann-Schmidt-Leutheusser", "Hauptstraße 123a", "12345 Musterstadt"))
+    address = [e for e in lay.page_model(piece).elements if e.role == "address"]
+    assert 4 <= len(address) <= g.ADDRESS_MAX_LINES
+    assert all(g.POSTCARD_ADDRESS_ZONE.contains(e.box) for e in address)
+    assert address[-1].text == "12345 Musterstadt" and min(e.size_pt for e in address) >= 8.0
+
+
+def test_a_card_gets_no_inserter_marks(example, tmp_path) -> None:
+    """A card is not enclosed: the inserter's marks (whose zone lies outside the card) are left out."""
+    from layouts.render import render_sample_pdf
+    from mailing.jobticket import lettershop_sections
+
+    codes = [new_code() for _ in range(2)]
+    omr = dataclasses.replace(example, production=dataclasses.replace(example.production, inserter="omr"))
+    plain = render_sample_pdf(tmp_path / "a.pdf", codes, example, letter="thankyou")
+    marked = render_sample_pdf(tmp_path / "b.pdf", codes, omr, letter="thankyou")
+    assert plain.sha256 == marked.sha256 and plain.pages == 4
+    sections = lettershop_sections(omr, "thankyou", False, 2, [{"file": "x.pdf", "pieces": 2}])
+    assert sections["enclosing"]["inserter_marks"] == {"kind": "none"}
+    assert sections["enclosing"]["envelope"] is None and sections["print"]["sheets_per_piece"] == 1
+    assert sections["postage"]["weight_g"] == pytest.approx(0.148 * 0.105 * 200, abs=0.05)
