@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cycle import count, run, setup_campaign
+from cycle import DROP, count, run
 from sqlalchemy import select
 
 from mailing.cli import main
@@ -16,13 +16,30 @@ from mailing.store import audit_log, waves
 pytestmark = pytest.mark.slow
 
 
-def _answer(capsys, db: Path, rows: list[dict[str, str]]) -> None:
+def _setup(tmp: Path, capsys, db: str | None) -> tuple[str, str, list[dict[str, str]]]:
+    """The example campaign produced into tmp/print, on the store at `db` (default: a SQLite file in tmp)."""
+    import csv
+
+    where = db or str(tmp / "m.db")
+    run(capsys, where, "init", tmp / "c")
+    run(capsys, where, "campaign", "add", tmp / "c" / "campaign.toml")
+    run(capsys, where, "import", "fruehjahr-2026", tmp / "c" / "recipients.csv")
+    run(capsys, where, "produce", "fruehjahr-2026", "--out", tmp / "print", "--jobs", "1", "--drop-date", DROP.isoformat())
+    with next((tmp / "print").glob("*manifest.csv")).open(encoding="utf-8-sig") as fh:
+        return where, "fruehjahr-2026", list(csv.DictReader(fh))
+
+
+def _answer(capsys, db: str, rows: list[dict[str, str]]) -> None:
     for row in rows:
         run(capsys, db, "respond", row["code"], "--channel", "phone", "info=no", "call=no", "optout=no")
 
 
 def test_draw_with_letter_run_twice_plans_one_wave(tmp_path: Path, capsys) -> None:
-    db, name, rows = setup_campaign(tmp_path, capsys)
+    check_draw_with_letter_run_twice_plans_one_wave(tmp_path, capsys)
+
+
+def check_draw_with_letter_run_twice_plans_one_wave(tmp_path: Path, capsys, url: str | None = None) -> None:
+    db, name, rows = _setup(tmp_path, capsys, url)
     _answer(capsys, db, rows[:6])
     args = ("draw", name, "--winners", 2, "--seed", 7, "--deadline", "31.12.2099", "--letter", "gewinn", "--json")
     first = json.loads(run(capsys, db, *args))
@@ -38,7 +55,11 @@ def test_draw_with_letter_run_twice_plans_one_wave(tmp_path: Path, capsys) -> No
 
 
 def test_another_draw_with_letter_is_refused_once_the_winners_have_their_wave(tmp_path: Path, capsys) -> None:
-    db, name, rows = setup_campaign(tmp_path, capsys)
+    check_another_draw_with_letter_is_refused(tmp_path, capsys)
+
+
+def check_another_draw_with_letter_is_refused(tmp_path: Path, capsys, url: str | None = None) -> None:
+    db, name, rows = _setup(tmp_path, capsys, url)
     _answer(capsys, db, rows[:6])
     first = json.loads(run(capsys, db, "draw", name, "--winners", 2, "--seed", 7, "--letter", "gewinn", "--json"))
     for other in (("--seed", "8"), ("--winners", "3"), ("--deadline", "2099-12-31")):
@@ -59,7 +80,7 @@ def test_another_draw_with_letter_is_refused_once_the_winners_have_their_wave(tm
     assert count(db, audit_log, audit_log.c.action == "draw") == 2  # the refused draws left no trace
     from mailing.store import Store
 
-    store = Store.open(str(db))
+    store = Store.open(db)
     with store.connect() as conn:
         detail = conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "draw.wave")).scalar_one()
     store.dispose()

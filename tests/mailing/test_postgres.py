@@ -85,3 +85,12 @@ def test_import_from_earlier_campaign_on_postgresql(tmp_path: Path, capsys) -> N
 
     _empty_database()
     test_audiences.check_import_from_earlier_campaign(tmp_path, capsys, URL)
+
+
+def test_draw_with_letter_run_twice_plans_one_wave_on_postgresql(tmp_path: Path, capsys) -> None:
+    from tests.mailing import test_draw_wave
+
+    _empty_database()
+    test_draw_wave.check_draw_with_letter_run_twice_plans_one_wave(tmp_path, capsys, URL)
+    _empty_database()
+    test_draw_wave.check_another_draw_with_letter_is_refused(tmp_path / "again", capsys, URL)
