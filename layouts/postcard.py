@@ -119,12 +119,13 @@ class PostcardLayout:
 
     def __init__(self, campaign: Campaign, letter: str | None, letter_date: date | None = None) -> None:
         fonts.register_fonts()
-        if not is_postcard(campaign, letter):
-            raise LayoutError(f"letter {letter!r} of campaign {campaign.name!r} is not a postcard")
-        assert letter is not None
+        lt = campaign.letters.get(letter or "")
+        if lt is None or not lt.postcard:
+            raise LayoutError(f"letter {letter!r} of campaign {campaign.name!r} is not a postcard "
+                              '(format = "postkarte")')
         self.campaign = campaign
-        self.letter_key = letter
-        self.text = campaign.letters[letter]
+        self.letter_key = lt.key
+        self.text = lt
         self.date = letter_date or date.today()
         self.form = campaign.layout.form
         self.reg, self.bold = fonts.FAMILIES[campaign.typeface]
