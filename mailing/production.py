@@ -544,7 +544,8 @@ def summary_text(t: dict[str, Any]) -> str:
         "",
         f"Sendungen: {t['pieces']}   Kontrollgruppe (nicht gedruckt): {t['control_pieces']}",
         f"Seiten je Sendung: {t['pages_per_piece']} ({'duplex' if t['duplex'] else 'simplex'})   "
-        f"Blatt: {t['sheets']}   Seiten gesamt: {t['pages']}",
+        f"{'Karten' if t['layout'].get('format') == 'postkarte' else 'Blatt'}: {t['sheets']}   "
+        f"Seiten gesamt: {t['pages']}",
         _format_line(t),
         *summary_lines(t),
         f"Varianten: {', '.join(f'{k}: {v}' for k, v in t['variants'].items())}",

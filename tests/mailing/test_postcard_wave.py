@@ -47,6 +47,7 @@ def test_thank_you_postcards_print_read_back_and_pass_preflight(tmp_path: Path, 
     assert ticket["postage"]["weight_class"] == "Postkarte" and ticket["postage"]["weight_g"] < 20
     text = (out / f"welle-{wave:02d}-auftrag.txt").read_text(encoding="utf-8")
     assert "Postkarte DIN A6 (148 × 105 mm)" in text and "200 g/m²" in text and "Umschlag: keiner" in text
+    assert "Karten: 3" in text
     with (out / f"welle-{wave:02d}-manifest.csv").open(encoding="utf-8-sig") as fh:
         manifest = list(csv.DictReader(fh))
     assert [int(m["page"]) for m in manifest] == [1, 3, 5]
