@@ -142,7 +142,7 @@ def run_demo(out_dir: str | Path, db: str | None = None, say: Callable[[str], No
     if drawn.wave is not None:
         folder = out / f"druck-welle-{drawn.wave}"
         res = produce(store, campaign.name, folder, wave=drawn.wave, jobs=1, drop_date=today)
-        say(f"   wave {drawn.wave} (winners' letter) printed: {res.pieces} letters → {folder}"
+        say(f"   wave {drawn.wave} (winners' letter) printed: {res.pieces} letter(s) → {folder}"
             + (f"; {drawn.left_out} winner(s) objected: tell them another way" if drawn.left_out else ""))
 
     report = out / "antwortbericht.xlsx"
