@@ -31,8 +31,10 @@ from mailing.store import (
     campaigns,
     clients,
     new_id,
+    pieces,
     user_clients,
     users,
+    waves,
 )
 
 KEY_PATTERN = CLIENT_KEY
@@ -111,6 +113,13 @@ def client_of_campaign(conn: Connection, campaign_id: int) -> int:
     return int(value) if value is not None else default_client(conn).id
 
 
+def client_of_piece(conn: Connection, piece_id: int) -> int | None:
+    """The id of the client whose letter a piece is (None: no such piece)."""
+    return conn.execute(select(campaigns.c.client_id).select_from(
+        pieces.join(waves, waves.c.id == pieces.c.wave_id).join(campaigns, campaigns.c.id == waves.c.campaign_id))
+        .where(pieces.c.id == piece_id)).scalar()
+
+
 def client_filter(conn: Connection, key: str | None) -> int | None:
     """`--client KEY` → the client's id; None (no option) → no limit."""
     return None if key is None else client_by_key(conn, key).id
@@ -164,9 +173,7 @@ def user_client_ids(conn: Connection, user_id: int) -> set[int]:
 
 def access_for_user(conn: Connection, user_name: str) -> Access:
     """A web user's access, read at every request (a change takes effect at once): the clients listed for
-    them; a user with none listed sees every client; an unknown (deleted) user sees nothing."""
-    row = conn.execute(select(users.c.id).where(users.c.name == user_name)).first()
-    if row is None:
-        return Access(frozenset(), False)
-    ids = user_client_ids(conn, int(row.id))
+    them; a user with none listed sees every client."""
+    ids = {int(x) for x in conn.execute(select(user_clients.c.client_id).join(users, users.c.id == user_clients.c.user_id)
+                                        .where(users.c.name == user_name)).scalars()}
     return EVERYTHING if not ids else _access(conn, ids)

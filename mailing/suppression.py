@@ -151,7 +151,7 @@ class HashedEntries:
         return cls(secret, rows) if rows and secret else None
 
     def match(self, customer_id: str | None, key: str | None, first_name: str | None,
-              client_id: int | None) -> int | None:
+              client_id: int | None = None) -> int | None:
         """The lowest entry that matches a record of client `client_id`, or None. Same rule as for readable
         entries: the customer id (of the same client), or the match key with first names agreeing (equal, one
         empty, or one the other's initial) of an entry that binds this client."""
@@ -159,7 +159,7 @@ class HashedEntries:
         return min(found) if found else None
 
     def all_matches(self, customer_id: str | None, key: str | None, first_name: str | None,
-                    client_id: int | None) -> set[int]:
+                    client_id: int | None = None) -> set[int]:
         """Every entry that matches the record of client `client_id` (see `match`); `client_id` None: the
         entries of every client (`person export` looking for everything stored about someone)."""
         found: set[int] = set()

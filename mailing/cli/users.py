@@ -38,7 +38,8 @@ def user_add_cmd(ctx: click.Context, name: str, role: str, clients: tuple[str, .
         password = click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password",
                                 value_proc=_checked)
     user = add_user(open_store(ctx), name, role, password, clients=clients)
-    click.echo(f"user {user.name} added ({user.role}; clients: {', '.join(user.clients) or 'all'})")
+    click.echo(f"user {user.name} added ({user.role})" + (f"; sees clients {', '.join(user.clients)}" if user.clients
+                                                         else ""))
 
 
 @user_group.command("clients", epilog=example("mailing user clients anna --client gartenwelt --client moebel-k",
