@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from mailing.clients import client_by_id, client_by_key, default_client
 from mailing.config import Campaign, example_campaign_path, load_campaign, parse_campaign, read_assets
 from mailing.errors import MailingError, NotFoundError
-from mailing.clients import client_by_id, client_by_key, default_client
 from mailing.store import Store, audit, campaigns, clients, recipients, utcnow
 from mailing.store import new_id as _new_id
 

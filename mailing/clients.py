@@ -14,7 +14,6 @@ belongs to a client (see docs/clients.md):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select

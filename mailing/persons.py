@@ -445,7 +445,7 @@ def _collect(conn: Connection, person: Person, *, customer_id: str | None,
             letters.append(pd)
         rd = _plain(rec)
         rd["campaign"] = names.get(int(rec.campaign_id))
-        rd["client"] = client_keys.get(person.client_of(rec))
+        rd["client"] = client_keys.get(person.client_of(rec) or 0)
         rd["letters"] = letters
         rd["followups"] = [_plain(f) for f in fups.get(int(rec.id), [])]
         rd["segments"] = segments.get(int(rec.id), {})  # [import] segments: extra columns kept (issue 14)

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from mailing.campaigns import init_example, register_campaign
-from mailing.store import DEFAULT_CLIENT
 from mailing.cli.common import client_option, echo_json, example, json_option, open_store
+from mailing.store import DEFAULT_CLIENT
 
 
 @click.command("init", epilog=example("mailing init meine-aktion"))

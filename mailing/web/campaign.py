@@ -22,11 +22,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mailing.campaigns import list_campaigns, load
+from mailing.clients import Access, client_of_campaign
 from mailing.errors import NotFoundError
 from mailing.figures import CHANNELS, Figures, collect, status_json
 from mailing.web.charts import response_curve
 from mailing.web.context import WebContext
-from mailing.clients import Access, client_of_campaign
 from mailing.web.security import require_user, user_access
 
 CHANNEL_WORDS = {"paper": "Antwortkarte", "online": "online", "phone": "Telefon"}

@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mailing import codes
+from mailing.clients import Access, client_of_piece
 from mailing.respond import (
     AnswerError,
     Letter,
@@ -30,7 +31,6 @@ from mailing.respond import (
     search_letters,
 )
 from mailing.web.context import WebContext
-from mailing.clients import Access, client_of_piece
 from mailing.web.security import check_csrf, require_user, user_access
 
 SOURCE_WORDS = {"scan": "Antwortkarte", "review": "Antwortkarte (geprüft)", "online": "online", "phone": "Telefon"}

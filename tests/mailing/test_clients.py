@@ -9,14 +9,24 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from two_clients import A, B, CAMPAIGN_A, CAMPAIGN_B, campaign_file, code_of, make_two_clients
+from two_clients import CAMPAIGN_A, CAMPAIGN_B, A, B, campaign_file, code_of, make_two_clients
 
 from mailing.campaigns import load, register_campaign
 from mailing.cli import main
 from mailing.errors import MailingError
 from mailing.recipients import import_recipients
 from mailing.review import open_items
-from mailing.store import SCHEMA_VERSION, Store, campaigns, clients, pieces, recipients, suppression, users, waves
+from mailing.store import (
+    SCHEMA_VERSION,
+    Store,
+    campaigns,
+    clients,
+    pieces,
+    recipients,
+    suppression,
+    users,
+    waves,
+)
 from mailing.suppression import suppressed_recipients
 from mailing.users import add_user
 
@@ -220,9 +230,8 @@ def test_contact_cap_counts_the_letters_of_one_client_only(tmp_path: Path) -> No
 
 # ----------------------------------------------------------------------------------------------- review
 def test_review_lists_only_the_named_clients_items(tmp_path: Path, capsys) -> None:
-    from scanning.results import BoxReading, CouponReading, PageReading
-
     from mailing.matching import Matcher
+    from scanning.results import BoxReading, CouponReading, PageReading
 
     two = make_two_clients(tmp_path)
     code = code_of(two.store, CAMPAIGN_B, "K-1001")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from two_clients import A, B, CAMPAIGN_A, CAMPAIGN_B, code_of, make_two_clients
+from two_clients import CAMPAIGN_A, CAMPAIGN_B, A, B, code_of, make_two_clients
 
 from mailing.campaigns import load
 from mailing.cli import main
@@ -65,12 +65,11 @@ def test_two_clients_on_postgresql_keep_customer_ids_and_objections_apart(tmp_pa
 
 
 def test_review_queue_and_contact_cap_per_client_on_postgresql(tmp_path: Path) -> None:
-    from scanning.results import BoxReading, CouponReading, PageReading
-
     from mailing.config import ContactCap
     from mailing.contacts import over_cap
     from mailing.matching import Matcher
     from mailing.review import claim_next, open_count
+    from scanning.results import BoxReading, CouponReading, PageReading
 
     two = make_two_clients(tmp_path, url=pg_url("clients_review"))
     try:

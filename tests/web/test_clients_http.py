@@ -15,14 +15,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from scanning.results import BoxReading, CouponReading, PageReading
 
 from mailing import codes
 from mailing.matching import Matcher
 from mailing.review import get_item, open_items
 from mailing.store import waves
 from mailing.users import add_user
-from tests.mailing.two_clients import A, B, CAMPAIGN_A, CAMPAIGN_B, code_of, make_two_clients
+from scanning.results import BoxReading, CouponReading, PageReading
+from tests.mailing.two_clients import CAMPAIGN_A, CAMPAIGN_B, A, B, code_of, make_two_clients
 from tests.web.test_serve import free_port
 
 PASSWORD = "richtig-geheim-42"
