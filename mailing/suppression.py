@@ -42,7 +42,7 @@ from mailing.errors import MailingError
 from mailing.log import get_logger
 from mailing.normalise import fold, match_key
 from mailing.recipients import read_suppression_rows
-from mailing.store import Store, audit, new_id, read_secret, recipients, suppression
+from mailing.store import Store, audit, clients, new_id, read_secret, recipients, suppression
 
 log = get_logger(__name__)
 
@@ -376,13 +376,17 @@ def import_file(store: Store, path: str | Path, reason: str, sheet: str | None =
 
 
 def list_entries(conn: Connection, as_of: date | None = None) -> list[dict[str, Any]]:
-    """Every entry, oldest first, with `in_force` for the given day (default today) and `hashed` (only keyed
-    hashes of an erased person are left; the hashes themselves are not listed)."""
+    """Every entry, oldest first, with `in_force` for the given day (default today), `client` (the key of the
+    client it was recorded for), `all_clients` (it binds every client) and `hashed` (only keyed hashes of an
+    erased person are left; the hashes themselves are not listed)."""
     today = as_of or _today()
+    keys = {int(c.id): c.key for c in conn.execute(select(clients.c.id, clients.c.key))}
     out = []
     for row in conn.execute(select(suppression).order_by(suppression.c.id)):
         m = dict(row._mapping)
         m["in_force"] = m["expires_at"] is None or m["expires_at"] > today
+        m["client"] = keys.get(m["client_id"] or 0)  # whose customer id; an objection binds that client only
+        m["all_clients"] = scope_all(m["reason"])
         hashes = [m.pop(k) for k in _HASH_COLUMNS]
         m["hashed"] = any(hashes)
         out.append(m)

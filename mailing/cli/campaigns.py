@@ -182,7 +182,7 @@ def duplicates_cmd(ctx: click.Context, campaign: str, out: Path | None, as_json:
 @click.group("suppress", epilog=example("mailing suppress import abmelder.csv --reason objection",
                                         "mailing suppress list"))
 def suppress_group() -> None:
-    """The suppression list (objections, Robinson, undeliverable, deceased), shared by all campaigns."""
+    """The suppression list: objections (per client), Robinson, undeliverable, deceased (for every client)."""
 
 
 @suppress_group.command("import", epilog=example("mailing suppress import abmelder.csv --reason objection",
@@ -224,7 +224,8 @@ def suppress_list(ctx: click.Context, as_json: bool) -> None:
         where = " ".join(x for x in (e["street"], e["house_number"], e["postal_code"], e["city"]) if x)
         expires = e["expires_at"].isoformat() if e["expires_at"] else "never"
         click.echo(f"{e['id']:>6}  {e['reason']:<13} {who:<12} {name[:30]:<30} {where[:40]:<40} "
-                   f"{e['source']}:{e['source_ref'] or ''}  added {e['created_at']:%Y-%m-%d}  expires {expires}"
+                   f"{e['source']}:{e['source_ref'] or ''}  added {e['created_at']:%Y-%m-%d}  expires {expires}  "
+                   f"{'all clients' if e['all_clients'] else 'client ' + str(e['client'])}"
                    f"{'' if e['in_force'] else ' (expired)'}")
 
 
