@@ -75,11 +75,10 @@ class PhoneDesk:
                     "Bitte lassen Sie ihn noch einmal vorlesen oder suchen Sie nach Name und Postleitzahl."}, 404)
             return RedirectResponse(f"/phone/letters/{letter.piece_id}", status_code=303)
         try:
-            results = await run_in_threadpool(search_letters, self.ctx.store, name, plz)
+            results = await run_in_threadpool(search_letters, self.ctx.store, name, plz, 50, access.client_ids)
         except AnswerError as exc:
             return self._page(request, "phone.html", {"results": None, "name": name, "postal_code": plz,
                                                       "error": _REFUSALS.get(exc.reason, str(exc))}, 422)
-        results = [f for f in results if self._visible(access, f.piece_id)]
         return self._page(request, "phone.html", {"results": results, "name": name, "postal_code": plz})
 
     def _find(self, code: str) -> Letter | None:

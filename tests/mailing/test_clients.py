@@ -299,3 +299,27 @@ def test_users_of_an_upgraded_schema3_store_see_the_default_client(tmp_path: Pat
     add_user(store, "ben", "operator", "richtig-geheim-42")
     assert [(u.name, u.clients) for u in list_users(store)][1] == ("ben", ())
     store.dispose()
+
+
+def test_user_clients_are_set_listed_and_checked(tmp_path: Path, capsys) -> None:
+    two = make_two_clients(tmp_path, plan=False)
+    add_user(two.store, "ben", "operator", "richtig-geheim-42", clients=[B])
+    assert main(["--db", two.db, "user", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"name": "ben", "role": "operator", "clients": [B]}]
+    assert main(["--db", two.db, "user", "clients", "ben", "--client", A, "--client", B]) == 0
+    assert main(["--db", two.db, "user", "clients", "ben", "--all"]) == 0
+    capsys.readouterr()
+    assert main(["--db", two.db, "user", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["clients"] == []
+    assert main(["--db", two.db, "user", "clients", "ben", "--client", "niemand"]) == 1
+    assert "no client 'niemand'" in one_line_error(capsys)
+    with pytest.raises(MailingError, match="no client"):
+        add_user(two.store, "carla", "operator", "richtig-geheim-42", clients=["niemand"])
+
+
+def test_consent_withdrawal_by_customer_id_names_the_client(tmp_path: Path, capsys) -> None:
+    two = make_two_clients(tmp_path)
+    assert main(["--db", two.db, "consent", "withdraw", "--customer-id", "K-1001"]) == 1
+    assert "--client" in one_line_error(capsys)
+    assert main(["--db", two.db, "consent", "withdraw", "--customer-id", "K-1001", "--client", B, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["records"] == 2, "moebel's Laura and gartenwelt's record of her"

@@ -100,6 +100,9 @@ def test_an_operator_of_one_client_cannot_see_or_resolve_another_clients_review_
         desk = anna.get("/phone")
         found = anna.post("/phone", data={"csrf_token": csrf_of(desk.text), "code": code_b})
         assert found.status_code == 404, "moebel's letter is not found at gartenwelt's phone desk"
+        search = anna.post("/phone", data={"csrf_token": csrf_of(desk.text), "name": "Maier", "postal_code": "17489"})
+        assert search.status_code == 200 and CAMPAIGN_A in search.text and CAMPAIGN_B not in search.text, \
+            "Laura Maier got a letter from both; gartenwelt's desk finds only gartenwelt's"
         listing = anna.get("/campaigns")
         assert CAMPAIGN_A in listing.text and CAMPAIGN_B not in listing.text
         assert anna.get(f"/campaigns/{CAMPAIGN_B}").status_code == 404
@@ -113,6 +116,9 @@ def test_an_operator_of_one_client_cannot_see_or_resolve_another_clients_review_
                      data={"csrf_token": csrf_of(queue.text), "action": "confirm", "opt_info": "on"})
         assert r.status_code == 303
         assert f"/review/items/{items['unknown']}" not in ben.get("/review").text
+        desk = ben.get("/phone")
+        search = ben.post("/phone", data={"csrf_token": csrf_of(desk.text), "name": "Maier", "postal_code": "17489"})
+        assert CAMPAIGN_B in search.text and CAMPAIGN_A not in search.text
     from mailing.store import Store
 
     store = Store.open(str(tmp_path / "two.db"))
