@@ -5,6 +5,7 @@ while moebel's operator does."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from mailing.store import waves
 from mailing.users import add_user
 from scanning.results import BoxReading, CouponReading, PageReading
 from tests.mailing.two_clients import CAMPAIGN_A, CAMPAIGN_B, A, B, code_of, make_two_clients
+from tests.web.station_queue import own_schema
 from tests.web.test_serve import free_port
 
 PASSWORD = "richtig-geheim-42"
@@ -34,11 +36,17 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, int], str]]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, dict[str, int], str, str]]:
     """(base URL, review item ids {"moebel": doubtful item of moebel's letter, "unknown": a blank page},
-    moebel's code) of a server over a two-client store."""
-    two = make_two_clients(tmp_path)
+    moebel's code, the store) of a server over a two-client store, on SQLite and (with
+    MAILING_TEST_POSTGRES) on PostgreSQL in a schema of its own."""
+    url = None
+    if request.param == "postgresql":
+        if not os.environ.get("MAILING_TEST_POSTGRES"):
+            pytest.skip("set MAILING_TEST_POSTGRES to a PostgreSQL URL to run")
+        url = own_schema(os.environ["MAILING_TEST_POSTGRES"], "clients_http")
+    two = make_two_clients(tmp_path, url=url)
     code_b = code_of(two.store, CAMPAIGN_B, "K-1001")
     coupon = CouponReading(payload=code_b, code=code_b, check_ok=True, decoder="test", registered=True,
                            boxes=(BoxReading(0, 0.2, "doubtful"), BoxReading(1, 0.0, "empty"),
@@ -64,7 +72,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, int], str]]:
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        yield base, items, code_b
+        yield base, items, code_b, two.db
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -79,8 +87,8 @@ def logged_in(base: str, name: str) -> Iterator[httpx.Client]:
         yield c
 
 
-def test_an_operator_of_one_client_cannot_see_or_resolve_another_clients_review_item(served, tmp_path) -> None:
-    base, items, code_b = served
+def test_an_operator_of_one_client_cannot_see_or_resolve_another_clients_review_item(served) -> None:
+    base, items, code_b, db = served
     with logged_in(base, "anna") as anna:
         queue = anna.get("/review")
         assert queue.status_code == 200
@@ -121,7 +129,7 @@ def test_an_operator_of_one_client_cannot_see_or_resolve_another_clients_review_
         assert CAMPAIGN_B in search.text and CAMPAIGN_A not in search.text
     from mailing.store import Store
 
-    store = Store.open(str(tmp_path / "two.db"))
+    store = Store.open(db)
     try:
         assert get_item(store, items["moebel"]).status == "resolved"
         assert get_item(store, items["unknown"]).status == "open"
