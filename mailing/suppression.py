@@ -49,12 +49,12 @@ log = get_logger(__name__)
 REASONS = ("objection", "robinson", "undeliverable", "deceased")
 ERASED = "erased"  # the entry `person erase` leaves: keyed hashes only; never imported from a file
 CLIENT_ONLY = ("objection",)  # reasons that bind only the client they were given to; the others bind all
+ROBINSON_YEARS = 5  # DDV Robinsonliste: registrations expire after 5 years
 
 
 def scope_all(reason: str) -> bool:
     """Does an entry of this reason keep a person out of every client's mailings (by name + address)?"""
     return reason not in CLIENT_ONLY
-ROBINSON_YEARS = 5  # DDV Robinsonliste: registrations expire after 5 years
 
 
 def expiry_for(reason: str, created: date) -> date | None:
