@@ -21,6 +21,7 @@ MAX_OPTIONS = 5  # coupon slots (layouts.geometry.CHECKBOX_SLOTS)
 # pictures (statistics and the hashed suppression list stay). Why 24: see docs/data-protection.md.
 DEFAULT_RETENTION_MONTHS = 24
 OPTION_KEY = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+CLIENT_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")  # a client's key (mailing/clients.py)
 
 # Merge fields a letter text may use: {name} → what it prints.
 MERGE_FIELDS = {
@@ -283,6 +284,7 @@ class Campaign:
     extra: dict[str, Any] = field(default_factory=dict)
     segments: tuple[str, ...] = ()  # [import] segments: extra columns kept per recipient (issue 14)
     segment_bands: int = 4  # [import] segment_bands: quantile bands for numeric and date segment columns
+    client: str = ""  # `client = "KEY"`: the client (Mandant) it belongs to; "" = the store's default client
 
     @property
     def option_keys(self) -> list[str]:
@@ -508,11 +510,15 @@ def parse_campaign(text: str, file: str = "campaign.toml", base_dir: str | Path 
     top = r.table(data, (), {
         "name": "", "title": "", "sender": "", "layout": "", "letter": "", "variant": "", "coupon": "",
         "production": "", "dedupe": "", "import": "", "followup": "", "letters": "", "costs": "",
-        "retention": "",
+        "retention": "", "client": "",
     })
     name = r.str_(top, "name", ())
     if not name.strip() or len(name) > 100:
         raise r.fail(("name",), "must be 1 to 100 characters")
+    client = r.str_(top, "client", (), "")
+    if client and not CLIENT_KEY.fullmatch(client):
+        raise r.fail(("client",), f"{client!r} is not a client key: use lower-case letters, digits, - and _ "
+                     "(as in `mailing client add KEY`)")
 
     s = r.table(top.get("sender", None) or {}, ("sender",), dict.fromkeys((
         "name", "street", "postal_code", "city", "country", "return_line", "contact_name", "phone",
@@ -706,7 +712,7 @@ def parse_campaign(text: str, file: str = "campaign.toml", base_dir: str | Path 
         coupon=coupon, production=production, dedupe_mode=dedupe_mode, column_mapping=mapping,
         rules=tuple(rules), letters=letters, costs=costs, source_file=file, retention_months=retention_months,
         ps=ps, typeface=typeface, assets=assets,
-        segments=segments, segment_bands=segment_bands,
+        segments=segments, segment_bands=segment_bands, client=client,
     )
 
 

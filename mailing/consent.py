@@ -67,22 +67,32 @@ def record_call_consents(conn: Connection, campaign_id: int, rows: list[Any]) ->
 
 def withdrawn(conn: Connection, rows: list[Any]) -> set[int]:
     """Recipient ids among rows (with ``received_on``) whose call consent was withdrawn on or after the day
-    of their answer, for this record or another record with the same customer id."""
+    of their answer, for this record or another record with the same customer id of the same client
+    (customer ids are per client)."""
     if not rows:
         return set()
-    stmt = (select(consents.c.withdrawn_at, recipients.c.id, recipients.c.customer_id)
+    stmt = (select(consents.c.withdrawn_at, recipients.c.id, recipients.c.customer_id, campaigns.c.client_id)
             .join(recipients, recipients.c.id == consents.c.recipient_id)
+            .join(campaigns, campaigns.c.id == recipients.c.campaign_id)
             .where(consents.c.kind == "call", consents.c.withdrawn_at.is_not(None)))
     by_record: dict[int, date] = {}
-    by_customer: dict[str, date] = {}
+    by_customer: dict[tuple[int | None, str], date] = {}
     for w in conn.execute(stmt):
         day = w.withdrawn_at.date()
         by_record[int(w.id)] = max(day, by_record.get(int(w.id), day))
         if w.customer_id:
-            by_customer[w.customer_id] = max(day, by_customer.get(w.customer_id, day))
+            key = (w.client_id, w.customer_id)
+            by_customer[key] = max(day, by_customer.get(key, day))
+    client_of: dict[int, int | None] = {}
+    if by_customer:
+        for chunk in in_chunks(sorted({int(r.id) for r in rows})):
+            client_of.update({int(x.id): x.client_id for x in conn.execute(
+                select(recipients.c.id, campaigns.c.client_id)
+                .join(campaigns, campaigns.c.id == recipients.c.campaign_id).where(recipients.c.id.in_(chunk)))})
     out: set[int] = set()
     for r in rows:
-        last = max((d for d in (by_record.get(int(r.id)), by_customer.get(r.customer_id or "")) if d), default=None)
+        of_customer = by_customer.get((client_of.get(int(r.id)), r.customer_id)) if r.customer_id else None
+        last = max((d for d in (by_record.get(int(r.id)), of_customer) if d), default=None)
         if last is not None and last >= r.received_on:
             out.add(int(r.id))
     return out
@@ -99,12 +109,12 @@ class WithdrawResult:
 
 
 def withdraw(store: Store, *, customer_id: str | None = None, code: str | None = None,
-             actor: str | None = None) -> WithdrawResult:
+             actor: str | None = None, client: str | None = None) -> WithdrawResult:
     """Withdraw a person's call consent in every campaign (see the module docstring)."""
     from mailing.persons import find_person
 
     with store.begin() as conn:
-        person = find_person(conn, customer_id=customer_id, code=code)
+        person = find_person(conn, customer_id=customer_id, code=code, client=client)
         now = utcnow()
         ids = person.ids
         n = 0

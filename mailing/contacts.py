@@ -1,7 +1,9 @@
-"""The store-wide contact calendar and the contact cap (issue 14: two departments mailing the same customers).
+"""The contact calendar and the contact cap (issue 14: two departments mailing the same customers).
 
 Every produced wave is a contact with each person it mailed (control pieces excepted) on its drop date; the
-calendar is derived from those pieces, across all campaigns of the store. A person is matched across
+calendar is derived from those pieces, across all campaigns of one client (Mandant): the cap is a sender's
+promise not to write too often, and letters of another company neither break it nor may be learnt from it
+(customer ids are per client, too; docs/clients.md). A person is matched across
 campaigns by customer id, else by the normalised address and surname with the same folded first name (the
 way `mailing person` finds a person). A campaign's ``[production] contact_cap = { letters = 2, days = 30 }``
 makes wave planning leave out, and count (``waves.capped``), whoever already had ``letters`` letters in the
@@ -21,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from mailing.config import ContactCap
 from mailing.normalise import fold
-from mailing.store import pieces, recipients, waves
+from mailing.store import campaigns, pieces, recipients, waves
 
 CAPPED_KINDS = ("initial", "reminder")  # unsolicited letters: the cap holds these back
 
@@ -30,17 +32,22 @@ def _person_key(row: Any) -> tuple[str, str]:
     return (row.match_key or "", fold(row.first_name or ""))
 
 
-def over_cap(conn: Connection, rows: Sequence[Any], cap: ContactCap, as_of: date) -> set[int]:
+def over_cap(conn: Connection, rows: Sequence[Any], cap: ContactCap, as_of: date,
+             client_id: int | None = None) -> set[int]:
     """Ids of rows (recipients with customer_id, match_key, first_name) who had `cap.letters` letters or more
-    in the `cap.days` days up to `as_of` (see the module docstring)."""
+    in the `cap.days` days up to `as_of` from campaigns of client `client_id` (None: of every client; see the
+    module docstring)."""
     if not rows:
         return set()
     sent = ("produced", "dropped")
     stmt = (select(pieces.c.id, recipients.c.customer_id, recipients.c.match_key, recipients.c.first_name)
             .select_from(pieces.join(waves, waves.c.id == pieces.c.wave_id)
-                         .join(recipients, recipients.c.id == pieces.c.recipient_id))
+                         .join(recipients, recipients.c.id == pieces.c.recipient_id)
+                         .join(campaigns, campaigns.c.id == waves.c.campaign_id))
             .where(waves.c.status.in_(sent), pieces.c.control.is_(False), waves.c.drop_date.is_not(None),
                    waves.c.drop_date > as_of - timedelta(days=cap.days), waves.c.drop_date <= as_of))
+    if client_id is not None:
+        stmt = stmt.where(campaigns.c.client_id == client_id)
     by_customer: dict[str, set[int]] = {}
     by_person: dict[tuple[str, str], set[int]] = {}
     for p in conn.execute(stmt):

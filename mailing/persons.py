@@ -5,12 +5,15 @@ Stages: `find_person` (a customer id or a response code → the person's records
 `erase_person` (personal fields blanked, pictures deleted, suppression entries reduced to keyed hashes, the
 person's strings cut out of audit and note texts, then the SQLite file compacted so no byte of them stays).
 
-Who "the person" is (the issue leaves it open; see docs/data-protection.md):
-- by customer id: every record with that id, in any campaign; by code: the record the letter went to, and
-  every record with its customer id;
+Who "the person" is (the issue leaves it open; see docs/data-protection.md and docs/clients.md):
+- by customer id: every record with that id in any campaign of its client (customer ids are per client; an
+  id known under several clients needs `--client`); by code: the record the letter went to, and every record
+  of that client with its customer id;
 - and records without a customer id (or with one of those ids) whose match key (surname, address) and
   folded first name equal one of those records: the same person in a list imported without customer ids.
-  Records of another customer id at the same address are someone else (father and son) and are left alone.
+  Records of another customer id at the same address of the same client are someone else (father and son)
+  and are left alone; in another client's campaigns a customer id says nothing, so the same name, address
+  and first name are the same person there too: the store answers for everything it holds about them.
 
 Erasure keeps the rows (ids, campaign, country, Leitregion, pieces, codes, responses, ticks, counts), so
 every statistic stays; `recipients.erased_at` marks them, and such a record is never mailed again. The
@@ -35,6 +38,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from mailing import codes
+from mailing.clients import client_by_key
 from mailing.errors import MailingError, NotFoundError
 from mailing.log import get_logger
 from mailing.normalise import fold
@@ -44,6 +48,7 @@ from mailing.store import (
     audit_log,
     batches,
     campaigns,
+    clients,
     followups,
     imports,
     in_chunks,
@@ -93,11 +98,14 @@ _SUPPRESSION_PERSONAL = ("customer_id", "last_name", "first_name", "company", "s
 # ------------------------------------------------------------------------------------------------ finding
 @dataclass
 class Person:
-    """One person's records across campaigns (see the module docstring for who counts)."""
+    """One person's records across campaigns and clients (see the module docstring for who counts)."""
 
     records: list[Any]  # recipients rows, id order
     customer_ids: set[str]
     hashed_by_customer: int | None = None  # an erasure entry that matches the customer id asked for
+    # (client id, customer id): customer ids are per client (mailing/clients.py)
+    keys: set[tuple[int | None, str]] = field(default_factory=set)
+    client_of_campaign: dict[int, int | None] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[int]:
@@ -108,57 +116,84 @@ class Person:
         """Records whose personal data is still there."""
         return [r for r in self.records if r.erased_at is None]
 
+    def client_of(self, rec: Any) -> int | None:
+        return self.client_of_campaign.get(int(rec.campaign_id))
+
 
 def _all_hashed(conn: Connection) -> HashedEntries | None:
     """Every hashed entry, expired ones included (an export names them all)."""
     return HashedEntries.load(conn, as_of=date.min)
 
 
-def find_person(conn: Connection, *, customer_id: str | None = None, code: str | None = None) -> Person:
-    """The person named by a customer id or a response code. NotFoundError when the store knows neither."""
+def find_person(conn: Connection, *, customer_id: str | None = None, code: str | None = None,
+                client: str | None = None) -> Person:
+    """The person named by a customer id (of client `client`, a key; needed when the id is known under
+    several clients) or a response code. NotFoundError when the store knows neither."""
     if (customer_id is None) == (code is None):
         raise MailingError("name the person by --customer-id or by --code (one of them)")
     r = recipients.c
+    owner = {int(c.id): c.client_id for c in conn.execute(select(campaigns.c.id, campaigns.c.client_id))}
+    client_id = client_by_key(conn, client).id if client is not None else None
     if code is not None:
         normal = codes.parse(code)
         seed = conn.execute(select(recipients).join(pieces, pieces.c.recipient_id == r.id)
                             .where(pieces.c.code == normal)).first()
-        if seed is None:
-            raise NotFoundError(f"no letter with code {codes.format_code(normal)} in this store; check the code")
+        if seed is None or (client_id is not None and owner.get(int(seed.campaign_id)) != client_id):
+            raise NotFoundError(f"no letter with code {codes.format_code(normal)} in this store"
+                                + (f" for client {client!r}" if client_id is not None else "") + "; check the code")
         seeds = [seed]
     else:
         cid = " ".join(str(customer_id).split())
-        seeds = list(conn.execute(select(recipients).where(r.customer_id == cid)))
+        seeds = [x for x in conn.execute(select(recipients).where(r.customer_id == cid))
+                 if client_id is None or owner.get(int(x.campaign_id)) == client_id]
+        holders = {owner.get(int(x.campaign_id)) for x in seeds}
+        if len(holders) > 1:
+            known = sorted(c.key for c in conn.execute(select(clients.c.key).where(clients.c.id.in_(
+                [h for h in holders if h is not None]))))
+            raise MailingError(f"customer id {cid!r} is known under {len(holders)} clients ({', '.join(known)}): "
+                               "customer ids are per client; name one with --client KEY")
         if not seeds:
             hashed = _all_hashed(conn)
-            entry = hashed.match(cid, None, None) if hashed is not None else None
-            if entry is None:
-                raise NotFoundError(f"no record with customer id {cid!r} in any campaign; check the number "
-                                    "(ids are compared exactly)")
+            found_hashed = hashed.all_matches(cid, None, None, client_id) if hashed is not None else set()
+            if not found_hashed:
+                raise NotFoundError(f"no record with customer id {cid!r} in any campaign"
+                                    + (f" of client {client!r}" if client_id is not None else "")
+                                    + "; check the number (ids are compared exactly)")
+            entry = min(found_hashed)
             erased = list(conn.execute(select(recipients).where(r.suppression_id == entry, r.erased_at.is_not(None))
                                        .order_by(r.id)))  # the records that erasure blanked
-            return Person(erased, {cid}, hashed_by_customer=entry)
+            return Person(erased, {cid}, hashed_by_customer=entry, keys={(client_id, cid)}, client_of_campaign=owner)
     found = {int(s.id): s for s in seeds}
-    ids = {s.customer_id for s in seeds if s.customer_id}
-    for chunk in in_chunks(sorted(ids)):
-        found.update({int(x.id): x for x in conn.execute(select(recipients).where(r.customer_id.in_(chunk)))})
+    keys = {(owner.get(int(s.campaign_id)), s.customer_id) for s in seeds if s.customer_id}
+    for client_of, cid in sorted(keys, key=str):
+        mine = [c for c, o in owner.items() if o == client_of]
+        for chunk in in_chunks(mine):
+            found.update({int(x.id): x for x in conn.execute(
+                select(recipients).where(r.customer_id == cid, r.campaign_id.in_(chunk)))})
+    # Within a client, a record with another customer id at the same address is someone else (father and
+    # son); across clients a customer id says nothing, so name, address and first name decide.
+    seed_clients = {owner.get(int(s.campaign_id)) for s in found.values()}
     same = {(x.match_key, fold(x.first_name)) for x in found.values() if x.erased_at is None}
     for chunk in in_chunks(sorted({k for k, _ in same})):
         for x in conn.execute(select(recipients).where(r.match_key.in_(chunk))):
-            if (x.match_key, fold(x.first_name)) in same and (x.customer_id is None or x.customer_id in ids):
+            cx = owner.get(int(x.campaign_id))
+            if (x.match_key, fold(x.first_name)) in same and (
+                    x.customer_id is None or (cx, x.customer_id) in keys or cx not in seed_clients):
                 found[int(x.id)] = x
-    return Person([found[i] for i in sorted(found)], ids)
+    keys |= {(owner.get(int(x.campaign_id)), x.customer_id) for x in found.values() if x.customer_id}
+    return Person([found[i] for i in sorted(found)], {k for _, k in keys}, keys=keys, client_of_campaign=owner)
 
 
 def _suppression_entries(conn: Connection, person: Person) -> list[Any]:
-    """The suppression entries that stand for the person: readable ones by customer id or by match key with
-    first names agreeing, hashed ones by their hashes, and the entries kept for erased records."""
+    """The suppression entries that stand for the person: readable ones by customer id (of the same client)
+    or by match key with first names agreeing, hashed ones by their hashes, and the entries kept for erased
+    records."""
     s = suppression.c
     out: dict[int, Any] = {}
     live = person.live
-    if person.customer_ids:
-        for chunk in in_chunks(sorted(person.customer_ids)):
-            out.update({int(e.id): e for e in conn.execute(select(suppression).where(s.customer_id.in_(chunk)))})
+    for client_of, cid in person.keys:
+        out.update({int(e.id): e for e in conn.execute(select(suppression).where(
+            s.customer_id == cid, s.client_id.is_(None) if client_of is None else s.client_id == client_of))})
     firsts: dict[str, list[str | None]] = {}
     for rec in live:
         firsts.setdefault(rec.match_key, []).append(rec.first_name)
@@ -169,10 +204,10 @@ def _suppression_entries(conn: Connection, person: Person) -> list[Any]:
     hashed = _all_hashed(conn)
     matched: set[int] = set()
     if hashed is not None:
-        for cid in person.customer_ids:
-            matched.update(hashed.all_matches(cid, None, None))
+        for client_of, cid in person.keys:
+            matched.update(hashed.all_matches(cid, None, None, client_of))
         for rec in live:
-            matched.update(hashed.all_matches(rec.customer_id, rec.match_key, rec.first_name))
+            matched.update(hashed.all_matches(None, rec.match_key, rec.first_name, None))
     matched.update(int(rec.suppression_id) for rec in person.records if rec.suppression_id is not None)
     for chunk in in_chunks(sorted(matched - set(out))):
         out.update({int(e.id): e for e in conn.execute(select(suppression).where(s.id.in_(chunk)))})
@@ -294,7 +329,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def export_person(store: Store, out: str | Path, *, customer_id: str | None = None,
-                  code: str | None = None) -> ExportResult:
+                  code: str | None = None, client: str | None = None) -> ExportResult:
     """Everything the store holds about the person → OUT (JSON, owner-only) and the scan pictures (PNG or
     JPEG, as stored) in OUT's folder `<stem>-pictures/`, named by scan id (no personal data in file names)."""
     out_path = Path(out)
@@ -303,7 +338,7 @@ def export_person(store: Store, out: str | Path, *, customer_id: str | None = No
     if not out_path.parent.is_dir():
         raise MailingError(f"{out_path}: folder {out_path.parent} does not exist; create it first")
     with store.connect() as conn:
-        person = find_person(conn, customer_id=customer_id, code=code)
+        person = find_person(conn, customer_id=customer_id, code=code, client=client)
         doc, pictures = _collect(conn, person, customer_id=customer_id, code=code)
     pictures_dir = out_path.with_name(out_path.stem + "-pictures") if pictures else None
     if pictures_dir is not None:
@@ -340,6 +375,7 @@ def _id_list(ids: Sequence[int]) -> str:
 def _collect(conn: Connection, person: Person, *, customer_id: str | None,
              code: str | None) -> tuple[dict[str, Any], dict[str, bytes]]:
     names = {int(c.id): c.name for c in conn.execute(select(campaigns.c.id, campaigns.c.name))}
+    client_keys = {int(c.id): c.key for c in conn.execute(select(clients.c.id, clients.c.key))}
     piece_rows = _person_codes(conn, person.ids)
     piece_ids = [int(p.id) for p in piece_rows]
     scan_rows = _scans_of(conn, piece_ids)
@@ -409,6 +445,7 @@ def _collect(conn: Connection, person: Person, *, customer_id: str | None,
             letters.append(pd)
         rd = _plain(rec)
         rd["campaign"] = names.get(int(rec.campaign_id))
+        rd["client"] = client_keys.get(person.client_of(rec) or 0)
         rd["letters"] = letters
         rd["followups"] = [_plain(f) for f in fups.get(int(rec.id), [])]
         rd["segments"] = segments.get(int(rec.id), {})  # [import] segments: extra columns kept (issue 14)
@@ -529,13 +566,13 @@ def _scrub_texts(conn: Connection, pattern: re.Pattern[str] | None, *, dry_run: 
 
 
 def erase_person(store: Store, *, customer_id: str | None = None, code: str | None = None,
-                 dry_run: bool = False) -> ErasureResult:
+                 dry_run: bool = False, client: str | None = None) -> ErasureResult:
     """Erase the person everywhere in the store (one transaction), leave keyed hashes on the suppression list,
     then compact a SQLite store (secure delete, WAL checkpoint, VACUUM). With dry_run nothing is written."""
     with store.begin() as conn:
         if conn.dialect.name == "sqlite":  # freed cells and pages are overwritten with zeros
             conn.exec_driver_sql("PRAGMA secure_delete=ON")
-        person = find_person(conn, customer_id=customer_id, code=code)
+        person = find_person(conn, customer_id=customer_id, code=code, client=client)
         result = _erase(conn, person, dry_run)
     if not dry_run:  # also when erased before: a compaction another process held up is done now
         result.compacted = compact(store)
@@ -554,7 +591,7 @@ def _erase(conn: Connection, person: Person, dry_run: bool) -> ErasureResult:
     entries = _suppression_entries(conn, person)
     readable = [e for e in entries if e.key_hash is None and e.customer_hash is None
                 and (e.match_key is not None or e.customer_id is not None)]
-    identities = {(rec.customer_id, rec.match_key, fold(rec.first_name)): rec for rec in live}
+    identities = {(person.client_of(rec), rec.customer_id, rec.match_key, fold(rec.first_name)): rec for rec in live}
     folders = sorted({str(w.out_dir) for w in conn.execute(
         select(waves.c.out_dir).where(waves.c.id.in_({int(p.wave_id) for p in piece_rows}), waves.c.out_dir.is_not(None)))})
     pattern = _needle_pattern(_needles(person))
@@ -577,13 +614,15 @@ def _erase(conn: Connection, person: Person, dry_run: bool) -> ErasureResult:
     now = utcnow()
     entry_of: dict[int, int] = {}
     added: list[int] = []
-    for (cid, key, first), rec in identities.items():
+    for (client_id, cid, key, first), rec in identities.items():
         hashes = person_hashes(secret, cid, key, rec.first_name)
-        entry_id = new_id(conn.execute(insert(suppression).values(
-            reason=ERASED, source="erasure", source_ref=None, country=rec.country, **hashes.columns())))
+        entry_id = new_id(conn.execute(insert(suppression).values(  # binds every client (suppression.scope_all)
+            reason=ERASED, source="erasure", source_ref=None, country=rec.country, client_id=client_id,
+            **hashes.columns())))
         added.append(entry_id)
         for other in live:
-            if (other.customer_id, other.match_key, fold(other.first_name)) == (cid, key, first):
+            if (person.client_of(other), other.customer_id, other.match_key, fold(other.first_name)) == (
+                    client_id, cid, key, first):
                 entry_of[int(other.id)] = entry_id
     result.entries_hashed = hash_entries(conn, readable, secret)
     for chunk in in_chunks([int(r.id) for r in live]):

@@ -362,9 +362,10 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
             merged=0, content_sha256=digest, already_present=0)))
         rejects = _Rejects(p.with_name(p.stem + ".rejected.csv"), header) if skip_invalid else None
         first_new_id = (conn.execute(select(func.max(recipients.c.id))).scalar() or 0) + 1
+        from mailing.clients import client_of_campaign
         from mailing.suppression import ERASED, HashedEntries
 
-        erased = _ErasedRows(HashedEntries.load(conn, reasons=(ERASED,)))
+        erased = _ErasedRows(HashedEntries.load(conn, reasons=(ERASED,)), client_of_campaign(conn, campaign_id))
         seg_values: dict[int, dict[str, str]] = {}
         try:
             n_rows, imported, bad, first_error = _load_rows(conn, p, header, columns, rows, campaign_id,
@@ -405,11 +406,12 @@ def import_recipients(store: Store, campaign_name: str, path: str | Path, sheet:
 class _ErasedRows:
     """Rows of persons erased from the store: matched by keyed hash, counted, never stored."""
 
-    def __init__(self, hashed: Any) -> None:
-        self.hashed, self.count = hashed, 0
+    def __init__(self, hashed: Any, client_id: int) -> None:
+        self.hashed, self.client_id, self.count = hashed, client_id, 0
 
     def take(self, rec: Mapping[str, Any]) -> bool:
-        if self.hashed is None or self.hashed.match(rec["customer_id"], rec["match_key"], rec["first_name"]) is None:
+        if self.hashed is None or self.hashed.match(rec["customer_id"], rec["match_key"], rec["first_name"],
+                                                    self.client_id) is None:
             return False
         self.count += 1
         return True
@@ -593,7 +595,8 @@ def selection_label(other: str, selection: str, option: str | None = None) -> st
 def import_from_campaign(store: Store, campaign_name: str, other: str, selection: str = "all",
                          option: str | None = None) -> ImportSummary:
     """Copy the recipients of campaign `other` chosen by their response (`audience_query`) into the campaign,
-    in one transaction, like a file import: a record already in the campaign is not added again, likely
+    in one transaction, like a file import (both campaigns must belong to the same client): a record already
+    in the campaign is not added again, likely
     duplicates are marked, suppressed people are not added (counted), the import records where they came
     from (`imports.source_file` "campaign:OTHER --responders", `imports.from_campaign_id`). Segment values of
     the columns the campaign names are copied along."""
@@ -608,6 +611,13 @@ def import_from_campaign(store: Store, campaign_name: str, other: str, selection
         other_row = campaign_row(conn, other)
         if other_row.id == campaign_id:
             raise MailingError(f"--from {other}: that is the campaign itself; name an earlier campaign")
+        from mailing.clients import client_by_id, client_of_campaign
+
+        mine, theirs = client_of_campaign(conn, campaign_id), client_of_campaign(conn, other_row.id)
+        if mine != theirs:  # one company's customers are never another's audience
+            raise MailingError(f"--from {other}: that campaign belongs to client {client_by_id(conn, theirs).key!r}, "
+                               f"{campaign_name!r} to {client_by_id(conn, mine).key!r}; an audience is taken only "
+                               "from a campaign of the same client")
         if selection == "option":
             other_campaign = load(conn, other)[1]
             if option not in other_campaign.option_keys:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import string
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -201,17 +201,20 @@ def _found(r: Any) -> Found:
                  r.postal_code, r.city, r.received_on)
 
 
-def search_letters(store: Store, name: str, postal_code: str, limit: int = 50) -> list[Found]:
+def search_letters(store: Store, name: str, postal_code: str, limit: int = 50,
+                   client_ids: Collection[int] | None = None) -> list[Found]:
     """Sent letters to people at `postal_code` whose surname (or company) starts with `name`, newest wave
-    first. The postal code narrows in SQL; the name is compared case-folded in Python (SQLite's lower()
-    knows no umlauts)."""
+    first; with `client_ids`, only letters of those clients' campaigns. The postal code narrows in SQL; the
+    name is compared case-folded in Python (SQLite's lower() knows no umlauts)."""
     name_key, plz = name.strip().casefold(), postal_code.strip()
     if len(name_key) < 2 or not plz:
         raise AnswerError("give a surname (at least 2 letters) and the postal code", "search")
     out: list[Found] = []
+    query = _holder_rows().where(recipients.c.postal_code == plz)
+    if client_ids is not None:
+        query = query.where(campaigns.c.client_id.in_(sorted(client_ids)))
     with store.connect() as conn:
-        for r in conn.execute(_holder_rows().where(recipients.c.postal_code == plz)
-                              .order_by(waves.c.id.desc(), pieces.c.id)):
+        for r in conn.execute(query.order_by(waves.c.id.desc(), pieces.c.id)):
             names = [(r.last_name or "").casefold(), (r.company or "").casefold()]
             if any(n.startswith(name_key) for n in names if n):
                 out.append(_found(r))

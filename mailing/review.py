@@ -11,6 +11,11 @@ At the review station several operators work on one queue: each takes the next i
 which holds it for them for CLAIM_MINUTES (PostgreSQL: ``SELECT ... FOR UPDATE SKIP LOCKED``; SQLite: inside
 a write transaction), so two people never get the same item; a held item is refused to everybody else,
 the command line included, until its hold runs out.
+
+Clients (mailing/clients.py): an item belongs to the client of the letter its code names. Whoever may see
+only some clients (`Access`: a web user's clients, `review --client`) gets only those clients' items; an item
+whose code names no letter (unreadable, invalid, unknown) could be any client's coupon and is shown only to
+those who may see every client. An item someone may not see is "not found" for them, whatever they do.
 """
 
 from __future__ import annotations
@@ -20,16 +25,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import case, false, func, or_, select, update
+from sqlalchemy import case, false, func, or_, select, true, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from mailing import codes
+from mailing.clients import EVERYTHING, Access, client_of_piece
 from mailing.errors import MailingError, NotFoundError
 from mailing.matching import Matcher, apply_objection, optout_keys, record_response
 from mailing.store import (
     Store,
     acting_as,
     audit,
+    campaigns,
+    clients,
+    pieces,
     response_options,
     responses,
     review_items,
@@ -39,6 +49,7 @@ from mailing.store import (
     suppression,
     utcnow,
     wave_suppressions,
+    waves,
 )
 
 KINDS = ("unreadable", "invalid", "unknown", "doubtful", "conflict")
@@ -68,19 +79,49 @@ class ReviewItem:
     marks: dict[str, str] = field(default_factory=dict)  # key → ticked|empty|doubtful, as the scan measured it
     status: str = "open"  # open | resolved | voided
     box_pictures: list[str] = field(default_factory=list)  # keys whose box crop was saved (`box_picture`)
+    client: str | None = None  # the key of the client whose letter the code names (None: no letter known)
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "kind": self.kind, "note": self.note, "source": self.source, "page": self.page,
-                "code": self.code, "campaign": self.campaign, "options": self.options, "scores": self.scores,
-                "picture": self.picture, "run": self.run}
+                "code": self.code, "campaign": self.campaign, "client": self.client, "options": self.options,
+                "scores": self.scores, "picture": self.picture, "run": self.run}
 
 
-def open_items(store: Store, campaign: str | None = None, pictures: str | Path | None = None) -> list[ReviewItem]:
-    """Open items, oldest first; with `pictures`, each item's saved picture is written there as PNG."""
+def _client_of_item() -> ColumnElement:  # type: ignore[type-arg]
+    """The client id of a review item's letter (correlated to review_items; NULL: no letter known)."""
+    sc = scans.alias("item_scan")
+    return (select(campaigns.c.client_id)
+            .select_from(sc.join(pieces, pieces.c.id == sc.c.piece_id).join(waves, waves.c.id == pieces.c.wave_id)
+                         .join(campaigns, campaigns.c.id == waves.c.campaign_id))
+            .where(sc.c.id == review_items.c.scan_id).correlate(review_items).scalar_subquery())
+
+
+def _visible(access: Access) -> ColumnElement:  # type: ignore[type-arg]
+    """SQL condition: the review items `access` may see."""
+    if access.client_ids is None:
+        return true()
+    owner = _client_of_item()
+    mine = owner.in_(sorted(access.client_ids))
+    return or_(mine, owner.is_(None)) if access.all_clients else mine
+
+
+def _check_visible(conn: Connection, item_id: int, access: Access) -> None:
+    """An item `access` may not see is not found (its id says nothing about another client's work)."""
+    if access.client_ids is None:
+        return
+    if conn.execute(select(review_items.c.id).where(review_items.c.id == item_id, _visible(access))).first() is None:
+        raise NotFoundError(f"no review item {item_id}; `mailing review` lists the open ones")
+
+
+def open_items(store: Store, campaign: str | None = None, pictures: str | Path | None = None,
+               access: Access = EVERYTHING) -> list[ReviewItem]:
+    """Open items `access` may see, oldest first; with `pictures`, each item's saved picture is written there
+    as PNG."""
     matcher = Matcher()
     out: list[ReviewItem] = []
     with store.connect() as conn:
-        rows = conn.execute(_item_query().where(review_items.c.status == "open").order_by(review_items.c.id)).all()
+        rows = conn.execute(_item_query().where(review_items.c.status == "open", _visible(access))
+                            .order_by(review_items.c.id)).all()
         for r in rows:
             item = _review_item(conn, r, matcher)
             if campaign and item.campaign != campaign:
@@ -96,14 +137,16 @@ def open_items(store: Store, campaign: str | None = None, pictures: str | Path |
 
 
 def _item_query():  # type: ignore[no-untyped-def]
+    owner = _client_of_item()
     return (select(review_items, scans.c.source, scans.c.page, scans.c.code, scans.c.snippet,
-                   scans.c.id.label("sid"), scans.c.run_id, scans.c.reason)
+                   scans.c.id.label("sid"), scans.c.run_id, scans.c.reason,
+                   select(clients.c.key).where(clients.c.id == owner).scalar_subquery().label("client_key"))
             .join(scans, scans.c.id == review_items.c.scan_id))
 
 
 def _review_item(conn: Connection, r, matcher: Matcher) -> ReviewItem:  # type: ignore[no-untyped-def]
     item = ReviewItem(r.id, r.kind, r.note, r.source, r.page, r.code, None, run=r.run_id, reason=r.reason,
-                      status=r.status)
+                      status=r.status, client=r.client_key)
     marks = {m.key: m for m in conn.execute(select(scan_marks).where(scan_marks.c.scan_id == r.sid))}
     item.marks = {k: m.state for k, m in marks.items()}
     item.box_pictures = [k for k, m in marks.items() if m.snippet]
@@ -117,28 +160,29 @@ def _review_item(conn: Connection, r, matcher: Matcher) -> ReviewItem:  # type: 
     return item
 
 
-def get_item(store: Store, item_id: int) -> ReviewItem:
+def get_item(store: Store, item_id: int, access: Access = EVERYTHING) -> ReviewItem:
     """One item, open or closed, as `open_items` describes it (without writing its picture)."""
     with store.connect() as conn:
-        row = conn.execute(_item_query().where(review_items.c.id == item_id)).first()
+        row = conn.execute(_item_query().where(review_items.c.id == item_id, _visible(access))).first()
         if row is None:
             raise NotFoundError(f"no review item {item_id}; `mailing review` lists the open ones")
         return _review_item(conn, row, Matcher())
 
 
-def item_picture(store: Store, item_id: int) -> bytes | None:
-    """The saved picture of an item's page or coupon (PNG or JPEG), or None."""
+def item_picture(store: Store, item_id: int, access: Access = EVERYTHING) -> bytes | None:
+    """The saved picture of an item's page or coupon (PNG or JPEG), or None (also for an item `access` may
+    not see)."""
     with store.connect() as conn:
         return conn.execute(select(scans.c.snippet).join(review_items, review_items.c.scan_id == scans.c.id)
-                            .where(review_items.c.id == item_id)).scalar()
+                            .where(review_items.c.id == item_id, _visible(access))).scalar()
 
 
-def box_picture(store: Store, item_id: int, key: str) -> bytes | None:
+def box_picture(store: Store, item_id: int, key: str, access: Access = EVERYTHING) -> bytes | None:
     """The crop of one tick box of an item's coupon (PNG), or None."""
     with store.connect() as conn:
         return conn.execute(select(scan_marks.c.snippet)
                             .join(review_items, review_items.c.scan_id == scan_marks.c.scan_id)
-                            .where(review_items.c.id == item_id, scan_marks.c.key == key)).scalar()
+                            .where(review_items.c.id == item_id, scan_marks.c.key == key, _visible(access))).scalar()
 
 
 @dataclass(frozen=True)
@@ -152,14 +196,17 @@ class CodeCheck:
     options: dict[str, str] = field(default_factory=dict)  # key → label, for a code of a piece
 
 
-def check_code(store: Store, typed: str) -> CodeCheck:
-    """For the review station: is a typed code well formed, and whose coupon options does it open?"""
+def check_code(store: Store, typed: str, access: Access = EVERYTHING) -> CodeCheck:
+    """For the review station: is a typed code well formed, and whose coupon options does it open? A code
+    of a client `access` may not see is "no such code"."""
     try:
         code = codes.parse(typed)
     except codes.CodeError as exc:
         return CodeCheck(codes.normalise(typed), False, exc.reason)
     with store.connect() as conn:
         info = Matcher().piece(conn, code)
+        if info is not None and not access.sees(client_of_piece(conn, info.piece_id)):
+            info = None
     if info is None:
         return CodeCheck(code, True, "no such code")
     return CodeCheck(code, True, None, info.campaign_name, info.campaign.option_labels)
@@ -174,7 +221,7 @@ def _write_lock(conn: Connection) -> None:
 
 
 def claim_next(store: Store, actor: str, skip: Sequence[int] = (), minutes: float = CLAIM_MINUTES,
-               now: datetime | None = None) -> int | None:
+               now: datetime | None = None, access: Access = EVERYTHING) -> int | None:
     """Hold the next open item for `actor` and return its id (None: nothing left for them).
 
     The item `actor` already holds comes first; then the oldest one nobody holds (or whose hold ran out).
@@ -184,7 +231,7 @@ def claim_next(store: Store, actor: str, skip: Sequence[int] = (), minutes: floa
     ri = review_items.c
     with store.begin() as conn:
         _write_lock(conn)
-        query = (select(ri.id).where(ri.status == "open",
+        query = (select(ri.id).where(ri.status == "open", _visible(access),
                                      or_(ri.claimed_until.is_(None), ri.claimed_until <= now, ri.claimed_by == actor))
                  .order_by(case((ri.claimed_by == actor, 0), else_=1), ri.id).limit(1)
                  .with_for_update(skip_locked=True))
@@ -198,11 +245,11 @@ def claim_next(store: Store, actor: str, skip: Sequence[int] = (), minutes: floa
         return int(item_id)
 
 
-def open_count(store: Store) -> int:
-    """How many items are open (held ones included)."""
+def open_count(store: Store, access: Access = EVERYTHING) -> int:
+    """How many items `access` may see are open (held ones included)."""
     with store.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(review_items)
-                                .where(review_items.c.status == "open")).scalar_one())
+                                .where(review_items.c.status == "open", _visible(access))).scalar_one())
 
 
 def release_all(store: Store, actor: str) -> None:
@@ -260,7 +307,7 @@ def _close(conn: Connection, item_id: int, status: str, note: str) -> None:
 
 
 def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bool] | None = None,
-                 received_on: date | None = None, actor: str | None = None) -> str:
+                 received_on: date | None = None, actor: str | None = None, access: Access = EVERYTHING) -> str:
     """Resolve an unreadable/invalid/unknown item by the code a person read off the coupon.
 
     Returns the new outcome (matched, duplicate or returned); the item is closed. The person names the
@@ -273,11 +320,14 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
         raise MailingError(f"review item {item_id}: {exc}; type the code printed under the QR code") from None
     values = dict(values or {})
     with acting_as(actor), store.begin() as conn:
+        _check_visible(conn, item_id, access)
         row = _item(conn, item_id, actor)
         if row.kind not in ("unreadable", "invalid", "unknown"):
             raise MailingError(f"review item {item_id} is {row.kind}: set its boxes with `mailing review set`")
         matcher = Matcher(returned_mail=bool(row.returned_mail), received_on=received_on)
         info = matcher.piece(conn, code)
+        if info is not None and not access.sees(client_of_piece(conn, info.piece_id)):
+            info = None  # another client's letter: as if there were none
         if info is None:
             raise MailingError(f"review item {item_id}: no piece has code {codes.format_code(code)}; check the "
                                "code, or void the item")
@@ -306,9 +356,10 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
 
 
 def set_boxes(store: Store, item_id: int, values: Mapping[str, bool],
-              actor: str | None = None) -> dict[str, bool | None]:
+              actor: str | None = None, access: Access = EVERYTHING) -> dict[str, bool | None]:
     """Resolve a doubtful or conflict item by setting boxes; returns the response's options afterwards."""
     with acting_as(actor), store.begin() as conn:
+        _check_visible(conn, item_id, access)
         row = _item(conn, item_id, actor)
         if row.kind not in ("doubtful", "conflict"):
             raise MailingError(f"review item {item_id} is {row.kind}: resolve it with --code first")
@@ -360,13 +411,14 @@ def _withdraw_objection(conn: Connection, response_id: int, item_id: int) -> Non
 
 
 def void(store: Store, item_ids: int | Sequence[int], note: str = "", run_id: int | None = None,
-         actor: str | None = None) -> list[int]:
+         actor: str | None = None, access: Access = EVERYTHING) -> list[int]:
     """Close items without a response (not a coupon, illegible, …): the ids given and, with `run_id`, every
     open item of that scan run. All or nothing: an unknown or closed id refuses the lot. The pages stay
     recorded. Returns the ids voided."""
     ids = [item_ids] if isinstance(item_ids, int) else list(item_ids)
     with acting_as(actor), store.begin() as conn:
         for item_id in ids:
+            _check_visible(conn, item_id, access)
             _item(conn, item_id, actor)
         if run_id is not None:
             if conn.execute(select(scan_runs.c.id).where(scan_runs.c.id == run_id)).first() is None:

@@ -5,6 +5,7 @@ SQLite-only, so PostgreSQL (``postgresql+psycopg://...``) just works. Every comm
 transaction (`Store.begin()`); readers use `Store.connect()`.
 
 Tables (one row per ...):
+- clients: one company (Mandant) an agency mails for; every campaign belongs to one (mailing/clients.py)
 - campaigns: registered campaign file (its TOML text is kept, so a wave can be re-rendered identically)
 - imports: one recipient import run; recipients: one address of one campaign
 - suppression: one suppression entry (shared by all campaigns); wave_suppressions: entries a wave applied
@@ -13,7 +14,8 @@ Tables (one row per ...):
 - scan_runs: one `mailing scan` (the unit of undo)
 - scans: one coupon (or one page without a coupon) read from scanner output; scan_marks: its tick boxes
 - responses: the one counted response of a piece; response_options: its ticked options
-- users: one person who logs in to the web (review station, phone desk, campaign pages)
+- users: one person who logs in to the web (review station, phone desk, campaign pages); user_clients: the
+  clients a user may see (none listed: all)
 - review_items: what a person must look at; followups: one follow-up action for one recipient
 - audit_log: who did what, when
 - web_sessions: one login to the web front end (mailing/web/security.py)
@@ -60,8 +62,12 @@ from mailing.errors import StoreError
 
 # The schema version this program writes: the number of the newest migration in mailing/migrations/versions
 # (tests/mailing/test_migrations.py checks they agree). Every schema change is a new migration.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_DB = "mailing.db"
+# The client a campaign file without `client = "..."` belongs to; every store has it (new stores get it at
+# creation, older ones from migration 0004, which gives it everything they held).
+DEFAULT_CLIENT = "default"
+DEFAULT_CLIENT_NAME = "Standard"
 
 metadata = MetaData()
 # Personal fields are Text: they may arrive very long, and PostgreSQL (unlike SQLite) enforces VARCHAR(n).
@@ -85,6 +91,15 @@ meta = Table(
     Column("value", String(255), nullable=False),
 )
 
+clients = Table(  # issue 13: the companies (Mandanten) an agency runs campaigns for
+    "clients",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(50), nullable=False, unique=True),  # short name used on the command line and in campaign.toml
+    Column("name", Text, nullable=False),  # display name ("Gartenwelt Schneider GmbH")
+    Column("created_at", DateTime, nullable=False, default=utcnow),
+)
+
 campaigns = Table(
     "campaigns",
     metadata,
@@ -95,6 +110,9 @@ campaigns = Table(
     Column("config_sha256", String(64), nullable=False),
     Column("created_at", DateTime, nullable=False, default=utcnow),
     Column("updated_at", DateTime, nullable=False, default=utcnow),
+    # The client the campaign belongs to. Always written (`campaign add`); NULL-able only because SQLite adds
+    # a column without rebuilding the table only when it may be empty (migration 0004 fills it).
+    Column("client_id", ForeignKey("clients.id")),
 )
 
 imports = Table(
@@ -194,6 +212,10 @@ suppression = Table(
     Column("key_hash", String(64)),  # of match_key
     Column("first_name_hash", String(64)),  # of match_key + folded first name (None: no first name)
     Column("initial_hash", String(64)),  # of match_key + the first name's initial
+    # The client in whose name the entry was recorded: its customer id is that client's (customer ids are per
+    # client), and an objection binds that client only. Robinson, undeliverable, deceased and erased entries
+    # match name + address for every client (mailing/suppression.py). Always written; NULL-able as above.
+    Column("client_id", ForeignKey("clients.id")),
     Index("ix_suppression_match", "match_key"),
     Index("ix_suppression_customer", "customer_id"),
 )
@@ -384,6 +406,13 @@ users = Table(
     Column("created_at", DateTime, nullable=False, default=utcnow),
 )
 
+user_clients = Table(  # the clients a user may see in the web; a user without rows here sees all
+    "user_clients",
+    metadata,
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("client_id", ForeignKey("clients.id"), primary_key=True),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,
@@ -518,6 +547,7 @@ class Store:
         with self.engine.begin() as conn:
             metadata.create_all(conn, checkfirst=False)
             conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+            conn.execute(insert(clients).values(key=DEFAULT_CLIENT, name=DEFAULT_CLIENT_NAME))
             alembic_version.create(conn)
             conn.execute(insert(alembic_version).values(version_num=f"{SCHEMA_VERSION:04d}"))
 

@@ -1,4 +1,10 @@
-"""The suppression list (GDPR Art. 21, UWG § 7): one list across all campaigns.
+"""The suppression list (GDPR Art. 21, UWG § 7): one list across all campaigns of a client.
+
+Clients (Mandanten, mailing/clients.py): every entry records the client in whose name it was written. Its
+customer id is that client's (customer ids are per client) and matches only that client's records. An
+objection binds only that client: an opt-out to one company is not one to another. Robinson, undeliverable,
+deceased and erased entries match by name + address for every client: the person does not want advertising
+at all, does not live there, has died, or asked the store to forget them (`scope_all`).
 
 Entries come from imported files (`import_file`: opt-out lists, Robinson matches, returned mail, deceased),
 from the opt-out tick on a coupon and from returned letters (`add_entry`, called by scanning/follow-ups).
@@ -31,17 +37,24 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
+from mailing.clients import client_by_key, client_count, client_of_campaign, default_client
 from mailing.errors import MailingError
 from mailing.log import get_logger
 from mailing.normalise import fold, match_key
 from mailing.recipients import read_suppression_rows
-from mailing.store import Store, audit, new_id, read_secret, recipients, suppression
+from mailing.store import Store, audit, clients, new_id, read_secret, recipients, suppression
 
 log = get_logger(__name__)
 
 REASONS = ("objection", "robinson", "undeliverable", "deceased")
 ERASED = "erased"  # the entry `person erase` leaves: keyed hashes only; never imported from a file
+CLIENT_ONLY = ("objection",)  # reasons that bind only the client they were given to; the others bind all
 ROBINSON_YEARS = 5  # DDV Robinsonliste: registrations expire after 5 years
+
+
+def scope_all(reason: str) -> bool:
+    """Does an entry of this reason keep a person out of every client's mailings (by name + address)?"""
+    return reason not in CLIENT_ONLY
 
 
 def expiry_for(reason: str, created: date) -> date | None:
@@ -110,13 +123,15 @@ class HashedEntries:
 
     def __init__(self, secret: str, rows: Iterable[Any]) -> None:
         self.key = bytes.fromhex(secret)
-        self.by_customer: dict[str, int] = {}  # hash → lowest entry
-        self.by_key: dict[str, list[tuple[int, str | None, str | None]]] = {}
+        self.by_customer: dict[str, list[tuple[int, int | None]]] = {}  # hash → (entry, client)
+        # key hash → (entry, first-name hash, initial hash, client, binds every client)
+        self.by_key: dict[str, list[tuple[int, str | None, str | None, int | None, bool]]] = {}
         for row in rows:
             if row.customer_hash:
-                self.by_customer[row.customer_hash] = min(self.by_customer.get(row.customer_hash, row.id), row.id)
+                self.by_customer.setdefault(row.customer_hash, []).append((int(row.id), row.client_id))
             if row.key_hash:
-                self.by_key.setdefault(row.key_hash, []).append((int(row.id), row.first_name_hash, row.initial_hash))
+                self.by_key.setdefault(row.key_hash, []).append(
+                    (int(row.id), row.first_name_hash, row.initial_hash, row.client_id, scope_all(row.reason)))
 
     @classmethod
     def load(cls, conn: Connection, as_of: date | None = None, reasons: tuple[str, ...] | None = None
@@ -125,7 +140,8 @@ class HashedEntries:
         when there are none."""
         s = suppression.c
         today = as_of or _today()
-        stmt = select(s.id, s.customer_hash, s.key_hash, s.first_name_hash, s.initial_hash).where(
+        stmt = select(s.id, s.customer_hash, s.key_hash, s.first_name_hash, s.initial_hash, s.client_id,
+                      s.reason).where(
             or_(s.customer_hash.is_not(None), s.key_hash.is_not(None)),
             or_(s.expires_at.is_(None), s.expires_at > today))
         if reasons is not None:
@@ -134,26 +150,32 @@ class HashedEntries:
         secret = read_secret(conn) if rows else None
         return cls(secret, rows) if rows and secret else None
 
-    def match(self, customer_id: str | None, key: str | None, first_name: str | None) -> int | None:
-        """The lowest entry that matches the record, or None. Same rule as for readable entries: the customer
-        id, or the match key with first names agreeing (equal, one empty, or one the other's initial)."""
-        found = self.all_matches(customer_id, key, first_name)
+    def match(self, customer_id: str | None, key: str | None, first_name: str | None,
+              client_id: int | None = None) -> int | None:
+        """The lowest entry that matches a record of client `client_id`, or None. Same rule as for readable
+        entries: the customer id (of the same client), or the match key with first names agreeing (equal, one
+        empty, or one the other's initial) of an entry that binds this client."""
+        found = self.all_matches(customer_id, key, first_name, client_id)
         return min(found) if found else None
 
-    def all_matches(self, customer_id: str | None, key: str | None, first_name: str | None) -> set[int]:
-        """Every entry that matches the record (see `match`)."""
+    def all_matches(self, customer_id: str | None, key: str | None, first_name: str | None,
+                    client_id: int | None = None) -> set[int]:
+        """Every entry that matches the record of client `client_id` (see `match`); `client_id` None: the
+        entries of every client (`person export` looking for everything stored about someone)."""
         found: set[int] = set()
         cid = _clean(customer_id)
         if cid and self.by_customer:
-            entry = self.by_customer.get(_hmac(self.key, "customer", cid))
-            if entry is not None:
-                found.add(entry)
+            for entry, owner in self.by_customer.get(_hmac(self.key, "customer", cid), ()):
+                if client_id is None or owner == client_id:
+                    found.add(entry)
         candidates = self.by_key.get(_hmac(self.key, "key", key)) if key and self.by_key else None
         if candidates:
             first = fold(first_name)
             full = _hmac(self.key, "first", f"{key}|{first}") if first else None
             initial = _hmac(self.key, "first", f"{key}|{first[0]}") if first else None
-            for entry_id, first_hash, initial_hash in candidates:
+            for entry_id, first_hash, initial_hash, owner, binds_all in candidates:
+                if not (binds_all or client_id is None or owner == client_id):
+                    continue
                 if (first_hash is None or not first or full == first_hash or initial == first_hash
                         or (len(first) == 1 and full == initial_hash)):
                     found.add(entry_id)
@@ -180,6 +202,7 @@ def add_entry(
     country: str | None = None,
     as_of: date | None = None,
     erased: HashedEntries | None = None,
+    client_id: int | None = None,
 ) -> int:
     """Suppress a person/address (inside the caller's transaction); returns the entry id.
 
@@ -188,11 +211,15 @@ def add_entry(
     reused, so importing the same file twice or scanning the same opt-out twice adds nothing. A record whose
     data was erased keeps the entry that stands for it; a person matched by `erased` (erasure hashes) is
     not written down again in readable form: that entry is returned.
+
+    The entry is recorded for `client_id`, else for the client of `campaign_id`, else the default client.
     """
     if reason not in REASONS:
         raise MailingError(f"unknown suppression reason {reason!r}; allowed: {', '.join(REASONS)}")
+    if client_id is None:
+        client_id = client_of_campaign(conn, campaign_id) if campaign_id is not None else default_client(conn).id
     if recipient_row is not None and recipient_row.get("erased_at") is not None:
-        return _entry_of_erased(conn, reason, source, source_ref, recipient_row, campaign_id)
+        return _entry_of_erased(conn, reason, source, source_ref, recipient_row, campaign_id, client_id)
     if recipient_row is not None:
         r = recipient_row
         customer_id, last_name, first_name, company = (r.get("customer_id"), r.get("last_name"),
@@ -208,7 +235,7 @@ def add_entry(
     if key is None and customer_id is None:
         raise MailingError("a suppression entry needs a customer id or a name with a full address")
     if erased is not None:
-        hashed = erased.match(customer_id, key, first_name)
+        hashed = erased.match(customer_id, key, first_name, client_id)
         if hashed is not None:
             return hashed
     today = as_of or _today()
@@ -216,6 +243,7 @@ def add_entry(
     existing = conn.execute(
         select(s.id, s.first_name).where(
             s.reason == reason,
+            s.client_id == client_id,
             s.customer_id.is_(None) if customer_id is None else s.customer_id == customer_id,
             s.match_key.is_(None) if key is None else s.match_key == key,
             or_(s.expires_at.is_(None), s.expires_at > today),
@@ -228,14 +256,14 @@ def add_entry(
         reason=reason, customer_id=customer_id, last_name=last_name, first_name=first_name, company=company,
         street=f"Postfach {postbox}" if postbox and not street else street, house_number=house_number,
         postal_code=postal_code, city=city, country=country, match_key=key, source=source,
-        source_ref=source_ref, campaign_id=campaign_id, expires_at=expiry_for(reason, today),
+        source_ref=source_ref, campaign_id=campaign_id, expires_at=expiry_for(reason, today), client_id=client_id,
     )))
     log.info("suppressed (%s) from %s %s: entry %d", reason, source, source_ref or "", entry_id)
     return entry_id
 
 
 def _entry_of_erased(conn: Connection, reason: str, source: str, source_ref: str | None,
-                     row: Mapping[str, Any], campaign_id: int | None) -> int:
+                     row: Mapping[str, Any], campaign_id: int | None, client_id: int) -> int:
     """An objection or return for a record whose data is gone (a late coupon): the entry that keeps it
     suppressed; for a purged record without one, an entry without personal data that records the event
     (nothing is left to match a later list against)."""
@@ -246,23 +274,33 @@ def _entry_of_erased(conn: Connection, reason: str, source: str, source_ref: str
                 "cannot be matched against it", reason, row.get("id"))
     return new_id(conn.execute(insert(suppression).values(
         reason=reason, source=source, source_ref=source_ref, campaign_id=campaign_id,
-        expires_at=expiry_for(reason, _today()))))
+        expires_at=expiry_for(reason, _today()), client_id=client_id)))
+
+
+def binding(client_id: int) -> Any:
+    """SQL condition: the suppression entries that bind client `client_id` by name + address (its own, and
+    everyone's entries of the reasons that bind all clients)."""
+    s = suppression.c
+    return or_(s.client_id == client_id, s.reason.not_in(CLIENT_ONLY))
 
 
 def suppressed_recipients(conn: Connection, campaign_id: int, as_of: date | None = None) -> dict[int, int]:
     """recipient id → suppression entry id, for every active recipient of the campaign matched by an entry
-    in force on `as_of` (default today): by customer id, or by name + address (match_key, first names
-    agreeing), also through the keyed hashes of erased persons; an erased record by the entry kept for it.
-    The lowest (oldest) matching entry id is reported."""
+    in force on `as_of` (default today) that binds the campaign's client: by customer id (entries of that
+    client), or by name + address (match_key, first names agreeing; that client's objections and everyone's
+    Robinson, undeliverable, deceased and erased entries), also through the keyed hashes of erased persons;
+    an erased record by the entry kept for it. The lowest (oldest) matching entry id is reported."""
     today = as_of or _today()
+    client_id = client_of_campaign(conn, campaign_id)
     r, s = recipients.c, suppression.c
     in_force = or_(s.expires_at.is_(None), s.expires_at > today)
+    binds = binding(client_id)
     mine = and_(r.campaign_id == campaign_id, r.active.is_(True))
     result: dict[int, int] = {}
     by_customer = (
         select(r.id, func.min(s.id))
         .select_from(recipients.join(suppression, s.customer_id == r.customer_id))
-        .where(mine, r.customer_id.is_not(None), in_force)
+        .where(mine, r.customer_id.is_not(None), s.client_id == client_id, in_force)
         .group_by(r.id)
     )
     for rid, sid in conn.execute(by_customer):
@@ -270,7 +308,7 @@ def suppressed_recipients(conn: Connection, campaign_id: int, as_of: date | None
     by_address = (
         select(r.id, r.first_name, s.id.label("sid"), s.first_name.label("s_first"))
         .select_from(recipients.join(suppression, s.match_key == r.match_key))
-        .where(mine, in_force)
+        .where(mine, in_force, binds)
         .order_by(s.id)
     )
     for row in conn.execute(by_address):
@@ -285,7 +323,7 @@ def suppressed_recipients(conn: Connection, campaign_id: int, as_of: date | None
     if hashed is not None:  # one HMAC per record and part: only while hashed entries exist
         for row in conn.execute(select(r.id, r.customer_id, r.match_key, r.first_name)
                                 .where(mine, r.erased_at.is_(None)).execution_options(yield_per=5000)):
-            sid = hashed.match(row.customer_id, row.match_key, row.first_name)
+            sid = hashed.match(row.customer_id, row.match_key, row.first_name, client_id)
             if sid is not None:
                 result[int(row.id)] = min(result.get(int(row.id), sid), sid)
     return result
@@ -300,8 +338,10 @@ class SuppressionImport:
 
 
 def import_file(store: Store, path: str | Path, reason: str, sheet: str | None = None,
-                as_of: date | None = None) -> SuppressionImport:
-    """Read a CSV/XLSX of customer ids and/or names + addresses and add every row (one transaction).
+                as_of: date | None = None, client: str | None = None) -> SuppressionImport:
+    """Read a CSV/XLSX of customer ids and/or names + addresses and add every row (one transaction), in the
+    name of client `client` (its key). Without it: the only client of a store that has one; a store with
+    several clients needs it (whose customer ids and objections the file holds is not guessed).
 
     Any bad row refuses the whole file (nothing written), named by file, row and column.
     """
@@ -311,29 +351,42 @@ def import_file(store: Store, path: str | Path, reason: str, sheet: str | None =
     records = read_suppression_rows(p, sheet)
     added = already = 0
     with store.begin() as conn:
+        if client is not None:
+            client_id = client_by_key(conn, client).id
+        elif client_count(conn) <= 1:
+            client_id = default_client(conn).id
+        else:
+            raise MailingError(f"{p.name}: the store has several clients; name the one whose list this is with "
+                               "--client KEY (`mailing client list` shows them)")
         before = conn.execute(select(func.max(suppression.c.id))).scalar() or 0
         seen: set[int] = set()
         erased = HashedEntries.load(conn, as_of, (ERASED,))
         for rec in records:
-            entry_id = add_entry(conn, reason, "import", p.name, as_of=as_of, erased=erased, **rec)
+            entry_id = add_entry(conn, reason, "import", p.name, as_of=as_of, erased=erased, client_id=client_id,
+                                 **rec)
             if entry_id > before and entry_id not in seen:
                 added += 1
             else:
                 already += 1
             seen.add(entry_id)
         audit(conn, "suppression.import", "suppression", None,
-              f"{p.name}: reason {reason}, {len(records)} rows, {added} added, {already} already listed")
+              f"{p.name}: reason {reason}, client {client_id}, {len(records)} rows, {added} added, "
+              f"{already} already listed")
     return SuppressionImport(str(p), len(records), added, already)
 
 
 def list_entries(conn: Connection, as_of: date | None = None) -> list[dict[str, Any]]:
-    """Every entry, oldest first, with `in_force` for the given day (default today) and `hashed` (only keyed
-    hashes of an erased person are left; the hashes themselves are not listed)."""
+    """Every entry, oldest first, with `in_force` for the given day (default today), `client` (the key of the
+    client it was recorded for), `all_clients` (it binds every client) and `hashed` (only keyed hashes of an
+    erased person are left; the hashes themselves are not listed)."""
     today = as_of or _today()
+    keys = {int(c.id): c.key for c in conn.execute(select(clients.c.id, clients.c.key))}
     out = []
     for row in conn.execute(select(suppression).order_by(suppression.c.id)):
         m = dict(row._mapping)
         m["in_force"] = m["expires_at"] is None or m["expires_at"] > today
+        m["client"] = keys.get(m["client_id"] or 0)  # whose customer id; an objection binds that client only
+        m["all_clients"] = scope_all(m["reason"])
         hashes = [m.pop(k) for k in _HASH_COLUMNS]
         m["hashed"] = any(hashes)
         out.append(m)

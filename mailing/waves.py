@@ -114,7 +114,8 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
         for chunk in in_chunks(sorted(set(recipient_ids))):
             rows.extend(conn.execute(select(*cols).where(base, r.id.in_(chunk))).all())
     as_of = drop_date or date.today()
-    from mailing.suppression import suppressed_recipients
+    from mailing.clients import client_of_campaign
+    from mailing.suppression import binding, suppressed_recipients
 
     suppressed = suppressed_recipients(conn, campaign_id, as_of=as_of)
     undeliverable = {int(x[0]) for x in conn.execute(
@@ -125,7 +126,7 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
     capped: set[int] = set()
     cap = campaign.production.contact_cap
     if cap is not None and kind in CAPPED_KINDS:  # letters in the last days, across campaigns: one too many
-        capped = over_cap(conn, keep, cap, as_of)
+        capped = over_cap(conn, keep, cap, as_of, client_of_campaign(conn, campaign_id))
         keep = [row for row in keep if row.id not in capped]
     # Seeded assignment over recipients in id order, so the print order does not change it.
     seed = campaign.production.seed
@@ -141,7 +142,8 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
     s = suppression.c
     in_force = or_(s.expires_at.is_(None), s.expires_at > as_of)
     max_id = int(conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one())
-    count = int(conn.execute(select(func.count()).select_from(suppression).where(in_force)).scalar_one())
+    count = int(conn.execute(select(func.count()).select_from(suppression)
+                             .where(in_force, binding(client_of_campaign(conn, campaign_id)))).scalar_one())
     text = conn.execute(select(campaigns.c.config_toml).where(campaigns.c.id == campaign_id)).scalar_one()
     wave_id = new_id(conn.execute(insert(waves).values(
         campaign_id=campaign_id, number=number, kind=kind, rule=rule, letter=letter, status="planned",

@@ -119,13 +119,15 @@ def region_label(kind: str, key: str) -> str:
 # ------------------------------------------------------------------------------------------ writing
 
 
-def write_response_report(store: Store, campaign_name: str, out_path: str | Path) -> ReportSummary:
-    """Write the campaign's response report to `out_path` (XLSX, atomically) and return its key figures."""
+def write_response_report(store: Store, campaign_name: str, out_path: str | Path,
+                          client: str | None = None) -> ReportSummary:
+    """Write the campaign's response report to `out_path` (XLSX, atomically) and return its key figures.
+    `client` (a key): the campaign must belong to that client."""
     started = time.perf_counter()
     out = Path(out_path)
     tmp = out.with_name(out.name + ".tmp")
     with store.connect() as conn:
-        cid, campaign = load(conn, campaign_name)
+        cid, campaign = load(conn, campaign_name, client)
         figures = collect(conn, cid, campaign)
         log.info("report %s: figures collected in %.1f s", campaign_name, time.perf_counter() - started)
         wb = new_workbook(write_only=True)

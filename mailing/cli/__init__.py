@@ -18,6 +18,7 @@ import click
 
 from mailing.cli import (
     campaigns,
+    clients,
     consent,
     db,
     demo,
@@ -37,7 +38,7 @@ from mailing.errors import MailingError
 
 OWNER_ONLY_UMASK = 0o077  # no group or world access to anything a command creates
 
-for module in (campaigns, production, scanning, followup, draw, consent, reporting, status, demo, db, persons,
+for module in (clients, campaigns, production, scanning, followup, draw, consent, reporting, status, demo, db, persons,
                respond, users, web):
     for command in module.COMMANDS:
         add_db_option(command)

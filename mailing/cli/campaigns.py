@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from mailing.campaigns import init_example, register_campaign
-from mailing.cli.common import echo_json, example, json_option, open_store
+from mailing.cli.common import client_option, echo_json, example, json_option, open_store
+from mailing.store import DEFAULT_CLIENT
 
 
 @click.command("init", epilog=example("mailing init meine-aktion"))
@@ -31,19 +32,23 @@ def campaign_group() -> None:
 def campaign_add(ctx: click.Context, file: str) -> None:
     """Validate FILE (TOML) and register the campaign it names."""
     campaign, created = register_campaign(open_store(ctx), file)
-    click.echo(f"{'registered' if created else 'updated'} campaign {campaign.name!r} "
+    click.echo(f"{'registered' if created else 'updated'} campaign {campaign.name!r} for client "
+               f"{campaign.client or DEFAULT_CLIENT!r} "
                f"({len(campaign.variants)} variant(s), options: {', '.join(campaign.option_keys)})")
 
 
-@campaign_group.command("list", epilog=example("mailing campaign list", "mailing campaign list --json"))
+@campaign_group.command("list", epilog=example("mailing campaign list", "mailing campaign list --json",
+                                               "mailing campaign list --client gartenwelt"))
+@client_option("Only the campaigns of this client (its key).")
 @json_option
 @click.pass_context
-def campaign_list(ctx: click.Context, as_json: bool) -> None:
-    """The registered campaigns: name, title, when registered, recipients (JSON: an array of objects)."""
+def campaign_list(ctx: click.Context, client: str | None, as_json: bool) -> None:
+    """The registered campaigns: name, title, client, when registered, recipients (JSON: an array of objects)."""
     from mailing.campaigns import list_campaigns
+    from mailing.clients import client_by_key
 
     with open_store(ctx).connect() as conn:
-        rows = list_campaigns(conn)
+        rows = list_campaigns(conn, None if client is None else [client_by_key(conn, client).id])
     if as_json:
         echo_json(rows)
         return
@@ -54,7 +59,7 @@ def campaign_list(ctx: click.Context, as_json: bool) -> None:
     for r in rows:
         created = datetime.fromisoformat(str(r["created"]))
         click.echo(f"{r['name']:<{width}}  {r['recipients']:>7} recipients  registered {created:%Y-%m-%d}  "
-                   f"{r['title']}")
+                   f"client {r['client']}  {r['title']}")
 
 
 def _rows_text(rows: tuple[int, ...], limit: int = 8) -> str:
@@ -177,20 +182,24 @@ def duplicates_cmd(ctx: click.Context, campaign: str, out: Path | None, as_json:
 @click.group("suppress", epilog=example("mailing suppress import abmelder.csv --reason objection",
                                         "mailing suppress list"))
 def suppress_group() -> None:
-    """The suppression list (objections, Robinson, undeliverable, deceased), shared by all campaigns."""
+    """The suppression list: objections (per client), Robinson, undeliverable, deceased (for every client)."""
 
 
-@suppress_group.command("import", epilog=example("mailing suppress import abmelder.csv --reason objection"))
+@suppress_group.command("import", epilog=example("mailing suppress import abmelder.csv --reason objection",
+                                                 "mailing suppress import abmelder.csv --reason objection "
+                                                 "--client gartenwelt"))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--reason", required=True, type=click.Choice(["objection", "robinson", "undeliverable", "deceased"]),
               help="Why these people are suppressed (objections never expire, Robinson entries after 5 years).")
 @click.option("--sheet", default=None, help="Worksheet of an XLSX file (default: the first).")
+@client_option("The client whose list this is: its customer ids are matched, and objections bind it alone "
+               "(Robinson, undeliverable, deceased bind every client). Needed when the store has several.")
 @click.pass_context
-def suppress_import(ctx: click.Context, file: str, reason: str, sheet: str | None) -> None:
+def suppress_import(ctx: click.Context, file: str, reason: str, sheet: str | None, client: str | None) -> None:
     """Add FILE (CSV/XLSX of customer ids and/or names + addresses) to the suppression list."""
     from mailing.suppression import import_file
 
-    s = import_file(open_store(ctx), file, reason, sheet=sheet)
+    s = import_file(open_store(ctx), file, reason, sheet=sheet, client=client)
     click.echo(f"{s.source_file}: {s.rows} rows, {s.added} added, {s.already} already listed (reason {reason})")
 
 
@@ -215,7 +224,8 @@ def suppress_list(ctx: click.Context, as_json: bool) -> None:
         where = " ".join(x for x in (e["street"], e["house_number"], e["postal_code"], e["city"]) if x)
         expires = e["expires_at"].isoformat() if e["expires_at"] else "never"
         click.echo(f"{e['id']:>6}  {e['reason']:<13} {who:<12} {name[:30]:<30} {where[:40]:<40} "
-                   f"{e['source']}:{e['source_ref'] or ''}  added {e['created_at']:%Y-%m-%d}  expires {expires}"
+                   f"{e['source']}:{e['source_ref'] or ''}  added {e['created_at']:%Y-%m-%d}  expires {expires}  "
+                   f"{'all clients' if e['all_clients'] else 'client ' + str(e['client'])}"
                    f"{'' if e['in_force'] else ' (expired)'}")
 
 

@@ -101,6 +101,12 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 jobs_option = click.option("--jobs", type=click.IntRange(1, 256), default=None,
                            help="Parallel processes (default: all cores).")
 
+def client_option(help_text: str = "Only what belongs to this client (its key, see `mailing client list`).") \
+        -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--client KEY`: the client (Mandant) a command is limited to or acts for."""
+    return click.option("--client", "client", metavar="KEY", default=None, help=help_text)
+
+
 cluster_option = click.option("--cluster", metavar="tcp://HOST:PORT", default=None,
                               help="Run on the Dask cluster whose scheduler listens there (the workers need "
                                    "only the project installed); files and store stay on this machine.")

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import click
 
-from mailing.cli.common import echo_json, example, json_option, open_store
+from mailing.cli.common import client_option, echo_json, example, json_option, open_store
 
 
-def _who(customer_id: str | None, code: str | None) -> dict[str, str | None]:
+def _who(customer_id: str | None, code: str | None, client: str | None = None) -> dict[str, str | None]:
     if (customer_id is None) == (code is None):
         raise click.UsageError("name the person by --customer-id ID or by --code CODE (one of them)")
-    return {"customer_id": customer_id, "code": code}
+    return {"customer_id": customer_id, "code": code, "client": client}
 
 
 customer_option = click.option("--customer-id", "customer_id", metavar="ID", default=None,
-                               help="The person's customer id (Kundennummer), in every campaign.")
+                               help="The person's customer id (Kundennummer), in every campaign of its client.")
+person_client_option = client_option("The client whose customer id --customer-id is (needed when the id is "
+                                     "known under several clients; customer ids are per client).")
 code_option = click.option("--code", metavar="CODE", default=None,
                            help="A response code of a letter the person got (as printed, hyphens optional).")
 dry_run_option = click.option("--dry-run", is_flag=True, help="Show what would go; change nothing.")
@@ -27,18 +29,21 @@ def person_group() -> None:
 
 
 @person_group.command("export", epilog=example("mailing person export --customer-id K-1001 --out auskunft.json",
+                                               "mailing person export --customer-id K-1001 --client gartenwelt "
+                                               "--out auskunft.json",
                                                "mailing person export --code 7K3M-9QXP-2W4H --out auskunft.json"))
 @customer_option
+@person_client_option
 @code_option
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), metavar="FILE.json",
               help="The JSON file to write (owner-only); pictures go into FILE-pictures/ beside it.")
 @click.pass_context
-def export_cmd(ctx: click.Context, customer_id: str | None, code: str | None, out: str) -> None:
+def export_cmd(ctx: click.Context, customer_id: str | None, client: str | None, code: str | None, out: str) -> None:
     """Everything stored about one person: records, letters and codes, responses, ticks, scan pictures,
     suppression entries and audit lines."""
     from mailing.persons import export_person
 
-    res = export_person(open_store(ctx), out, **_who(customer_id, code))
+    res = export_person(open_store(ctx), out, **_who(customer_id, code, client))
     click.echo(f"{res.out}: {res.records} record(s) in {res.campaigns} campaign(s), {res.pieces} letter(s), "
                f"{res.responses} response(s), {res.suppression_entries} suppression entr(ies), "
                f"{res.audit_entries} audit line(s)")
@@ -47,18 +52,21 @@ def export_cmd(ctx: click.Context, customer_id: str | None, code: str | None, ou
 
 
 @person_group.command("erase", epilog=example("mailing person erase --customer-id K-1001 --dry-run",
+                                              "mailing person erase --customer-id K-1001 --client gartenwelt",
                                               "mailing person erase --code 7K3M-9QXP-2W4H"))
 @customer_option
+@person_client_option
 @code_option
 @dry_run_option
 @json_option
 @click.pass_context
-def erase_cmd(ctx: click.Context, customer_id: str | None, code: str | None, dry_run: bool, as_json: bool) -> None:
+def erase_cmd(ctx: click.Context, customer_id: str | None, client: str | None, code: str | None, dry_run: bool,
+              as_json: bool) -> None:
     """Erase a person's name, address, contact data and pictures everywhere; counts stay, and a keyed hash
     on the suppression list keeps them from being mailed again."""
     from mailing.persons import erase_person
 
-    res = erase_person(open_store(ctx), dry_run=dry_run, **_who(customer_id, code))
+    res = erase_person(open_store(ctx), dry_run=dry_run, **_who(customer_id, code, client))
     if as_json:
         echo_json(res.as_json())
         return

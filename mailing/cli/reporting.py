@@ -6,16 +6,18 @@ from pathlib import Path
 
 import click
 
-from mailing.cli.common import example, open_store
+from mailing.cli.common import client_option, example, open_store
 from mailing.errors import MailingError
 
 
-@click.command("report", epilog=example("mailing report fruehjahr-2026 --out bericht.xlsx"))
+@click.command("report", epilog=example("mailing report fruehjahr-2026 --out bericht.xlsx",
+                                        "mailing report fruehjahr-2026 --client gartenwelt --out bericht.xlsx"))
 @click.argument("campaign")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The workbook to write (.xlsx).")
+@client_option("Only a campaign of this client (another client's campaign is not found).")
 @click.pass_context
-def report_cmd(ctx: click.Context, campaign: str, out: Path) -> None:
+def report_cmd(ctx: click.Context, campaign: str, out: Path, client: str | None) -> None:
     """Write the response report of CAMPAIGN (Übersicht, Wellen, Varianten, ...) to FILE.xlsx."""
     from reports.response import write_response_report
 
@@ -23,7 +25,7 @@ def report_cmd(ctx: click.Context, campaign: str, out: Path) -> None:
         raise MailingError(f"{out}: the report is an Excel workbook; give a file name ending in .xlsx")
     if out.parent and not out.parent.exists():
         raise MailingError(f"{out}: folder {out.parent} does not exist; create it first")
-    s = write_response_report(open_store(ctx), campaign, out)
+    s = write_response_report(open_store(ctx), campaign, out, client=client)
     rate = f"{s.response_rate:.2%}".replace(".", ",")
     line = (f"report {s.path}: {s.pieces_sent} pieces sent, {s.responses} responses ({rate}), "
             f"{s.undeliverable} undeliverable, {s.review_open} open review item(s)")

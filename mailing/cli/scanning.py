@@ -90,18 +90,28 @@ def _summary(counts: Counter[str], review: int) -> None:
 
 
 @click.group("review", invoke_without_command=True,
-             epilog=example("mailing review", "mailing review resolve 12 --code 7K3M-9QXP-2W4 info=yes"))
+             epilog=example("mailing review", "mailing review --client gartenwelt --json",
+                            "mailing review resolve 12 --code 7K3M-9QXP-2W4 info=yes"))
 @click.option("--campaign", default=None, help="Only this campaign's items.")
+@click.option("--client", default=None, metavar="KEY",
+              help="Only the items of this client's letters (pages without a known letter are left out, unless "
+                   "the store has no other client).")
 @click.option("--pictures", type=click.Path(file_okay=False), default="review-pictures", show_default=True,
               help="Folder where each item's picture is written.")
 @json_option
 @click.pass_context
-def review_group(ctx: click.Context, campaign: str | None, pictures: str, as_json: bool) -> None:
+def review_group(ctx: click.Context, campaign: str | None, client: str | None, pictures: str,
+                 as_json: bool) -> None:
     """List open review items (unreadable, invalid, unknown, doubtful boxes, conflicts) with their pictures.
     """
     if ctx.invoked_subcommand is not None:
         return
-    items = review_lib.open_items(open_store(ctx), campaign, pictures)
+    from mailing.clients import access_for_key
+
+    store = open_store(ctx)
+    with store.connect() as conn:
+        access = access_for_key(conn, client)
+    items = review_lib.open_items(store, campaign, pictures, access)
     if as_json:
         echo_json([item.as_json() for item in items])
         return

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import click
 
-from mailing.cli.common import echo_json, example, json_option, open_store
+from mailing.cli.common import client_option, echo_json, example, json_option, open_store
 from mailing.status import campaign_status
 
 
-@click.command("status", epilog=example("mailing status fruehjahr-2026", "mailing status fruehjahr-2026 --json"))
+@click.command("status", epilog=example("mailing status fruehjahr-2026", "mailing status fruehjahr-2026 --json",
+                                        "mailing status fruehjahr-2026 --client gartenwelt --json"))
 @click.argument("campaign")
+@client_option("Only a campaign of this client (another client's campaign is not found).")
 @json_option
 @click.pass_context
-def status_cmd(ctx: click.Context, campaign: str, as_json: bool) -> None:
+def status_cmd(ctx: click.Context, campaign: str, client: str | None, as_json: bool) -> None:
     """Recipients, pieces, responses, review items and waves of CAMPAIGN."""
-    st = campaign_status(open_store(ctx), campaign)
+    st = campaign_status(open_store(ctx), campaign, client)
     if as_json:
         echo_json(st)
         return
-    click.echo(f"campaign {st['campaign']}: {st['recipients']} recipients, {st['suppressed']} suppressed")
+    click.echo(f"campaign {st['campaign']} (client {st['client']}): {st['recipients']} recipients, {st['suppressed']} suppressed")
     for w in st["waves"]:
         sent = f"{w['sent']} sent" if w["status"] != "planned" else "planned, not sent"
         click.echo(f"  wave {w['wave']} ({w['kind']}, {w['status']}, drop {w['drop_date'] or '-'}): "

@@ -95,7 +95,7 @@ def _flush(conn: Connection, table: Any, rows: list[dict[str, Any]], force: bool
 
 SUPPRESSION_KEYS = ("reason", "customer_id", "last_name", "first_name", "company", "street", "house_number",
                     "postal_code", "city", "country", "match_key", "source", "source_ref", "campaign_id",
-                    "created_at")
+                    "created_at", "client_id")
 
 
 def _supp(**values: Any) -> dict[str, Any]:
@@ -127,7 +127,8 @@ def build_campaign(store: Store, campaign_name: str, n_pieces: int = 400, n_resp
     rng = random.Random(seed)
     now = datetime(2026, 4, 20, 12, 0)
     with store.begin() as conn:
-        cid = campaign_row(conn, campaign_name).id
+        row = campaign_row(conn, campaign_name)
+        cid, client_id = row.id, row.client_id
         drops = {1: drop_date, 2: drop_date + timedelta(days=21)}
         exp = Expected(cid, drops)
         n_recipients = max(1, int(n_pieces * 0.85))
@@ -257,13 +258,15 @@ def build_campaign(store: Store, campaign_name: str, n_pieces: int = 400, n_resp
         for rid in undeliverable_refs[:2000]:
             supp.append(_supp(reason="undeliverable", source="returned-mail", source_ref=f"scan {rid}",
                              customer_id=None, last_name="-Rückläufer", first_name="@x", postal_code="50667",
-                             city="Köln", country="DE", match_key=f"k{rid}", campaign_id=cid, created_at=now))
+                             city="Köln", country="DE", match_key=f"k{rid}", campaign_id=cid, created_at=now,
+                             client_id=client_id))
             exp.suppression_by_source["returned-mail"] += 1
         for p, _code in answered[:: 7][:2000]:
             supp.append(_supp(reason="objection", source="scan", source_ref=f"response {p}",
-                             customer_id=f"K{p:07d}", last_name="=Widerspruch()", campaign_id=cid, created_at=now))
+                             customer_id=f"K{p:07d}", last_name="=Widerspruch()", campaign_id=cid, created_at=now,
+                             client_id=client_id))
             exp.suppression_by_source["scan"] += 1
         supp.append(_supp(reason="robinson", source="import", source_ref="robinson.csv", customer_id="X1",
-                         campaign_id=None, created_at=now))  # not from this campaign: must not appear
+                         campaign_id=None, created_at=now, client_id=client_id))  # not from this campaign: must not appear
         _flush(conn, suppression, supp, force=True)
     return exp

@@ -1,6 +1,7 @@
 """The campaign page for admins: the `status` figures, the response curve, the waves, the Excel report.
 
-Figures come from `mailing.figures` (the one module that counts; `status` and the report read it too); the
+An admin limited to some clients (`mailing user clients`) sees only their campaigns; another client's campaign
+is "not found". Figures come from `mailing.figures` (the one module that counts; `status` and the report read it too); the
 curve is `charts.response_curve`; the report is `reports.response.write_response_report`, written to a
 temporary file and handed out as a download.
 """
@@ -21,24 +22,37 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mailing.campaigns import list_campaigns, load
+from mailing.clients import Access, client_of_campaign
 from mailing.errors import NotFoundError
 from mailing.figures import CHANNELS, Figures, collect, status_json
 from mailing.web.charts import response_curve
 from mailing.web.context import WebContext
-from mailing.web.security import require_user
+from mailing.web.security import require_user, user_access
 
 CHANNEL_WORDS = {"paper": "Antwortkarte", "online": "online", "phone": "Telefon"}
 WAVE_STATES = {"planned": "geplant", "produced": "gedruckt", "dropped": "versendet"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _figures(ctx: WebContext, name: str) -> Figures:
+def _figures(ctx: WebContext, name: str, access: Access) -> Figures:
     with ctx.store.connect() as conn:
         try:
             cid, campaign = load(conn, name)
         except NotFoundError:
             raise HTTPException(404, "Diese Kampagne gibt es nicht.") from None
+        if not access.sees(client_of_campaign(conn, cid)):  # another client's: as if it did not exist
+            raise HTTPException(404, "Diese Kampagne gibt es nicht.")
         return collect(conn, cid, campaign, detail=True)
+
+
+def _check_access(ctx: WebContext, name: str, access: Access) -> None:
+    with ctx.store.connect() as conn:
+        try:
+            cid, _ = load(conn, name)
+        except NotFoundError:
+            raise HTTPException(404, "Diese Kampagne gibt es nicht.") from None
+        if not access.sees(client_of_campaign(conn, cid)):
+            raise HTTPException(404, "Diese Kampagne gibt es nicht.")
 
 
 def _curve(f: Figures) -> str:
@@ -51,19 +65,19 @@ class CampaignPages:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
 
-    def _list(self) -> list[dict[str, object]]:
+    def _list(self, access: Access) -> list[dict[str, object]]:
         with self.ctx.store.connect() as conn:
-            return list_campaigns(conn)
+            return list_campaigns(conn, access.client_ids)
 
     async def index(self, request: Request) -> Response:
-        require_user(request, "admin")
-        items = await run_in_threadpool(self._list)
+        user = require_user(request, "admin")
+        items = await run_in_threadpool(self._list, user_access(request, user))
         return self.ctx.templates.TemplateResponse(request, "campaigns.html", {"campaigns": items, "quote": quote})
 
     async def page(self, request: Request) -> Response:
-        require_user(request, "admin")
+        user = require_user(request, "admin")
         name = request.path_params["name"]
-        f = await run_in_threadpool(_figures, self.ctx, name)
+        f = await run_in_threadpool(_figures, self.ctx, name, user_access(request, user))
         st: dict[str, Any] = status_json(f)
         response = self.ctx.templates.TemplateResponse(request, "campaign.html", {
             "st": st, "title": f.campaign.title, "curve": Markup(_curve(f)),
@@ -74,8 +88,9 @@ class CampaignPages:
         return response
 
     async def report(self, request: Request) -> Response:
-        require_user(request, "admin")
+        user = require_user(request, "admin")
         name = request.path_params["name"]
+        await run_in_threadpool(_check_access, self.ctx, name, user_access(request, user))
         data = await run_in_threadpool(self._report, name)
         filename = f"antwortbericht-{name}-{date.today().isoformat()}.xlsx"
         return Response(data, media_type=XLSX, headers={

@@ -41,6 +41,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mailing.clients import Access, access_for_user
 from mailing.store import Store, new_id, utcnow, web_sessions
 from mailing.store import store_secret as secret_of_store
 
@@ -235,6 +236,13 @@ def require_user(request: HTTPConnection, role: str | None = None) -> SessionUse
     if role == "admin" and not user.is_admin:
         raise HTTPException(403, "Diese Seite ist nur für Administratoren.")
     return user
+
+
+def user_access(request: HTTPConnection, user: SessionUser) -> Access:
+    """The clients `user` may see (mailing/clients.py), read from the store at every request, so that a
+    change (`mailing user clients`) takes effect at their next page."""
+    with _store(request).connect() as conn:
+        return access_for_user(conn, user.name)
 
 
 # --- throttling --------------------------------------------------------------------------------------------

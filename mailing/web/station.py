@@ -8,6 +8,9 @@ Enter to confirm, V to void, N to skip. Decisions go through the library (`resol
 `void`), so the same rules hold as on the command line (objections at once, items close), and every one is in
 the audit log under the operator's name.
 
+An operator sees only the items of the clients they may see (`mailing user clients`; mailing/review.py says
+which items belong to whom); any other item is "not found" for them, its picture included.
+
 Skipped items are remembered in the session (so the operator is not shown them again) and released at once,
 so a colleague can take them.
 """
@@ -44,7 +47,16 @@ from mailing.review import (
 from mailing.store import Store, audit
 from mailing.users import authenticate
 from mailing.web.context import WebContext
-from mailing.web.security import SessionUser, Throttle, check_csrf, current_user, login, logout, require_user
+from mailing.web.security import (
+    SessionUser,
+    Throttle,
+    check_csrf,
+    current_user,
+    login,
+    logout,
+    require_user,
+    user_access,
+)
 
 LOGIN_ATTEMPTS = 10  # failed logins per client and window: plenty for typos, hopeless for guessing
 LOGIN_WINDOW_S = 300
@@ -144,24 +156,26 @@ class Station:
 
     async def queue(self, request: Request) -> Response:
         user = require_user(request)
+        access = user_access(request, user)
         skips = self._skips(request)
-        item_id = claim_next(self.store, user.name, skip=skips)
+        item_id = claim_next(self.store, user.name, skip=skips, access=access)
         flash = request.session.pop("flash", None)
         if item_id is None:
             return self.templates.TemplateResponse(request, "review/empty.html", {
-                "skipped": len(skips), "open": open_count(self.store), "flash": flash})
+                "skipped": len(skips), "open": open_count(self.store, access), "flash": flash})
         return self._item_page(request, user, item_id, flash=flash)
 
     def _item_page(self, request: Request, user: SessionUser, item_id: int, flash: Any = None,
                    error: str = "", typed: str = "", status: int = 200) -> Response:
-        item = get_item(self.store, item_id)
+        access = user_access(request, user)
+        item = get_item(self.store, item_id, access)
         read = item.code or ""
         return self.templates.TemplateResponse(request, "review/item.html", {
             "item": item, "kind_text": KIND_TEXT.get(item.kind, item.kind),
             "reason_text": REASON_TEXT.get(item.reason or "", item.reason or ""),
             "needs_code": item.kind in CODE_KINDS, "typed": typed or read,
             "read": codes.format_code(read) if read and len(read) == codes.CODE_LENGTH else read,
-            "open": open_count(self.store), "flash": flash, "error": error,
+            "open": open_count(self.store, access), "flash": flash, "error": error,
             "keys": list(item.option_labels) or list(item.marks),
         }, status_code=status)
 
@@ -173,8 +187,8 @@ class Station:
 
     async def check(self, request: Request) -> Response:
         """The typed code: normalised, check symbol right?, and the coupon's options when it names a piece."""
-        require_user(request)
-        found = check_code(self.store, request.query_params.get("code", ""))
+        user = require_user(request)
+        found = check_code(self.store, request.query_params.get("code", ""), user_access(request, user))
         return JSONResponse({"code": found.code, "valid": found.valid, "reason": found.reason,
                              "campaign": found.campaign, "options": found.options},
                             headers={"Cache-Control": "no-store"})
@@ -187,8 +201,9 @@ class Station:
         item_id = int(request.path_params["item_id"])
         action = str(form.get("action", ""))
         typed = str(form.get("code", "")).strip()
+        access = user_access(request, user)
         try:
-            item = get_item(self.store, item_id)
+            item = get_item(self.store, item_id, access)
         except NotFoundError:
             raise HTTPException(404, "Diesen Prüfposten gibt es nicht.") from None
         try:
@@ -197,21 +212,24 @@ class Station:
                 request.session["skip"] = (self._skips(request) + [item_id])[-MAX_SKIPS:]
                 request.session["flash"] = f"Posten {item_id} übersprungen."
             elif action == "void":
-                void(self.store, item_id, note=f"voided at the review station by {user.name}", actor=user.name)
+                void(self.store, item_id, note=f"voided at the review station by {user.name}", actor=user.name,
+                     access=access)
                 request.session["flash"] = f"Posten {item_id} verworfen."
             elif action == "confirm" and item.kind in CODE_KINDS:
-                keys = check_code(self.store, typed).options
-                outcome = resolve_code(self.store, item_id, typed, _values(form, list(keys)), actor=user.name)
+                keys = check_code(self.store, typed, access).options
+                outcome = resolve_code(self.store, item_id, typed, _values(form, list(keys)), actor=user.name,
+                                       access=access)
                 request.session["flash"] = f"Posten {item_id}: {ACTION_TEXT.get(outcome, outcome)}."
             elif action == "confirm":
-                after = set_boxes(self.store, item_id, _values(form, list(item.options)), actor=user.name)
+                after = set_boxes(self.store, item_id, _values(form, list(item.options)), actor=user.name,
+                                  access=access)
                 still = [k for k, v in after.items() if v is None]
                 request.session["flash"] = (f"Posten {item_id}: Kreuze gesetzt." if not still else
                                             f"Posten {item_id}: noch offen: {', '.join(still)}.")
             else:
                 raise HTTPException(400, "Unbekannte Aktion.")
         except MailingError as exc:
-            if isinstance(exc, HeldError) or get_item(self.store, item_id).status != "open":
+            if isinstance(exc, HeldError) or get_item(self.store, item_id, access).status != "open":
                 # my hold ran out and a colleague took the item, or someone closed it meanwhile
                 request.session["flash"] = str(exc)
                 return RedirectResponse("/review", status_code=303)
@@ -220,13 +238,14 @@ class Station:
 
     # ------------------------------------------------------------------------------------------ pictures
     async def picture(self, request: Request) -> Response:
-        require_user(request)
-        data = item_picture(self.store, int(request.path_params["item_id"]))
+        user = require_user(request)
+        data = item_picture(self.store, int(request.path_params["item_id"]), user_access(request, user))
         return self._image(data)
 
     async def box(self, request: Request) -> Response:
-        require_user(request)
-        data = box_picture(self.store, int(request.path_params["item_id"]), str(request.path_params["key"]))
+        user = require_user(request)
+        data = box_picture(self.store, int(request.path_params["item_id"]), str(request.path_params["key"]),
+                           user_access(request, user))
         return self._image(data)
 
     @staticmethod

@@ -78,4 +78,4 @@ def test_user_list(tmp_path: Path, monkeypatch, capsys) -> None:
     add(db, monkeypatch, capsys, "anna", "--role", "operator", "--password-stdin")
     capsys.readouterr()
     assert main(["--db", str(db), "user", "list", "--json"]) == 0
-    assert capsys.readouterr().out.strip() == '[{"name": "anna", "role": "operator"}]'
+    assert capsys.readouterr().out.strip() == '[{"name": "anna", "role": "operator", "clients": []}]'
