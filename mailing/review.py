@@ -15,16 +15,19 @@ the command line included, until its hold runs out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import case, false, func, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from mailing import codes
-from mailing.errors import MailingError, NotFoundError
+from mailing.errors import MailingError, NotFoundError, StoreError
 from mailing.matching import Matcher, apply_objection, optout_keys, record_response
 from mailing.store import (
     Store,
@@ -32,6 +35,7 @@ from mailing.store import (
     audit,
     response_options,
     responses,
+    retryable,
     review_items,
     scan_marks,
     scan_runs,
@@ -272,6 +276,29 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
     except codes.CodeError as exc:
         raise MailingError(f"review item {item_id}: {exc}; type the code printed under the QR code") from None
     values = dict(values or {})
+    return str(_retried(item_id, lambda: _resolve_code(store, item_id, code, values, received_on, actor)))
+
+
+RECORD_TRIES = 8  # an answer on another channel (a scan, the answer page) committing first costs one retry
+
+
+def _retried(item_id: int, decide: Callable[[], Any]) -> Any:
+    """Run a decision's transaction; when it lost a race (the same letter answered online, by phone or by
+    another scan at that moment: a unique constraint, a deadlock), run it again: it then finds that answer."""
+    for attempt in range(RECORD_TRIES):
+        try:
+            return decide()
+        except (IntegrityError, OperationalError) as exc:
+            if attempt + 1 == RECORD_TRIES or not retryable(exc):
+                orig = str(getattr(exc, "orig", exc)).strip()
+                raise StoreError(f"review item {item_id}: cannot record the decision in the store: "
+                                 f"{orig.splitlines()[0] if orig else type(exc).__name__}") from exc
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _resolve_code(store: Store, item_id: int, code: str, values: dict[str, bool], received_on: date | None,
+                  actor: str | None) -> str:
     with acting_as(actor), store.begin() as conn:
         row = _item(conn, item_id, actor)
         if row.kind not in ("unreadable", "invalid", "unknown"):
@@ -308,6 +335,10 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
 def set_boxes(store: Store, item_id: int, values: Mapping[str, bool],
               actor: str | None = None) -> dict[str, bool | None]:
     """Resolve a doubtful or conflict item by setting boxes; returns the response's options afterwards."""
+    return _retried(item_id, lambda: _set_boxes(store, item_id, values, actor))  # type: ignore[no-any-return]
+
+
+def _set_boxes(store: Store, item_id: int, values: Mapping[str, bool], actor: str | None) -> dict[str, bool | None]:
     with acting_as(actor), store.begin() as conn:
         row = _item(conn, item_id, actor)
         if row.kind not in ("doubtful", "conflict"):
