@@ -1,12 +1,16 @@
 """Every station on one PostgreSQL store at the same time (issue 13, item 5): three `mailing scan` processes
 on stacks of rendered, rotated coupon scans (two of their own, one overlapping both), the review station
-(`mailing serve`, a real uvicorn process) with an operator resolving items over HTTP while the scanners
+(`mailing serve`, a real uvicorn process) with two operators resolving items over HTTP while the scanners
 fill the queue, online answers over HTTP to the same server, and `mailing followup` run again and again by
 two operators at once. Afterwards the store must hold what the design promises, whatever the order was:
 every page one outcome, one counted response per letter (a second answer on another channel is a
 duplicate), every follow-up letter planned once, every objection on the suppression list, `status` equal
 to counts taken from the rows, and no process or page that failed on a lost race (deadlock, serialisation
 failure, unique constraint).
+
+Found with it: two follow-up runs at once died on a unique constraint (tests/mailing/test_followup_concurrency.py);
+a code typed in at the station while the same letter was answered online gave an HTTP 500
+(tests/web/test_review_races.py).
 
 Its own PostgreSQL schema, so it runs beside the other PostgreSQL tests; skipped without
 MAILING_TEST_POSTGRES.
@@ -145,12 +149,15 @@ class Stations:
         self.errors: list[str] = []
         self.resolved: dict[int, tuple[str, str]] = {}  # review item → (code typed, kind)
         self.followup_runs: list[subprocess.CompletedProcess[str]] = []
+        self.to_type = list(REVIEW.items())  # what the blank pages' letters said, shared by the operators
+        self.lock = threading.Lock()
 
-    def review(self) -> None:
-        todo = list(REVIEW.items())
+    def review(self, operator: str) -> None:
+        """One operator at the station: takes the next item, types the code of the blank page's letter (or
+        keeps every tick read on a second copy), until the scanners are done and the queue is empty."""
         with httpx.Client(base_url=self.base, timeout=60, follow_redirects=False) as c:
             token = csrf_of(c.get("/login").text)
-            r = c.post("/login", data={"name": "anna", "password": PASSWORD, "csrf_token": token, "next": "/review"})
+            r = c.post("/login", data={"name": operator, "password": PASSWORD, "csrf_token": token, "next": "/review"})
             if r.status_code != 303:
                 self.errors.append(f"login: HTTP {r.status_code}")
                 return
@@ -175,13 +182,14 @@ class Stations:
                     ticked |= {k for k, state in marks.items() if state == "ticked"}
                     data.update({f"opt_{k}": "on" for k in ticked})
                     code = ""
-                elif todo:
-                    row, typed = todo.pop(0)
-                    code = self.codes[row]
-                    data.update({"code": code, **{f"opt_{k}": "on" for k in typed}})
                 else:
-                    self.errors.append(f"review item {item} of kind {kind} was not expected")
-                    return
+                    with self.lock:
+                        told = self.to_type.pop(0) if self.to_type else None
+                    if told is None:
+                        self.errors.append(f"review item {item} of kind {kind} was not expected")
+                        return
+                    code = self.codes[told[0]]
+                    data.update({"code": code, **{f"opt_{k}": "on" for k in told[1]}})
                 done = c.post(f"/review/items/{item}", data=data)
                 if done.status_code != 303:
                     self.errors.append(f"resolving item {item}: HTTP {done.status_code}: {done.text[:300]}")
@@ -239,6 +247,7 @@ def test_all_stations_at_once_on_postgresql(tmp_path: Path, capsys) -> None:
     codes = [r["code"] for r in rows]
     store = Store.open(url)
     add_user(store, "anna", "operator", PASSWORD)
+    add_user(store, "bert", "operator", PASSWORD)
     folders = stacks(tmp_path, manifest.parent, rows)
 
     server = Server(url, tmp_path / "serve.log")
@@ -246,7 +255,7 @@ def test_all_stations_at_once_on_postgresql(tmp_path: Path, capsys) -> None:
         stations = Stations(server.base, url, tmp_path, codes)
         scanners = [subprocess.Popen([sys.executable, *MAILING, "--db", url, "scan", str(f), "--json", "--jobs", "1"],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for f in folders]
-        threads = [start(stations.review), start(stations.answer_online),
+        threads = [start(stations.review, "anna"), start(stations.review, "bert"), start(stations.answer_online),
                    start(stations.followups, 1), start(stations.followups, 2)]
         scanned = [p.communicate(timeout=600) for p in scanners]
         stations.scanners_done.set()
