@@ -205,10 +205,11 @@ def _plan_batches(conn: Connection, wave_row: Any, campaign: Campaign, pages_per
     runs: list[array[int]] = []
     cur: array[int] = array("q")
     last = None
-    for r in conn.execution_options(yield_per=10_000).execute(
+    for r in conn.execute(
             select(pieces.c.id, recipients.c.postal_code, recipients.c.country)
             .select_from(pieces.join(recipients, recipients.c.id == pieces.c.recipient_id))
-            .where(pieces.c.wave_id == wave_row.id, pieces.c.control.is_(False)).order_by(pieces.c.seq)):
+            .where(pieces.c.wave_id == wave_row.id, pieces.c.control.is_(False)).order_by(pieces.c.seq)
+            .execution_options(yield_per=10_000)):
         region = leitregion(r.postal_code, r.country)
         if cur and (len(cur) >= size or (at_region and region != last)):
             runs.append(cur)

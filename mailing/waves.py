@@ -157,7 +157,7 @@ def _candidates(conn: Connection, campaign_id: int, campaign: Campaign, kind: st
                    for chunk in in_chunks(sorted(set(recipient_ids)))]
     found = _Candidates()
     for query in queries:
-        for row in conn.execution_options(yield_per=10_000).execute(query):
+        for row in conn.execute(query.execution_options(yield_per=10_000)):  # not conn's options: they stay
             found.candidates += 1
             if row.id in suppressed:
                 found.left_out.append(row.id)
