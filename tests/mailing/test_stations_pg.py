@@ -72,7 +72,9 @@ MAILING = ["-c", "import sys; from mailing.cli import main; sys.exit(main())"]
 # Which letter (row of the manifest) is answered how. Paper: row i ticks slot i % 3.
 PAPER_A, PAPER_B, PAPER_C_NEW = range(0, 6), range(6, 12), range(12, 14)
 COPIED_FROM_A, RESCANNED_FROM_B = range(3, 6), range(9, 12)  # stack C: the same images / new scans
-REVIEW = {5: ("call",), 14: ("info",), 15: ("call",), 16: ("optout",)}  # typed in from blank pages
+# Row 5 objects on paper and in review, so the objection is there from whichever comes first (a thank-you
+# planned between a first answer without and a second with an objection would be no fault).
+REVIEW = {5: ("optout",), 14: ("info",), 15: ("call",), 16: ("optout",)}  # typed in from blank pages
 ONLINE = {4: ("info",), 10: ("info",), 15: ("info",), 17: ("call",), 18: ("optout",), 19: ("info",)}
 ANSWERED = set(PAPER_A) | set(PAPER_B) | set(PAPER_C_NEW) | set(REVIEW) | set(ONLINE)
 OBJECTED = {i for i in ANSWERED if i < 14 and i % 3 == 2} | {16, 18}
