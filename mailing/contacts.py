@@ -32,6 +32,36 @@ def _person_key(row: Any) -> tuple[str, str]:
     return (row.match_key or "", fold(row.first_name or ""))
 
 
+class ContactCalendar:
+    """The letters of produced waves in the cap's window, by customer id and by person, of the campaigns of
+    client `client_id` (None: of every client; see the module docstring); `over(row)` tells whether one more
+    letter to that recipient (a row with customer_id, match_key, first_name) would exceed the cap. Built once
+    per wave, asked row by row, so a wave's recipients never need to be in memory at once."""
+
+    def __init__(self, conn: Connection, cap: ContactCap, as_of: date, client_id: int | None = None) -> None:
+        self.cap = cap
+        sent = ("produced", "dropped")
+        stmt = (select(pieces.c.id, recipients.c.customer_id, recipients.c.match_key, recipients.c.first_name)
+                .select_from(pieces.join(waves, waves.c.id == pieces.c.wave_id)
+                             .join(recipients, recipients.c.id == pieces.c.recipient_id)
+                             .join(campaigns, campaigns.c.id == waves.c.campaign_id))
+                .where(waves.c.status.in_(sent), pieces.c.control.is_(False), waves.c.drop_date.is_not(None),
+                       waves.c.drop_date > as_of - timedelta(days=cap.days), waves.c.drop_date <= as_of))
+        if client_id is not None:
+            stmt = stmt.where(campaigns.c.client_id == client_id)
+        self.by_customer: dict[str, set[int]] = {}
+        self.by_person: dict[tuple[str, str], set[int]] = {}
+        for p in conn.execute(stmt):
+            if p.customer_id:
+                self.by_customer.setdefault(p.customer_id, set()).add(int(p.id))
+            self.by_person.setdefault(_person_key(p), set()).add(int(p.id))
+
+    def over(self, row: Any) -> bool:
+        letters = self.by_customer.get(row.customer_id, set()) if row.customer_id else set()
+        letters = letters | self.by_person.get(_person_key(row), set())
+        return len(letters) >= self.cap.letters
+
+
 def over_cap(conn: Connection, rows: Sequence[Any], cap: ContactCap, as_of: date,
              client_id: int | None = None) -> set[int]:
     """Ids of rows (recipients with customer_id, match_key, first_name) who had `cap.letters` letters or more
@@ -39,25 +69,5 @@ def over_cap(conn: Connection, rows: Sequence[Any], cap: ContactCap, as_of: date
     module docstring)."""
     if not rows:
         return set()
-    sent = ("produced", "dropped")
-    stmt = (select(pieces.c.id, recipients.c.customer_id, recipients.c.match_key, recipients.c.first_name)
-            .select_from(pieces.join(waves, waves.c.id == pieces.c.wave_id)
-                         .join(recipients, recipients.c.id == pieces.c.recipient_id)
-                         .join(campaigns, campaigns.c.id == waves.c.campaign_id))
-            .where(waves.c.status.in_(sent), pieces.c.control.is_(False), waves.c.drop_date.is_not(None),
-                   waves.c.drop_date > as_of - timedelta(days=cap.days), waves.c.drop_date <= as_of))
-    if client_id is not None:
-        stmt = stmt.where(campaigns.c.client_id == client_id)
-    by_customer: dict[str, set[int]] = {}
-    by_person: dict[tuple[str, str], set[int]] = {}
-    for p in conn.execute(stmt):
-        if p.customer_id:
-            by_customer.setdefault(p.customer_id, set()).add(int(p.id))
-        by_person.setdefault(_person_key(p), set()).add(int(p.id))
-    out: set[int] = set()
-    for r in rows:
-        letters = by_customer.get(r.customer_id, set()) if r.customer_id else set()
-        letters = letters | by_person.get(_person_key(r), set())
-        if len(letters) >= cap.letters:
-            out.add(int(r.id))
-    return out
+    calendar = ContactCalendar(conn, cap, as_of, client_id)
+    return {int(r.id) for r in rows if calendar.over(r)}

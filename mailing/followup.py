@@ -9,10 +9,16 @@ pools pieces (status ``pending``) until enough are waiting. Doubtful ticks (None
 person resolves them in the review queue. A ``responded`` rule (a letter) thanks everyone with a counted
 response who did not object, once per campaign; a ``call`` rule keeps each call's consent on record
 (mailing.consent) and leaves out whoever withdrew it.
+
+Two runs of one campaign at the same time (two operators, a cron job and a person): the later transaction
+fails on one of those unique constraints (on SQLite: on a stale snapshot) and is run again, and then finds
+what the first recorded. Call lists are written only after the run's transaction is committed, so a run
+that was rolled back and repeated never leaves a call list naming people another run also listed.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,9 +26,11 @@ from typing import Any
 
 from sqlalchemy import and_, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from mailing.campaigns import load
 from mailing.config import Campaign, Rule
+from mailing.errors import StoreError
 from mailing.log import get_logger
 from mailing.store import (
     Store,
@@ -33,6 +41,7 @@ from mailing.store import (
     recipients,
     response_options,
     responses,
+    retryable,
     scans,
     waves,
 )
@@ -41,6 +50,7 @@ from mailing.waves import SENT_STATES
 log = get_logger(__name__)
 
 _ORDER = {"suppress": 0, "call": 1, "letter": 2}
+RUN_TRIES = 8  # another `followup` of the same campaign committing first costs one retry
 
 
 class _DryRun(Exception):
@@ -81,18 +91,31 @@ def run_followups(store: Store, campaign_name: str, *, as_of: date | None = None
     """Run the campaign's rules as of a day. With dry_run nothing is written (store or files)."""
     day = as_of or date.today()
     out = Path(out_dir) if out_dir else Path(f"followup-{campaign_name}")
-    results: list[RuleResult] = []
-    try:
-        with store.begin() as conn:
-            cid, campaign = load(conn, campaign_name)
-            for rule in sorted(campaign.rules, key=lambda r: _ORDER[r.action]):
-                runner = _Run(conn, cid, campaign, rule, day, dry_run, out)
-                results.append(runner.run())
-            if dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
-    return FollowupResult(campaign_name, day, dry_run, results)
+    for attempt in range(RUN_TRIES):
+        runners: list[_Run] = []
+        try:
+            with store.begin() as conn:
+                cid, campaign = load(conn, campaign_name)
+                for rule in sorted(campaign.rules, key=lambda r: _ORDER[r.action]):
+                    runner = _Run(conn, cid, campaign, rule, day, dry_run, out)
+                    runner.run()
+                    runners.append(runner)
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+        except (IntegrityError, OperationalError) as exc:
+            if attempt + 1 == RUN_TRIES or not retryable(exc):
+                orig = str(getattr(exc, "orig", exc)).strip()
+                raise StoreError(f"cannot record the follow-ups of {campaign_name!r} in the store: "
+                                 f"{orig.splitlines()[0] if orig else type(exc).__name__}") from exc
+            log.debug("follow-ups of %s: another run recorded first, running again", campaign_name)
+            time.sleep(0.05 * (attempt + 1))
+            continue
+        for runner in runners:  # files only for what the store now holds: a run rolled back wrote none
+            runner.write_files()
+        return FollowupResult(campaign_name, day, dry_run, [r.result for r in runners])
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class _Run:
@@ -101,6 +124,19 @@ class _Run:
         self.conn, self.cid, self.campaign, self.rule, self.day = conn, cid, campaign, rule, day
         self.dry_run, self.out = dry_run, out
         self.result = RuleResult(rule.id, rule.action)
+        self.call_list: list[Any] = []  # written by `write_files` once the run's transaction is committed
+
+    def write_files(self) -> None:
+        """The call list of this run (after the commit: a run that failed and was repeated wrote nothing)."""
+        if self.dry_run or not self.call_list:
+            return
+        from reports.calllist import write_call_list
+
+        stem = self.out / f"anrufliste-{self.campaign.name}-{self.day.isoformat()}"
+        self.out.mkdir(parents=True, exist_ok=True)
+        xlsx, csv = _unique(stem.with_suffix(".xlsx")), _unique(stem.with_suffix(".csv"))
+        write_call_list(self.call_list, xlsx, csv, campaign=self.campaign.title)
+        self.result.files = [str(xlsx), str(csv)]
 
     def run(self) -> RuleResult:
         if self.rule.when == "ticked":
@@ -218,7 +254,7 @@ class _Run:
         if not rows:
             return
         from mailing.consent import record_call_consents, withdrawn
-        from reports.calllist import CallListRow, write_call_list
+        from reports.calllist import CallListRow
 
         gone = withdrawn(self.conn, rows)  # consent withdrawn since the answer: never on a call list again
         for r in (r for r in rows if r.id in gone):
@@ -242,12 +278,7 @@ class _Run:
             self._record(r, "done")
             self.result.recipients.append(self._name(r))
         self.result.count = len(rows)
-        if not self.dry_run:
-            stem = self.out / f"anrufliste-{self.campaign.name}-{self.day.isoformat()}"
-            self.out.mkdir(parents=True, exist_ok=True)
-            xlsx, csv = _unique(stem.with_suffix(".xlsx")), _unique(stem.with_suffix(".csv"))
-            write_call_list(entries, xlsx, csv, campaign=self.campaign.title)
-            self.result.files = [str(xlsx), str(csv)]
+        self.call_list = entries
         audit(self.conn, "followup.call", "campaign", self.cid, f"{self.rule.id}: {len(rows)} to call")
 
     def _phone_pictures(self, response_ids: list[int]) -> dict[int, bytes]:

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import logging
+import os
+import tempfile
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -41,7 +43,7 @@ from sqlalchemy.engine import Connection
 
 from layouts.letter import LayoutError, LetterLayout, PieceData
 from layouts.postcard import PostcardLayout, layout_for
-from layouts.render import BatchJob, BatchResult, render_batch, render_batch_data, write_atomic
+from layouts.render import BatchJob, BatchResult, _umask, render_batch, render_batch_data, write_atomic
 from mailing.addressing import address_lines, display_name, greeting, salutation_kind
 from mailing.campaigns import load
 from mailing.cluster import is_remote
@@ -194,39 +196,37 @@ def _check_folder(out: Path, campaign: Campaign, wave: int) -> None:
                            "folder of its own (--out)")
 
 
-def split_batches(rows: list[Any], size: int, break_at_leitregion: bool) -> list[list[Any]]:
-    """Consecutive runs of at most `size` pieces; optionally a new run where the Leitregion changes."""
-    out: list[list[Any]] = []
-    cur: list[Any] = []
-    last = None
-    for row in rows:
-        region = leitregion(row.postal_code, row.country)
-        if cur and (len(cur) >= size or (break_at_leitregion and region != last)):
-            out.append(cur)
-            cur = []
-        cur.append(row)
-        last = region
-    if cur:
-        out.append(cur)
-    return out
-
-
 def _plan_batches(conn: Connection, wave_row: Any, campaign: Campaign, pages_per_piece: int) -> None:
+    """Split the wave's printed pieces, in print order, into consecutive batches of at most the campaign's
+    batch size (optionally a new batch where the Leitregion changes) and record them. The pieces are
+    streamed and only their ids kept (8 bytes each), so a wave of a million letters plans in flat memory."""
     if conn.execute(select(batches.c.id).where(batches.c.wave_id == wave_row.id)).first() is not None:
         return
-    rows = conn.execute(
-        select(pieces.c.id, recipients.c.postal_code, recipients.c.country)
-        .select_from(pieces.join(recipients, recipients.c.id == pieces.c.recipient_id))
-        .where(pieces.c.wave_id == wave_row.id, pieces.c.control.is_(False)).order_by(pieces.c.seq)).all()
-    for number, chunk in enumerate(split_batches(list(rows), campaign.production.batch_size,
-                                                 campaign.production.break_at_leitregion), start=1):
+    size, at_region = campaign.production.batch_size, campaign.production.break_at_leitregion
+    runs: list[array[int]] = []
+    cur: array[int] = array("q")
+    last = None
+    for r in conn.execute(
+            select(pieces.c.id, recipients.c.postal_code, recipients.c.country)
+            .select_from(pieces.join(recipients, recipients.c.id == pieces.c.recipient_id))
+            .where(pieces.c.wave_id == wave_row.id, pieces.c.control.is_(False)).order_by(pieces.c.seq)
+            .execution_options(yield_per=10_000)):
+        region = leitregion(r.postal_code, r.country)
+        if cur and (len(cur) >= size or (at_region and region != last)):
+            runs.append(cur)
+            cur = array("q")
+        cur.append(r.id)
+        last = region
+    if cur:
+        runs.append(cur)
+    for number, chunk in enumerate(runs, start=1):
         bid = new_id(conn.execute(batches.insert().values(
             wave_id=wave_row.id, number=number, file=batch_file_name(wave_row.number, number),
             pieces=len(chunk), pages=len(chunk) * pages_per_piece, status="pending")))
         conn.execute(
             update(pieces).where(pieces.c.id == bindparam("_id"))
             .values(batch_id=bindparam("_b"), first_page=bindparam("_p")),
-            [{"_id": r.id, "_b": bid, "_p": i * pages_per_piece + 1} for i, r in enumerate(chunk)])
+            [{"_id": pid, "_b": bid, "_p": i * pages_per_piece + 1} for i, pid in enumerate(chunk)])
 
 
 # -------------------------------------------------------------------------------------- piece data
@@ -301,14 +301,19 @@ def produce(store: Store, campaign_name: str, out_dir: str | Path, *, wave: int 
     prepared: list[_Manifest] = []
 
     def prepare() -> None:
-        prepared.append(_prepare_manifest(store, campaign, wrow))
+        prepared.append(_prepare_manifest(store, campaign, wrow, out))
 
-    if todo:
-        truncated = _render(store, campaign, wrow, todo, out, jobs, executor, progress, done_pieces, total,
-                            while_waiting=prepare)
-    if not prepared:
-        prepare()
-    result = _finish(store, campaign, wrow, out, layout, prepared[0], reprint)
+    try:
+        if todo:
+            truncated = _render(store, campaign, wrow, todo, out, jobs, executor, progress, done_pieces, total,
+                                while_waiting=prepare)
+        if not prepared:
+            prepare()
+        result = _finish(store, campaign, wrow, out, layout, prepared[0], reprint)
+    except BaseException:
+        for m in prepared:  # the manifest's temporary files: a failed run leaves no half package behind
+            m.discard()
+        raise
     result.rendered, result.reused, result.truncated_addresses = len(todo), len(brows) - len(todo), truncated
     result.removed_parts = removed
     return result
@@ -418,16 +423,40 @@ def _render(store: Store, campaign: Campaign, wrow: Any, todo: list[Any], out: P
 @dataclass
 class _Manifest:
     """The manifest is fixed once batches are planned, so it is built while the workers render. Its rows
-    are streamed from the store (twice: CSV, then XLSX), never all held at once: a wave of a million
+    are streamed from the store (twice: CSV, then XLSX) straight into temporary files beside the package
+    (`.NAME.XXXX.part`, renamed into place by `_finish`), never all held at once: a wave of a million
     letters keeps the counts only."""
 
     pieces: int
     control: int
-    csv_bytes: bytes
-    xlsx_bytes: bytes
+    csv_part: Path | None = None
+    xlsx_part: Path | None = None
+    csv_sha256: str = ""
+    xlsx_sha256: str = ""
     regions: Counter[str] = field(default_factory=Counter)
     variants: Counter[str] = field(default_factory=Counter)
     countries: Counter[str] = field(default_factory=Counter)
+
+    def discard(self) -> None:
+        for part in (self.csv_part, self.xlsx_part):
+            if part is not None:
+                part.unlink(missing_ok=True)
+
+
+def _new_part(out: Path, name: str) -> Path:
+    """An empty temporary file for `name` in `out`, named as `write_atomic` names them (`.NAME.XXXX.part`),
+    so a run that stops leaves only files the next run removes."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=out)
+    os.close(fd)
+    return Path(tmp)
+
+
+def _place(part: Path, final: Path) -> None:
+    """A finished temporary file onto disk (fsync), with a new file's mode, renamed into place."""
+    with part.open("rb+") as fh:
+        os.fsync(fh.fileno())
+    os.chmod(part, 0o666 & ~_umask())
+    os.replace(part, final)
 
 
 def _manifest_rows(store: Store, wrow: Any, by_batch: dict[int, Any],
@@ -457,24 +486,30 @@ def _manifest_rows(store: Store, wrow: Any, by_batch: dict[int, Any],
             yield m
 
 
-def _prepare_manifest(store: Store, campaign: Campaign, wrow: Any) -> _Manifest:
+def _prepare_manifest(store: Store, campaign: Campaign, wrow: Any, out: Path) -> _Manifest:
     with store.connect() as conn:
         brows = conn.execute(select(batches).where(batches.c.wave_id == wrow.id).order_by(batches.c.number)).all()
     by_batch = {b.id: b for b in brows}
     from reports.calllist import csv_safe
-    from reports.manifest import manifest_xlsx_bytes
+    from reports.manifest import write_manifest_xlsx
 
-    counts = _Manifest(0, 0, b"", b"")
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
-    w.writeheader()
-    # imported values (customer id, postal code) must never become a formula in a spreadsheet
-    w.writerows({**m, "customer_id": csv_safe(m["customer_id"]), "postal_code": csv_safe(m["postal_code"])}
-                for m in _manifest_rows(store, wrow, by_batch, counts))
-    counts.csv_bytes = buf.getvalue().encode("utf-8")
-    del buf
-    counts.xlsx_bytes = manifest_xlsx_bytes(_manifest_rows(store, wrow, by_batch), MANIFEST_COLUMNS,  # type: ignore[arg-type]
-                                            manifest_title(campaign.name, wrow.number), created=wrow.produced_at)
+    counts = _Manifest(0, 0)
+    try:
+        counts.csv_part = _new_part(out, manifest_csv_name(wrow.number))
+        with counts.csv_part.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS, lineterminator="\r\n")
+            w.writeheader()
+            # imported values (customer id, postal code) must never become a formula in a spreadsheet
+            w.writerows({**m, "customer_id": csv_safe(m["customer_id"]), "postal_code": csv_safe(m["postal_code"])}
+                        for m in _manifest_rows(store, wrow, by_batch, counts))
+        counts.csv_sha256 = sha256_file(counts.csv_part)
+        counts.xlsx_part = _new_part(out, manifest_xlsx_name(wrow.number))
+        write_manifest_xlsx(counts.xlsx_part, _manifest_rows(store, wrow, by_batch), MANIFEST_COLUMNS,
+                            manifest_title(campaign.name, wrow.number), created=wrow.produced_at)
+        counts.xlsx_sha256 = sha256_file(counts.xlsx_part)
+    except BaseException:
+        counts.discard()
+        raise
     return counts
 
 
@@ -484,11 +519,11 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
     with store.connect() as conn:
         brows = conn.execute(select(batches).where(batches.c.wave_id == wrow.id).order_by(batches.c.number)).all()
     n, control = prepared.pieces, prepared.control
-    csv_bytes, xlsx_bytes = prepared.csv_bytes, prepared.xlsx_bytes
     names = {"csv": manifest_csv_name(wrow.number), "xlsx": manifest_xlsx_name(wrow.number),
              "ticket": ticket_name(wrow.number), "summary": summary_name(wrow.number)}
-    write_atomic(out / names["csv"], csv_bytes)
-    write_atomic(out / names["xlsx"], xlsx_bytes)
+    assert prepared.csv_part is not None and prepared.xlsx_part is not None
+    _place(prepared.csv_part, out / names["csv"])
+    _place(prepared.xlsx_part, out / names["xlsx"])
     produced_at = wrow.produced_at.replace(microsecond=0, tzinfo=UTC)
     regions = dict(sorted(prepared.regions.items()))
     ticket = {
@@ -510,8 +545,8 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
                         "recipients_left_out": wrow.suppressed},
         "files": [{"file": b.file, "batch": b.number, "pieces": b.pieces, "pages": b.pages, "sha256": b.sha256}
                   for b in brows],
-        "manifest": [{"file": names["csv"], "sha256": hashlib.sha256(csv_bytes).hexdigest()},
-                     {"file": names["xlsx"], "sha256": hashlib.sha256(xlsx_bytes).hexdigest()}],
+        "manifest": [{"file": names["csv"], "sha256": prepared.csv_sha256},
+                     {"file": names["xlsx"], "sha256": prepared.xlsx_sha256}],
     }
     from reports.docket import docket_pdf
 

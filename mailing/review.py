@@ -20,18 +20,21 @@ those who may see every client. An item someone may not see is "not found" for t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import case, false, func, or_, select, true, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 
 from mailing import codes
 from mailing.clients import EVERYTHING, Access, client_of_piece
-from mailing.errors import MailingError, NotFoundError
+from mailing.errors import MailingError, NotFoundError, StoreError
 from mailing.matching import Matcher, apply_objection, optout_keys, record_response
 from mailing.store import (
     Store,
@@ -42,6 +45,7 @@ from mailing.store import (
     pieces,
     response_options,
     responses,
+    retryable,
     review_items,
     scan_marks,
     scan_runs,
@@ -319,6 +323,29 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
     except codes.CodeError as exc:
         raise MailingError(f"review item {item_id}: {exc}; type the code printed under the QR code") from None
     values = dict(values or {})
+    return str(_retried(item_id, lambda: _resolve_code(store, item_id, code, values, received_on, actor, access)))
+
+
+RECORD_TRIES = 8  # an answer on another channel (a scan, the answer page) committing first costs one retry
+
+
+def _retried(item_id: int, decide: Callable[[], Any]) -> Any:
+    """Run a decision's transaction; when it lost a race (the same letter answered online, by phone or by
+    another scan at that moment: a unique constraint, a deadlock), run it again: it then finds that answer."""
+    for attempt in range(RECORD_TRIES):
+        try:
+            return decide()
+        except (IntegrityError, OperationalError) as exc:
+            if attempt + 1 == RECORD_TRIES or not retryable(exc):
+                orig = str(getattr(exc, "orig", exc)).strip()
+                raise StoreError(f"review item {item_id}: cannot record the decision in the store: "
+                                 f"{orig.splitlines()[0] if orig else type(exc).__name__}") from exc
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _resolve_code(store: Store, item_id: int, code: str, values: dict[str, bool], received_on: date | None,
+                  actor: str | None, access: Access) -> str:
     with acting_as(actor), store.begin() as conn:
         _check_visible(conn, item_id, access)
         row = _item(conn, item_id, actor)
@@ -358,6 +385,11 @@ def resolve_code(store: Store, item_id: int, typed: str, values: Mapping[str, bo
 def set_boxes(store: Store, item_id: int, values: Mapping[str, bool],
               actor: str | None = None, access: Access = EVERYTHING) -> dict[str, bool | None]:
     """Resolve a doubtful or conflict item by setting boxes; returns the response's options afterwards."""
+    return _retried(item_id, lambda: _set_boxes(store, item_id, values, actor, access))  # type: ignore[no-any-return]
+
+
+def _set_boxes(store: Store, item_id: int, values: Mapping[str, bool], actor: str | None,
+               access: Access) -> dict[str, bool | None]:
     with acting_as(actor), store.begin() as conn:
         _check_visible(conn, item_id, access)
         row = _item(conn, item_id, actor)

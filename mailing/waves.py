@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import logging
 import random
+from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from mailing.codes import new_code
 from mailing.config import Campaign
-from mailing.contacts import CAPPED_KINDS, over_cap
+from mailing.contacts import CAPPED_KINDS, ContactCalendar
 from mailing.errors import MailingError
 from mailing.store import (
     audit,
@@ -96,86 +97,162 @@ def unique_codes(conn: Connection, n: int) -> list[str]:
     return codes
 
 
-def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: str = "initial",
-              recipient_ids: Sequence[int] | None = None, letter: str | None = None, rule: str | None = None,
-              drop_date: date | None = None) -> int:
-    """Plan the next wave of the campaign and return its id (see the module docstring)."""
-    if letter is not None and letter not in campaign.letters:
-        raise MailingError(f"letter {letter!r} is not defined in campaign {campaign.name!r}; add [letters.{letter}]")
-    number = int(conn.execute(select(func.coalesce(func.max(waves.c.number), 0))
-                              .where(waves.c.campaign_id == campaign_id)).scalar_one()) + 1
-    r = recipients.c
-    cols = (r.id, r.country, r.postal_code, r.customer_id, r.match_key, r.first_name)
-    base = and_(r.campaign_id == campaign_id, r.active.is_(True), r.erased_at.is_(None))  # erased: never mailed
-    rows: list[Any] = []
-    if recipient_ids is None:
-        rows = list(conn.execute(select(*cols).where(base)).all())
-    else:
-        for chunk in in_chunks(sorted(set(recipient_ids))):
-            rows.extend(conn.execute(select(*cols).where(base, r.id.in_(chunk))).all())
-    as_of = drop_date or date.today()
+@dataclass
+class _Candidates:
+    """A wave's recipients in a compact form (a few bytes each, so a million fit in some 25 MB): the kept
+    ones' ids in id order, each with its place (index into `places`: print-order group = German first,
+    country, postal code); the ids left out by the suppression list; how many were candidates and capped."""
+
+    ids: array[int] = field(default_factory=lambda: array("q"))
+    place: array[int] = field(default_factory=lambda: array("l"))
+    places: dict[tuple[int, str, str], int] = field(default_factory=dict)
+    left_out: list[int] = field(default_factory=list)
+    candidates: int = 0
+    capped: int = 0
+
+    def keep(self, rid: int, country: str, postal_code: str) -> None:
+        group = sort_key(country, postal_code, 0)[:3]
+        self.ids.append(rid)
+        self.place.append(self.places.setdefault(group, len(self.places)))  # type: ignore[arg-type]
+
+    def print_order(self) -> array[int]:
+        """Indices into `ids` in print order: by `sort_key` (its group, then the id), a counting sort over
+        the groups, since the ids already come in id order."""
+        rank_of = array("l", [0]) * len(self.places)
+        for rank, group in enumerate(sorted(self.places)):
+            rank_of[self.places[group]] = rank
+        start = array("q", [0]) * (len(self.places) + 1)
+        for pl in self.place:
+            start[rank_of[pl] + 1] += 1
+        for i in range(1, len(start)):
+            start[i] += start[i - 1]
+        order = array("q", [0]) * len(self.ids)
+        for i, pl in enumerate(self.place):
+            r = rank_of[pl]
+            order[start[r]] = i
+            start[r] += 1
+        return order
+
+
+def _candidates(conn: Connection, campaign_id: int, campaign: Campaign, kind: str,
+                recipient_ids: Sequence[int] | None, as_of: date) -> tuple[_Candidates, dict[int, int]]:
+    """Stream the campaign's active recipients (or those of `recipient_ids`) in id order and keep who is
+    neither suppressed, undeliverable nor held back by the contact cap; (candidates, suppressed id → entry)."""
     from mailing.clients import client_of_campaign
-    from mailing.suppression import binding, suppressed_recipients
+    from mailing.suppression import suppressed_recipients
 
     suppressed = suppressed_recipients(conn, campaign_id, as_of=as_of)
     undeliverable = {int(x[0]) for x in conn.execute(
         select(pieces.c.recipient_id).select_from(pieces.join(waves, waves.c.id == pieces.c.wave_id))
         .where(waves.c.campaign_id == campaign_id, pieces.c.undeliverable.is_(True)))}
-    keep = [row for row in rows if row.id not in suppressed and row.id not in undeliverable]
-    left_out = [row.id for row in rows if row.id in suppressed]
-    capped: set[int] = set()
     cap = campaign.production.contact_cap
-    if cap is not None and kind in CAPPED_KINDS:  # letters in the last days, across campaigns: one too many
-        capped = over_cap(conn, keep, cap, as_of, client_of_campaign(conn, campaign_id))
-        keep = [row for row in keep if row.id not in capped]
-    # Seeded assignment over recipients in id order, so the print order does not change it.
+    # letters in the last days, across campaigns: one too many
+    calendar = (ContactCalendar(conn, cap, as_of, client_of_campaign(conn, campaign_id))
+                if cap is not None and kind in CAPPED_KINDS else None)
+    r = recipients.c
+    base = and_(r.campaign_id == campaign_id, r.active.is_(True), r.erased_at.is_(None))  # erased: never mailed
+    cols = (r.id, r.country, r.postal_code, r.customer_id, r.match_key, r.first_name)
+    if recipient_ids is None:
+        queries = [select(*cols).where(base).order_by(r.id)]
+    else:
+        queries = [select(*cols).where(base, r.id.in_(chunk)).order_by(r.id)
+                   for chunk in in_chunks(sorted(set(recipient_ids)))]
+    found = _Candidates()
+    for query in queries:
+        for row in conn.execute(query.execution_options(yield_per=10_000)):  # not conn's options: they stay
+            found.candidates += 1
+            if row.id in suppressed:
+                found.left_out.append(row.id)
+            elif row.id in undeliverable:
+                pass
+            elif calendar is not None and calendar.over(row):
+                found.capped += 1
+            else:
+                found.keep(row.id, row.country, row.postal_code)
+    return found, suppressed
+
+
+def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: str = "initial",
+              recipient_ids: Sequence[int] | None = None, letter: str | None = None, rule: str | None = None,
+              drop_date: date | None = None) -> int:
+    """Plan the next wave of the campaign and return its id (see the module docstring).
+
+    Memory stays flat however large the wave: the recipients are streamed once into compact arrays (ids,
+    print-order groups, variant and control flags), and pieces are given codes and inserted 5,000 at a time.
+    """
+    if letter is not None and letter not in campaign.letters:
+        raise MailingError(f"letter {letter!r} is not defined in campaign {campaign.name!r}; add [letters.{letter}]")
+    number = int(conn.execute(select(func.coalesce(func.max(waves.c.number), 0))
+                              .where(waves.c.campaign_id == campaign_id)).scalar_one()) + 1
+    as_of = drop_date or date.today()
+    found, suppressed = _candidates(conn, campaign_id, campaign, kind, recipient_ids, as_of)
+    kept = len(found.ids)
+    # Seeded assignment over recipients in id order (indices into found.ids), so the print order does not
+    # change it. random.sample and shuffle depend only on the lengths, so indices give the same choice as ids.
     seed = campaign.production.seed
     rng = random.Random(f"{seed}:{campaign_id}:{number}")
-    by_id = sorted(keep, key=lambda x: x.id)
-    control: set[int] = set()
+    control = bytearray(kept)
+    n_control = 0
     if kind == "initial" and campaign.production.control_share > 0:
-        n_control = round(len(by_id) * campaign.production.control_share / 100.0)
-        control = {x.id for x in rng.sample(by_id, n_control)}
-    mailed = [x for x in by_id if x.id not in control]
-    if not mailed:
-        raise NothingToMail(_nothing_to_mail(campaign.name, len(rows), len(keep), len(capped)))
+        n_control = round(kept * campaign.production.control_share / 100.0)
+        for i in rng.sample(range(kept), n_control):
+            control[i] = 1
+    if kept - n_control == 0:
+        raise NothingToMail(_nothing_to_mail(campaign.name, found.candidates, kept, found.capped))
+    left = found.candidates - kept - found.capped
+    wave_id = _record_wave(conn, campaign_id, campaign, number, kind, rule, letter, drop_date, as_of, left,
+                           found.capped)
+    for chunk in in_chunks(found.left_out, 5000):
+        conn.execute(insert(wave_suppressions), [
+            {"wave_id": wave_id, "recipient_id": rid, "suppression_id": suppressed[rid]} for rid in chunk])
+
+    # A follow-up letter has one text for everybody; its variants still split by share, which keeps the
+    # A/B labels comparable in reports.
+    keys = [v.key for v in campaign.variants]
+    variant = bytearray(kept)
+    labels = iter(_variant_indices(campaign, kept - n_control, rng))
+    for i in range(kept):
+        if not control[i]:
+            variant[i] = next(labels)
+    control_labels = iter(_variant_indices(campaign, n_control, rng))
+    for i in range(kept):
+        if control[i]:
+            variant[i] = next(control_labels)
+    order = found.print_order()
+    for first in range(0, kept, 5000):  # 5,000 pieces at a time: a million rows never sit in memory at once
+        chunk = order[first:first + 5000]
+        codes = unique_codes(conn, len(chunk))  # checked against the store, this wave's earlier chunks included
+        conn.execute(insert(pieces), [
+            {"wave_id": wave_id, "recipient_id": found.ids[i], "code": code, "variant": keys[variant[i]],
+             "control": bool(control[i]), "seq": first + k + 1}
+            for k, (i, code) in enumerate(zip(chunk, codes, strict=True))])
+    audit(conn, "wave.plan", "wave", wave_id,
+          f"{campaign.name} wave {number} ({kind}): {kept} pieces, {n_control} control, "
+          f"{left} suppressed/undeliverable"
+          + (f", {found.capped} held back by the contact cap" if found.capped else ""))
+    log.info("planned wave %d of %s: %d pieces", number, campaign.name, kept)
+    return int(wave_id)
+
+
+def _record_wave(conn: Connection, campaign_id: int, campaign: Campaign, number: int, kind: str,
+                 rule: str | None, letter: str | None, drop_date: date | None, as_of: date, suppressed: int,
+                 capped: int) -> int:
+    """The waves row, with the suppression state it used (highest entry id, entries in force) and the
+    campaign text it was planned with."""
+    from mailing.clients import client_of_campaign
+    from mailing.suppression import binding
+
     s = suppression.c
     in_force = or_(s.expires_at.is_(None), s.expires_at > as_of)
     max_id = int(conn.execute(select(func.coalesce(func.max(s.id), 0))).scalar_one())
     count = int(conn.execute(select(func.count()).select_from(suppression)
                              .where(in_force, binding(client_of_campaign(conn, campaign_id)))).scalar_one())
     text = conn.execute(select(campaigns.c.config_toml).where(campaigns.c.id == campaign_id)).scalar_one()
-    wave_id = new_id(conn.execute(insert(waves).values(
+    return new_id(conn.execute(insert(waves).values(
         campaign_id=campaign_id, number=number, kind=kind, rule=rule, letter=letter, status="planned",
-        drop_date=drop_date, seed=seed, suppression_max_id=max_id, suppression_count=count,
-        suppressed=len(rows) - len(keep) - len(capped), capped=len(capped), config_toml=text,
+        drop_date=drop_date, seed=campaign.production.seed, suppression_max_id=max_id, suppression_count=count,
+        suppressed=suppressed, capped=capped, config_toml=text,
     )))
-    if left_out:
-        conn.execute(insert(wave_suppressions), [
-            {"wave_id": wave_id, "recipient_id": rid, "suppression_id": suppressed[rid]} for rid in left_out])
-
-    # A follow-up letter has one text for everybody; its variants still split by share, which keeps the
-    # A/B labels comparable in reports.
-    labels = _variants(campaign, len(mailed), rng)
-    variant_of = {x.id: v for x, v in zip(mailed, labels, strict=True)}
-    control_labels = _variants(campaign, len(control), rng)
-    for x, v in zip(sorted(control), control_labels, strict=True):
-        variant_of[x] = v
-    ordered = sorted(keep, key=lambda x: sort_key(x.country, x.postal_code, x.id))
-    codes = unique_codes(conn, len(ordered))
-    values: list[dict[str, Any]] = []  # inserted 5,000 at a time: a million rows never sit in memory at once
-    for i, (x, code) in enumerate(zip(ordered, codes, strict=True)):
-        values.append({"wave_id": wave_id, "recipient_id": x.id, "code": code, "variant": variant_of[x.id],
-                       "control": x.id in control, "seq": i + 1})
-        if len(values) == 5000 or i + 1 == len(ordered):
-            conn.execute(insert(pieces), values)
-            values = []
-    audit(conn, "wave.plan", "wave", wave_id,
-          f"{campaign.name} wave {number} ({kind}): {len(ordered)} pieces, {len(control)} control, "
-          f"{len(rows) - len(keep) - len(capped)} suppressed/undeliverable"
-          + (f", {len(capped)} held back by the contact cap" if capped else ""))
-    log.info("planned wave %d of %s: %d pieces", number, campaign.name, len(ordered))
-    return int(wave_id)
 
 
 def _nothing_to_mail(name: str, candidates: int, kept: int, capped: int = 0) -> str:
@@ -192,8 +269,11 @@ def _nothing_to_mail(name: str, candidates: int, kept: int, capped: int = 0) -> 
     return f"campaign {name!r}: every recipient is in the control group; nothing to print, no wave was recorded"
 
 
-def _variants(campaign: Campaign, n: int, rng: random.Random) -> list[str]:
+def _variant_indices(campaign: Campaign, n: int, rng: random.Random) -> bytearray:
+    """n variant numbers (index into campaign.variants) split by the variants' shares, shuffled."""
     parts = quotas(n, [v.share for v in campaign.variants])
-    labels = [v.key for v, k in zip(campaign.variants, parts, strict=True) for _ in range(k)]
-    rng.shuffle(labels)
+    labels = bytearray()
+    for index, k in enumerate(parts):
+        labels.extend(bytes([index]) * k)
+    rng.shuffle(labels)  # type: ignore[arg-type]  # a mutable sequence; the same swaps as on a list
     return labels
