@@ -44,6 +44,7 @@ from sqlalchemy.engine import Connection
 from layouts.letter import LayoutError, LetterLayout, PieceData
 from layouts.postcard import PostcardLayout, layout_for
 from layouts.render import BatchJob, BatchResult, _umask, render_batch, render_batch_data, write_atomic
+from mailing import waves as wave_planning
 from mailing.addressing import address_lines, display_name, greeting, salutation_kind
 from mailing.campaigns import load
 from mailing.cluster import is_remote
@@ -210,7 +211,7 @@ def _plan_batches(conn: Connection, wave_row: Any, campaign: Campaign, pages_per
             select(pieces.c.id, recipients.c.postal_code, recipients.c.country)
             .select_from(pieces.join(recipients, recipients.c.id == pieces.c.recipient_id))
             .where(pieces.c.wave_id == wave_row.id, pieces.c.control.is_(False)).order_by(pieces.c.seq)
-            .execution_options(yield_per=10_000)):
+            .execution_options(yield_per=wave_planning.STREAM_ROWS)):
         region = leitregion(r.postal_code, r.country)
         if cur and (len(cur) >= size or (at_region and region != last)):
             runs.append(cur)
@@ -463,7 +464,7 @@ def _manifest_rows(store: Store, wrow: Any, by_batch: dict[int, Any],
                    counts: _Manifest | None = None) -> Iterator[dict[str, Any]]:
     """The printed pieces of the wave as manifest rows, in print order (counted into `counts` when given)."""
     with store.connect() as conn:
-        result = conn.execution_options(yield_per=10_000).execute(
+        result = conn.execution_options(yield_per=wave_planning.STREAM_ROWS).execute(
             select(pieces.c.code, pieces.c.variant, pieces.c.seq, pieces.c.first_page, pieces.c.control,
                    pieces.c.batch_id, recipients.c.customer_id, recipients.c.postal_code, recipients.c.country)
             .select_from(pieces.join(recipients, recipients.c.id == pieces.c.recipient_id))

@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 
 WAVE_STATES = ("planned", "produced", "dropped")
 SENT_STATES = ("produced", "dropped")  # a wave in one of these states was printed: its letters are sent
+# Planning and production stream rows in chunks so memory stays flat however large the wave (docs/scale.md):
+STREAM_ROWS = 10_000  # rows fetched from the store at a time
+INSERT_ROWS = 5_000  # pieces given codes and inserted at a time
 
 
 class NothingToMail(MailingError):
@@ -159,7 +162,7 @@ def _candidates(conn: Connection, campaign_id: int, campaign: Campaign, kind: st
                    for chunk in in_chunks(sorted(set(recipient_ids)))]
     found = _Candidates()
     for query in queries:
-        for row in conn.execute(query.execution_options(yield_per=10_000)):  # not conn's options: they stay
+        for row in conn.execute(query.execution_options(yield_per=STREAM_ROWS)):  # not conn's options: they stay
             found.candidates += 1
             if row.id in suppressed:
                 found.left_out.append(row.id)
@@ -202,7 +205,7 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
     left = found.candidates - kept - found.capped
     wave_id = _record_wave(conn, campaign_id, campaign, number, kind, rule, letter, drop_date, as_of, left,
                            found.capped)
-    for chunk in in_chunks(found.left_out, 5000):
+    for chunk in in_chunks(found.left_out, INSERT_ROWS):
         conn.execute(insert(wave_suppressions), [
             {"wave_id": wave_id, "recipient_id": rid, "suppression_id": suppressed[rid]} for rid in chunk])
 
@@ -219,8 +222,8 @@ def plan_wave(conn: Connection, campaign_id: int, campaign: Campaign, *, kind: s
         if control[i]:
             variant[i] = next(control_labels)
     order = found.print_order()
-    for first in range(0, kept, 5000):  # 5,000 pieces at a time: a million rows never sit in memory at once
-        chunk = order[first:first + 5000]
+    for first in range(0, kept, INSERT_ROWS):  # a million rows never sit in memory at once
+        chunk = order[first:first + INSERT_ROWS]
         codes = unique_codes(conn, len(chunk))  # checked against the store, this wave's earlier chunks included
         conn.execute(insert(pieces), [
             {"wave_id": wave_id, "recipient_id": found.ids[i], "code": code, "variant": keys[variant[i]],
