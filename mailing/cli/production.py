@@ -75,6 +75,9 @@ def produce_cmd(ctx: click.Context, campaign: str, out: str, wave: int | None, r
         click.echo(f"wave {result.wave}: {result.pieces} letters ({result.pages_per_piece} page(s) each) in "
                    f"{len(result.files)} file(s), {result.control} in the control group; "
                    f"{result.rendered} batch(es) rendered, {result.reused} already complete")
+        if result.taken_out:
+            click.echo(f"{result.taken_out} letter(s) left out: their recipients objected, were erased or are "
+                       "undeliverable since the wave was planned")
         click.echo(f"manifest: {result.manifest}, job ticket: {result.job_ticket}, docket: {result.docket}")
         if result.truncated_addresses:
             click.echo(f"warning: {result.truncated_addresses} address line(s) shortened to fit the window",
