@@ -9,16 +9,22 @@ import json
 import os
 import random
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cycle import DROP, coupon_scan, run, scan_json
 from pypdf import PdfReader
+from recipients_helper import add_recipients
 from sqlalchemy import create_engine, select, text
 
+from mailing.campaigns import register_campaign
 from mailing.cli import main
-from mailing.store import Store, audit_log
+from mailing.production import produce
+from mailing.store import Store, audit_log, campaigns
+from mailing.suppression import add_entry
 
 pytestmark = pytest.mark.slow
 
@@ -200,3 +206,47 @@ def test_objection_after_production_goes_on_the_pull_list(tmp_path: Path, capsys
     run(capsys, db, "produce", name, "--wave", reminder, "--reprint", "--out", tmp_path / "p3")
     for pdf in (tmp_path / "p2").glob("*welle*.pdf"):
         assert (tmp_path / "p3" / pdf.name).read_bytes() == pdf.read_bytes()
+
+
+class ObjectingPool(ThreadPoolExecutor):
+    """A real thread pool; while the first batch is rendered, its first recipient objects (a separate
+    transaction, as another station would write it)."""
+
+    def __init__(self, store: Store, campaign_id: int) -> None:
+        super().__init__(max_workers=1)
+        self.store, self.campaign_id, self.objected = store, campaign_id, ""
+        self.submitted = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.submitted += 1
+        if not self.objected:
+            self.objected = args[1][0]["customer_id"]
+            with self.store.begin() as conn:
+                add_entry(conn, "objection", "import", "telefon", campaign_id=self.campaign_id,
+                          customer_id=self.objected)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_objection_while_the_wave_is_rendered_is_not_printed(store: Store, campaign_file: Path,
+                                                             tmp_path: Path) -> None:
+    """Finding: the suppression list was read only at planning; an objection recorded while the batches were
+    rendered reached the print file. The transaction that marks the wave produced looks again."""
+    text_ = campaign_file.read_text(encoding="utf-8").replace("batch_size = 5000", "batch_size = 3")
+    campaign_file.write_text(text_, encoding="utf-8")
+    c, _ = register_campaign(store, campaign_file)
+    add_recipients(store, c.name, 12)
+    with store.connect() as conn:
+        cid = conn.execute(select(campaigns.c.id).where(campaigns.c.name == c.name)).scalar_one()
+    with ObjectingPool(store, cid) as pool:
+        result = produce(store, c.name, tmp_path / "druck", jobs=1, executor=pool)
+    assert result.taken_out == 1 and pool.objected
+    with (tmp_path / "druck" / Path(result.manifest).name).open(encoding="utf-8") as fh:
+        manifest = list(csv.DictReader(fh))
+    assert pool.objected not in {r["customer_id"] for r in manifest}
+    assert [int(r["seq"]) for r in manifest] == list(range(1, len(manifest) + 1))
+    assert len(manifest) == result.pieces
+    assert pool.submitted > len(result.files), "the batches were rendered again"
+    ticket = json.loads(Path(result.job_ticket).read_text(encoding="utf-8"))
+    for f in ticket["files"]:
+        assert len(PdfReader(tmp_path / "druck" / f["file"]).pages) == f["pages"]
+        assert pool.objected not in "".join(p.extract_text() or "" for p in PdfReader(tmp_path / "druck" / f["file"]).pages)
