@@ -66,6 +66,7 @@ class TakeOut:
     removed: int = 0
     reasons: Counter[str] = field(default_factory=Counter)  # objection | robinson | ... | erased | undeliverable
     emptied: bool = False  # no printed letter was left: the wave was removed
+    forgotten: list[str] = field(default_factory=list)  # batch files an earlier run wrote, no longer valid
 
     def describe(self) -> str:
         why = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items()))
@@ -125,12 +126,14 @@ def _renumber(conn: Connection, wave_id: int, removed_seqs: Sequence[int]) -> No
         conn.execute(update(pieces).where(cond).values(seq=pieces.c.seq - i))
 
 
-def _forget_batches(conn: Connection, wave_id: int) -> None:
-    """Batches an interrupted run recorded: planned again (their pieces changed), files rendered again."""
-    if conn.execute(select(batches.c.id).where(batches.c.wave_id == wave_id).limit(1)).first() is None:
-        return
-    conn.execute(update(pieces).where(pieces.c.wave_id == wave_id).values(batch_id=None, first_page=None))
-    conn.execute(delete(batches).where(batches.c.wave_id == wave_id))
+def _forget_batches(conn: Connection, wave_id: int) -> list[str]:
+    """Batches an interrupted run recorded: planned again (their pieces changed), files rendered again.
+    Returns their file names (the caller removes them: a batch fewer must not leave an old file behind)."""
+    files = [str(f) for f in conn.execute(select(batches.c.file).where(batches.c.wave_id == wave_id))]
+    if files:
+        conn.execute(update(pieces).where(pieces.c.wave_id == wave_id).values(batch_id=None, first_page=None))
+        conn.execute(delete(batches).where(batches.c.wave_id == wave_id))
+    return files
 
 
 def take_out(conn: Connection, wave_id: int) -> TakeOut:
@@ -156,7 +159,7 @@ def take_out(conn: Connection, wave_id: int) -> TakeOut:
                      .values(status="skipped", wave_id=None,
                              note="suppressed, erased or undeliverable before the wave was printed"))
     conn.execute(update(waves).where(waves.c.id == wave_id).values(suppressed=waves.c.suppressed + len(late)))
-    _forget_batches(conn, wave_id)
+    result.forgotten = _forget_batches(conn, wave_id)
     printed = conn.execute(select(pieces.c.id).where(pieces.c.wave_id == wave_id, pieces.c.control.is_(False))
                            .limit(1)).first()
     if printed is None:
@@ -250,10 +253,13 @@ class PullResult:
 
 
 def pull_csv(rows: Iterable[PullRow]) -> bytes:
+    """The list as CSV (UTF-8, CRLF); an imported postal code never becomes a spreadsheet formula."""
+    from reports.calllist import csv_safe
+
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=PULL_COLUMNS, lineterminator="\r\n")
     w.writeheader()
-    w.writerows(asdict(r) for r in rows)
+    w.writerows({**asdict(r), "postal_code": csv_safe(r.postal_code)} for r in rows)
     return buf.getvalue().encode("utf-8")
 
 

@@ -311,6 +311,9 @@ def _take_out_early(store: Store, campaign_name: str, wave: int | None) -> int:
         if row is None:
             return 0
         done = take_out(conn, row.id)
+    if row.out_dir:  # an interrupted run's files: rendered again, and one batch fewer leaves no old file
+        for name in done.forgotten:
+            (Path(row.out_dir) / name).unlink(missing_ok=True)
     if done.emptied:
         raise NothingToMail(
             f"wave {done.wave} of {campaign_name!r}: {done.describe()}: everyone in it objected, was erased or is "
@@ -633,9 +636,9 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
             write_atomic(out / docket_name(wrow.number), docket_bytes)
     if late is not None and late.removed:
         prepared.discard()
+        for b in brows:  # rendered again in the next round (or not at all): no stale file stays in the folder
+            (out / b.file).unlink(missing_ok=True)
         if late.emptied:
-            for b in brows:
-                (out / b.file).unlink(missing_ok=True)
             raise NothingToMail(
                 f"wave {late.wave} of {campaign.name!r}: {late.describe()} while it was rendered: everyone in it "
                 "objected, was erased or is undeliverable; nothing to print, the wave was removed")

@@ -247,6 +247,8 @@ def test_objection_while_the_wave_is_rendered_is_not_printed(store: Store, campa
     assert len(manifest) == result.pieces
     assert pool.submitted > len(result.files), "the batches were rendered again"
     ticket = json.loads(Path(result.job_ticket).read_text(encoding="utf-8"))
+    pdfs = {p.name for p in (tmp_path / "druck").glob("*.pdf")} - {Path(result.docket).name}
+    assert pdfs == {f["file"] for f in ticket["files"]}, "no stale batch file of the first rendering"
     for f in ticket["files"]:
         assert len(PdfReader(tmp_path / "druck" / f["file"]).pages) == f["pages"]
         assert pool.objected not in "".join(p.extract_text() or "" for p in PdfReader(tmp_path / "druck" / f["file"]).pages)
