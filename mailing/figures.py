@@ -13,6 +13,11 @@ Counting rules (where the design leaves room):
   rule's minimum volume is reached is not a wave at all (`pooled`).
 - "pieces" = letters of every recorded wave; "sent" = letters of sent waves. Control-group pieces get no
   letter: they are neither (counted as `control`).
+- Late objections (mailing/lateobjections.py): a piece taken out of a planned wave before printing is gone
+  and counts in the wave's `suppressed`; a piece printed and then pulled at the lettershop is neither a
+  piece nor sent (`pulled`, and in `suppressed`; no cost counted, as for the control group); a printed piece
+  whose person objected while the wave waits for its drop date is `to_pull` (still counted as sent until
+  the pull is confirmed).
 - "responses" = counted responses (one per piece) to sent letters; a duplicate coupon is not counted again
   (`duplicates`). Responses to control-group pieces are counted apart (Varianten sheet only).
 - Channels: a response arrives on paper (a scanned coupon, or one typed in from review), online or by
@@ -36,6 +41,7 @@ from sqlalchemy.engine import Connection
 
 from mailing.config import Campaign
 from mailing.dedupe import DuplicateSummary, duplicate_summary
+from mailing.lateobjections import pulled, to_pull_counts
 from mailing.store import (
     followups,
     pieces,
@@ -109,6 +115,8 @@ class WaveFigures:
     letter_variants: dict[str, Group] = field(default_factory=dict)  # letters by variant
     duplicates: int = 0
     capped: int = 0  # held back by the contact cap when it was planned (mailing.contacts)
+    pulled: int = 0  # printed, then pulled at the lettershop after a late objection: not sent
+    to_pull: int = 0  # printed, not posted yet, whose person objected since: on the pull list
 
     @property
     def is_sent(self) -> bool:
@@ -172,6 +180,14 @@ class Figures:
         return sum(w.planned for w in self.waves)
 
     @property
+    def pulled(self) -> int:
+        return sum(w.pulled for w in self.waves)
+
+    @property
+    def to_pull(self) -> int:
+        return sum(w.to_pull for w in self.waves)
+
+    @property
     def capped(self) -> int:
         """Recipients the contact cap held back, over all waves (Zurückgehalten wegen Kontaktobergrenze)."""
         return sum(w.capped for w in self.waves)
@@ -222,7 +238,7 @@ def campaign_pieces(cid: int) -> Any:
 
 
 def _sent() -> Any:
-    return and_(waves.c.status.in_(SENT_STATES), pieces.c.control.is_(False))
+    return and_(waves.c.status.in_(SENT_STATES), pieces.c.control.is_(False), ~pulled())
 
 
 def _n(value: Any) -> int:
@@ -254,7 +270,11 @@ def collect(conn: Connection, cid: int, campaign: Campaign, *, detail: bool = Tr
     f = Figures(cid, campaign, _waves(conn, cid))
     f.recipients = _n(conn.execute(select(func.count()).select_from(recipients).where(
         recipients.c.campaign_id == cid, recipients.c.active.is_(True))).scalar_one())
-    f.suppressed = len(suppressed_recipients(conn, cid))
+    suppressed = suppressed_recipients(conn, cid)
+    f.suppressed = len(suppressed)
+    to_pull = to_pull_counts(conn, cid, suppressed)
+    for w in f.waves:
+        w.to_pull = to_pull.get(w.number, 0)
     f.channels = dict.fromkeys(CHANNELS, 0)
     for source, n in conn.execute(
             select(responses.c.source, func.count(responses.c.id))
@@ -296,7 +316,7 @@ def _waves(conn: Connection, cid: int) -> list[WaveFigures]:
         select(pieces.c.wave_id, pieces.c.variant, pieces.c.control, func.count(pieces.c.id), undeliv,
                func.count(responses.c.id), func.min(responses.c.received_on), func.max(responses.c.received_on))
         .select_from(campaign_pieces(cid).outerjoin(responses, responses.c.piece_id == pieces.c.id))
-        .group_by(pieces.c.wave_id, pieces.c.variant, pieces.c.control))
+        .where(~pulled()).group_by(pieces.c.wave_id, pieces.c.variant, pieces.c.control))
     for wave_id, variant, control, n, und, resp, first, last in groups:
         w = by_id[wave_id]
         if control:
@@ -304,6 +324,9 @@ def _waves(conn: Connection, cid: int) -> list[WaveFigures]:
         else:
             w.letters.add(_n(n), _n(und), _n(resp), first, last)
             w.letter_variants.setdefault(variant, Group()).add(_n(n), _n(und), _n(resp), first, last)
+    for wave_id, n in conn.execute(select(pieces.c.wave_id, func.count(pieces.c.id))
+                                   .select_from(campaign_pieces(cid)).where(pulled()).group_by(pieces.c.wave_id)):
+        by_id[wave_id].pulled = _n(n)
     dup = conn.execute(
         select(pieces.c.wave_id, func.count(scans.c.id))
         .select_from(scans.join(campaign_pieces(cid), pieces.c.id == scans.c.piece_id))
@@ -324,7 +347,7 @@ def _details(conn: Connection, f: Figures) -> None:
                func.count(responses.c.id))
         .select_from(campaign_pieces(cid).join(recipients, recipients.c.id == pieces.c.recipient_id)
                      .outerjoin(responses, responses.c.piece_id == pieces.c.id))
-        .where(waves.c.status.in_(SENT_STATES))
+        .where(waves.c.status.in_(SENT_STATES), ~pulled())
         .group_by(recipients.c.country, recipients.c.postal_code, pieces.c.control))
     for country, postal_code, control, n, und, resp in plz:
         group, ctrl = regions.setdefault(region_key(country, postal_code), (Group(), [0]))
@@ -375,7 +398,7 @@ def status_json(f: Figures) -> dict[str, Any]:
         "waves": [{"wave": w.number, "kind": w.kind, "pieces": w.letters.pieces, "status": w.status,
                    "sent": w.sent.pieces, "control": w.control.pieces, "responses": w.sent.responses,
                    "drop_date": w.drop_date.isoformat() if w.drop_date else None, "suppressed": w.suppressed,
-                   "capped": w.capped, "cost": _round(f.wave_cost(w))}
+                   "capped": w.capped, "cost": _round(f.wave_cost(w)), "pulled": w.pulled, "to_pull": w.to_pull}
                   for w in f.waves],
         "planned": f.planned,
         "control": f.control_pieces,
@@ -388,6 +411,8 @@ def status_json(f: Figures) -> dict[str, Any]:
         "followups_waiting": dict(f.pooled),
         "import_duplicates": f.import_duplicates.as_json(),
         "capped": f.capped,
+        "pulled": f.pulled,
+        "to_pull": f.to_pull,
         "rsvp": f.rsvp,
     }
 

@@ -51,6 +51,7 @@ from mailing.cluster import is_remote
 from mailing.config import Campaign, parse_campaign, read_assets
 from mailing.errors import MailingError, NotFoundError
 from mailing.jobticket import lettershop_sections, summary_lines
+from mailing.lateobjections import take_out
 from mailing.package import (
     MANIFEST_COLUMNS,
     batch_file_name,
@@ -64,7 +65,7 @@ from mailing.package import (
     ticket_name,
 )
 from mailing.store import Store, audit, batches, new_id, pieces, recipients, utcnow, waves
-from mailing.waves import leitregion, plan_wave
+from mailing.waves import NothingToMail, leitregion, plan_wave
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class ProduceResult:
     leitregions: dict[str, int] = field(default_factory=dict)
     truncated_addresses: int = 0
     reprint: bool = False
+    taken_out: int = 0  # letters taken out since planning: suppressed, erased or undeliverable (lateobjections)
     removed_parts: list[str] = field(default_factory=list)  # stray temporary files removed
 
 
@@ -253,17 +255,77 @@ def _batch_pieces(conn: Connection, batch_id: int) -> list[Any]:
 
 
 # ------------------------------------------------------------------------------------------ produce
+class _WaveChanged(Exception):
+    """Objections arrived while the wave was rendered; they were taken out, the batches must be rendered again."""
+
+    def __init__(self, removed: int) -> None:
+        super().__init__(removed)
+        self.removed = removed
+
+
+_ATTEMPTS = 3  # renderings of one produce run while objections keep arriving during rendering
+
+
 def produce(store: Store, campaign_name: str, out_dir: str | Path, *, wave: int | None = None, reprint: bool = False,
             jobs: int = 1, drop_date: date | None = None, progress: Callable[[int, int], None] | None = None,
             executor: Executor | None = None) -> ProduceResult:
     """Produce (or finish producing, or with `reprint` print again) one wave's package in out_dir. See the
     module docstring.
 
+    Late objections (mailing/lateobjections.py): whoever is suppressed, erased or undeliverable since the wave
+    was planned is taken out before the batches are planned, and again in the transaction that marks the
+    wave produced; when that last check finds someone, the changed batches are rendered again.
+
     `executor` replaces the local process pool (e.g. a Dask cluster's concurrent.futures executor).
     """
-    out = Path(out_dir)
     if reprint and drop_date is not None:
         raise MailingError("--drop-date cannot be used with --reprint: a reprint keeps the wave's drop date")
+    taken = 0
+    for _ in range(_ATTEMPTS):
+        try:
+            result = _produce_once(store, campaign_name, Path(out_dir), wave, reprint, jobs, drop_date, progress,
+                                   executor)
+        except _WaveChanged as changed:
+            taken += changed.removed
+            continue
+        result.taken_out += taken
+        return result
+    raise MailingError(f"objections kept arriving while the wave of {campaign_name!r} was rendered ({taken} letter(s) "
+                       "taken out so far); run the same `mailing produce` again")
+
+
+def _planned_row(conn: Connection, cid: int, wave: int | None) -> Any:
+    """The planned wave `produce` would take (None when it would plan wave 1 or refuse)."""
+    w = waves.c
+    cond = [w.campaign_id == cid, w.status == "planned"]
+    if wave is not None:
+        cond.append(w.number == wave)
+    return conn.execute(select(waves).where(*cond).order_by(w.number).limit(1)).first()
+
+
+def _take_out_early(store: Store, campaign_name: str, wave: int | None) -> int:
+    """Before anything is rendered: take the late objections out of the planned wave (own transaction, so
+    that a wave left empty is removed for good), and refuse when nothing is left to print."""
+    with store.begin() as conn:
+        cid, _ = load(conn, campaign_name)
+        row = _planned_row(conn, cid, wave)
+        if row is None:
+            return 0
+        done = take_out(conn, row.id)
+    if row.out_dir:  # an interrupted run's files: rendered again, and one batch fewer leaves no old file
+        for name in done.forgotten:
+            (Path(row.out_dir) / name).unlink(missing_ok=True)
+    if done.emptied:
+        raise NothingToMail(
+            f"wave {done.wave} of {campaign_name!r}: {done.describe()}: everyone in it objected, was erased or is "
+            "undeliverable since it was planned; nothing to print, the wave was removed")
+    return done.removed
+
+
+def _produce_once(store: Store, campaign_name: str, out: Path, wave: int | None, reprint: bool, jobs: int,
+                  drop_date: date | None, progress: Callable[[int, int], None] | None,
+                  executor: Executor | None) -> ProduceResult:
+    taken = 0 if reprint else _take_out_early(store, campaign_name, wave)
     with store.begin() as conn:
         cid, current = load(conn, campaign_name)
         wrow = _choose_wave(conn, cid, current, wave, drop_date, reprint)
@@ -317,6 +379,7 @@ def produce(store: Store, campaign_name: str, out_dir: str | Path, *, wave: int 
         raise
     result.rendered, result.reused, result.truncated_addresses = len(todo), len(brows) - len(todo), truncated
     result.removed_parts = removed
+    result.taken_out = taken
     return result
 
 
@@ -523,8 +586,6 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
     names = {"csv": manifest_csv_name(wrow.number), "xlsx": manifest_xlsx_name(wrow.number),
              "ticket": ticket_name(wrow.number), "summary": summary_name(wrow.number)}
     assert prepared.csv_part is not None and prepared.xlsx_part is not None
-    _place(prepared.csv_part, out / names["csv"])
-    _place(prepared.xlsx_part, out / names["xlsx"])
     produced_at = wrow.produced_at.replace(microsecond=0, tzinfo=UTC)
     regions = dict(sorted(prepared.regions.items()))
     ticket = {
@@ -553,15 +614,36 @@ def _finish(store: Store, campaign: Campaign, wrow: Any, out: Path, layout: Lett
 
     ticket.update(lettershop_sections(campaign, wrow.letter, layout.has_coupon, pages_per_piece, ticket["files"]))
     ticket["sheets"] = n * ticket["print"]["sheets_per_piece"]
-    write_atomic(out / names["ticket"], json.dumps(ticket, ensure_ascii=False, indent=2).encode("utf-8"))
-    write_atomic(out / names["summary"], summary_text(ticket).encode("utf-8"))
-    write_atomic(out / docket_name(wrow.number), docket_pdf(ticket))
+    ticket_bytes = json.dumps(ticket, ensure_ascii=False, indent=2).encode("utf-8")
+    summary_bytes, docket_bytes = summary_text(ticket).encode("utf-8"), docket_pdf(ticket)
+    late = None
     with store.begin() as conn:
         if reprint:
             audit(conn, "wave.reprint", "wave", wrow.id, f"{campaign.name} wave {wrow.number} → {out}")
         else:
+            # written first (SQLite takes the write lock here), then the last look at the suppression list in
+            # the transaction that marks the wave produced: an objection recorded later is on the pull list
             conn.execute(update(waves).where(waves.c.id == wrow.id).values(status="produced"))
-            audit(conn, "wave.produce", "wave", wrow.id, f"{campaign.name} wave {wrow.number} → {out}")
+            late = take_out(conn, wrow.id)
+            if late.removed and not late.emptied:
+                conn.execute(update(waves).where(waves.c.id == wrow.id).values(status="planned"))
+            elif not late.removed:
+                audit(conn, "wave.produce", "wave", wrow.id, f"{campaign.name} wave {wrow.number} → {out}")
+        if late is None or not late.removed:  # inside the transaction: files that fail leave the wave planned
+            _place(prepared.csv_part, out / names["csv"])
+            _place(prepared.xlsx_part, out / names["xlsx"])
+            write_atomic(out / names["ticket"], ticket_bytes)
+            write_atomic(out / names["summary"], summary_bytes)
+            write_atomic(out / docket_name(wrow.number), docket_bytes)
+    if late is not None and late.removed:
+        prepared.discard()
+        for b in brows:  # rendered again in the next round (or not at all): no stale file stays in the folder
+            (out / b.file).unlink(missing_ok=True)
+        if late.emptied:
+            raise NothingToMail(
+                f"wave {late.wave} of {campaign.name!r}: {late.describe()} while it was rendered: everyone in it "
+                "objected, was erased or is undeliverable; nothing to print, the wave was removed")
+        raise _WaveChanged(late.removed)
     return ProduceResult(
         campaign=campaign.name, wave=wrow.number, wave_id=wrow.id, out_dir=str(out), pieces=n,
         control=control, pages=n * pages_per_piece, pages_per_piece=pages_per_piece,

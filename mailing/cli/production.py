@@ -75,6 +75,9 @@ def produce_cmd(ctx: click.Context, campaign: str, out: str, wave: int | None, r
         click.echo(f"wave {result.wave}: {result.pieces} letters ({result.pages_per_piece} page(s) each) in "
                    f"{len(result.files)} file(s), {result.control} in the control group; "
                    f"{result.rendered} batch(es) rendered, {result.reused} already complete")
+        if result.taken_out:
+            click.echo(f"{result.taken_out} letter(s) left out: their recipients objected, were erased or are "
+                       "undeliverable since the wave was planned")
         click.echo(f"manifest: {result.manifest}, job ticket: {result.job_ticket}, docket: {result.docket}")
         if result.truncated_addresses:
             click.echo(f"warning: {result.truncated_addresses} address line(s) shortened to fit the window",
@@ -145,4 +148,39 @@ def layout_cmd(ctx: click.Context, campaign: str, as_json: bool) -> int:
     return 0
 
 
-COMMANDS: list[click.Command] = [produce_cmd, preflight_cmd, layout_cmd]
+@click.command("pull-list", epilog=example("mailing pull-list fruehjahr-2026 --wave 2 --out aussteuern.csv",
+                                           "mailing pull-list fruehjahr-2026 --confirm aussteuern.csv"))
+@click.argument("campaign")
+@click.option("--wave", type=click.IntRange(1), default=None,
+              help="Only this wave (default: every produced wave not posted yet).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write the list as CSV for the lettershop (file, page, seq, code, postal code; no names).")
+@click.option("--confirm", "confirm", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="A pull list the lettershop worked through: record its pieces as pulled (not sent).")
+@json_option
+@click.pass_context
+def pull_list_cmd(ctx: click.Context, campaign: str, wave: int | None, out: str | None, confirm: str | None,
+                  as_json: bool) -> int:
+    """Aussteuerliste: printed letters not posted yet whose recipient objected since production.
+
+    A wave counts as at the lettershop while it is produced and its drop date is today or later. Letters of
+    a wave not produced yet need no list: `produce` leaves them out itself.
+    """
+    from mailing.lateobjections import pull_list
+
+    result = pull_list(open_store(ctx), campaign, wave=wave, out=out, confirm=confirm)
+    if as_json:
+        echo_json(result.as_json())
+        return 0
+    if confirm is not None:
+        click.echo(f"{result.confirmed} piece(s) recorded as pulled"
+                   + (f"; {len(result.not_pending)} code(s) of the list were not to pull (already pulled, "
+                      "or not this campaign's)" if result.not_pending else ""))
+    for r in result.rows:
+        click.echo(f"wave {r.wave}  {r.file}  pages {r.page}-{r.last_page}  seq {r.seq}  code {r.code}  "
+                   f"PLZ {r.postal_code}")
+    click.echo(f"{len(result.rows)} piece(s) to pull" + (f"; list written to {result.out}" if result.out else ""))
+    return 0
+
+
+COMMANDS: list[click.Command] = [produce_cmd, preflight_cmd, layout_cmd, pull_list_cmd]

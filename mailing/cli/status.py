@@ -25,7 +25,13 @@ def status_cmd(ctx: click.Context, campaign: str, client: str | None, as_json: b
         sent = f"{w['sent']} sent" if w["status"] != "planned" else "planned, not sent"
         click.echo(f"  wave {w['wave']} ({w['kind']}, {w['status']}, drop {w['drop_date'] or '-'}): "
                    f"{w['pieces']} pieces, {sent}" + (f", {w['control']} control" if w["control"] else "")
-                   + (f", {w['capped']} held back by the contact cap" if w["capped"] else ""))
+                   + (f", {w['capped']} held back by the contact cap" if w["capped"] else "")
+                   + (f", {w['pulled']} pulled" if w["pulled"] else "")
+                   + (f", {w['to_pull']} to pull" if w["to_pull"] else ""))
+    if st["pulled"] or st["to_pull"]:
+        click.echo(f"late objections: {st['to_pull']} printed letter(s) to pull at the lettershop"
+                   + (f" (mailing pull-list {st['campaign']})" if st["to_pull"] else "")
+                   + f", {st['pulled']} pulled")
     click.echo(f"responses {st['responses']} of {st['sent']} sent ({st['response_rate']:.1%}), "
                f"duplicates {st['duplicates']}, undeliverable {st['undeliverable']}, review open {st['review_open']}")
     click.echo("by channel: " + ", ".join(f"{k} {v}" for k, v in st["responses_by_channel"].items()))
