@@ -18,6 +18,9 @@ can arrive later; the design says it takes effect at once, so:
   page find the sheet in the PLZ-sorted stack, the code printed on it confirms it). `confirm_pulled`
   records the pieces of a worked-through list as pulled: a `wave_suppressions` row for a piece of the same
   wave. A pulled piece is printed but not sent (mailing/figures.py counts it as pulled, not sent).
+- **posted** (`mark_posted`, `mailing posted`): the lettershop handed the wave to the post; its status
+  becomes `dropped` and it is past pulling. A wave with letters still to pull is refused unless the
+  operator posts them anyway (`--with-pending`), which the audit log records.
 
 Nothing here writes personal data into the audit log: counts and reasons only.
 """
@@ -34,7 +37,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -187,7 +190,8 @@ def pulled() -> Any:
 
 def at_lettershop(as_of: date | None = None) -> Any:
     """SQL condition on `waves`: produced and not yet posted (no drop date, or the drop date is `as_of`,
-    default today, or later). A wave posted is past pulling; nothing marks a wave dropped but its date."""
+    default today, or later). A wave posted is past pulling: `mailing posted` marks it dropped, and a wave
+    whose drop date has passed is taken as posted."""
     day = as_of or date.today()
     return and_(waves.c.status == "produced", or_(waves.c.drop_date.is_(None), waves.c.drop_date >= day))
 
@@ -337,3 +341,53 @@ def _confirm(conn: Connection, cid: int, rows: list[PullRow], codes: list[str], 
         audit(conn, "wave.pull", "wave", wave_id, f"wave {number}: {n} piece(s) pulled at the lettershop "
                                                  "(suppressed after production)")
     result.confirmed = sum(per_wave.values())
+
+
+# ----------------------------------------------------------------------------------- posting a wave
+@dataclass
+class Posted:
+    """What `mark_posted` recorded: the wave now `dropped` (handed to Deutsche Post)."""
+
+    campaign: str
+    wave: int
+    sent: int  # printed letters posted (pulled and control pieces excepted)
+    pending: int  # letters of objectors posted anyway (--with-pending)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def mark_posted(store: Store, campaign_name: str, number: int, *, with_pending: bool = False,
+                as_of: date | None = None) -> Posted:
+    """Record that the lettershop handed wave `number` to the post: status `dropped`, so it is past pulling.
+
+    A wave with letters still on the pull list is refused unless `with_pending` (those letters are then
+    posted and count as sent). The drop date stays as planned: the letters carry it and a reprint must stay
+    byte-identical; the day it was posted is in the audit log."""
+    from mailing.campaigns import load
+
+    with store.begin() as conn:
+        cid, campaign = load(conn, campaign_name)
+        row = conn.execute(select(waves).where(waves.c.campaign_id == cid, waves.c.number == number)).first()
+        if row is None:
+            raise NotFoundError(f"campaign {campaign.name!r} has no wave {number}")
+        if row.status == "planned":
+            raise MailingError(f"wave {number} of {campaign.name!r} is not produced yet: produce it first "
+                               f"(`mailing produce {campaign.name} --wave {number} --out DIR`)")
+        if row.status == "dropped":
+            raise MailingError(f"wave {number} of {campaign.name!r} is already recorded as posted")
+        pending = pull_rows(conn, cid, number, as_of=as_of)
+        if pending and not with_pending:
+            raise MailingError(
+                f"wave {number} of {campaign.name!r}: {len(pending)} letter(s) of people who objected are still "
+                f"to pull (`mailing pull-list {campaign.name} --wave {number} --out FILE`, then `--confirm FILE`); "
+                "or post them anyway with --with-pending")
+        sent = int(conn.execute(
+            select(func.count()).select_from(pieces)
+            .where(pieces.c.wave_id == row.id, pieces.c.control.is_(False), ~pulled())).scalar_one())
+        conn.execute(update(waves).where(waves.c.id == row.id).values(status="dropped"))
+        day = as_of or date.today()
+        audit(conn, "wave.posted", "wave", row.id,
+              f"{campaign.name} wave {number} posted on {day.isoformat()} (drop date {row.drop_date}): {sent} "
+              f"letters" + (f", {len(pending)} of objectors posted anyway" if pending else ""))
+    return Posted(campaign.name, number, sent, len(pending))

@@ -183,4 +183,27 @@ def pull_list_cmd(ctx: click.Context, campaign: str, wave: int | None, out: str 
     return 0
 
 
-COMMANDS: list[click.Command] = [produce_cmd, preflight_cmd, layout_cmd, pull_list_cmd]
+@click.command("posted", epilog=example("mailing posted fruehjahr-2026 --wave 2"))
+@click.argument("campaign")
+@click.option("--wave", type=click.IntRange(1), required=True, help="The wave the lettershop handed to the post.")
+@click.option("--with-pending", is_flag=True,
+              help="Post it although letters of people who objected are still to pull (they count as sent).")
+@json_option
+@click.pass_context
+def posted_cmd(ctx: click.Context, campaign: str, wave: int, with_pending: bool, as_json: bool) -> int:
+    """Record that a produced wave was handed to the post (its state becomes dropped; no more pulling).
+
+    Refused while the wave's pull list is not worked through (`mailing pull-list --confirm`).
+    """
+    from mailing.lateobjections import mark_posted
+
+    result = mark_posted(open_store(ctx), campaign, wave, with_pending=with_pending)
+    if as_json:
+        echo_json(result.as_json())
+    else:
+        click.echo(f"wave {result.wave} of {result.campaign} recorded as posted: {result.sent} letter(s)"
+                   + (f", {result.pending} of them to people who objected" if result.pending else ""))
+    return 0
+
+
+COMMANDS: list[click.Command] = [produce_cmd, preflight_cmd, layout_cmd, pull_list_cmd, posted_cmd]

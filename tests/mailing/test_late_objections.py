@@ -208,6 +208,42 @@ def test_objection_after_production_goes_on_the_pull_list(tmp_path: Path, capsys
         assert (tmp_path / "p3" / pdf.name).read_bytes() == pdf.read_bytes()
 
 
+def test_a_wave_is_recorded_as_posted_only_once_its_pull_list_is_worked_through(tmp_path: Path, capsys) -> None:
+    """Finding: nothing marked a wave dropped (handed to the post), so a wave counted as at the lettershop
+    until its drop date passed, and letters of objectors could be posted without anyone deciding so."""
+    db = str(tmp_path / "m.db")
+    name, rows, _, _ = _setup(tmp_path, capsys, db)
+    reminder = _plan_reminder(tmp_path, capsys, db, name)
+    capsys.readouterr()
+    assert main(["--db", db, "posted", name, "--wave", str(reminder)]) == 1  # planned: nothing printed to post
+    assert "not produced yet" in capsys.readouterr().err
+    run(capsys, db, "produce", name, "--wave", reminder, "--out", tmp_path / "p2", "--jobs", "1",
+        "--drop-date", (date.today() + timedelta(days=3)).isoformat())
+    manifest = _manifest(tmp_path / "p2", reminder)
+    objector = next(r for r in rows if r["customer_id"] in {m["customer_id"] for m in manifest})
+    run(capsys, db, "respond", objector["code"], "--channel", "phone", "optout=yes")
+
+    capsys.readouterr()
+    assert main(["--db", db, "posted", name, "--wave", str(reminder)]) == 1
+    err = capsys.readouterr().err
+    assert "1 letter(s)" in err and "pull-list" in err and len(err.strip().splitlines()) == 1
+    posted = json.loads(run(capsys, db, "posted", name, "--wave", reminder, "--with-pending", "--json"))
+    assert posted == {"campaign": name, "wave": int(reminder), "sent": len(manifest), "pending": 1}
+
+    status = json.loads(run(capsys, db, "status", name, "--json"))
+    wave = next(w for w in status["waves"] if w["wave"] == int(reminder))
+    assert wave["status"] == "dropped" and wave["sent"] == len(manifest) and wave["to_pull"] == 0
+    assert status["to_pull"] == 0
+    capsys.readouterr()
+    assert main(["--db", db, "pull-list", name, "--wave", str(reminder)]) == 1  # posted: past pulling
+    assert "posted" in capsys.readouterr().err
+    assert main(["--db", db, "posted", name, "--wave", str(reminder)]) == 1
+    assert "already recorded as posted" in capsys.readouterr().err
+    with Store.open(db).begin() as conn:
+        line = conn.execute(select(audit_log.c.detail).where(audit_log.c.action == "wave.posted")).scalar_one()
+    assert "1 of objectors posted anyway" in line and objector["customer_id"] not in line
+
+
 class ObjectingPool(ThreadPoolExecutor):
     """A real thread pool; while the first batch is rendered, its first recipient objects (a separate
     transaction, as another station would write it)."""
