@@ -225,6 +225,10 @@ def _overview(ws: Any, f: Figures) -> None:
         rows.insert(1, ("Folgebriefe wartend (Mindestmenge nicht erreicht)", sum(f.pooled.values()), FMT_INT))
     if f.capped:
         rows.insert(1, ("Wegen Kontaktobergrenze nicht angeschrieben", f.capped, FMT_INT))
+    if f.to_pull:
+        rows.insert(1, ("Noch in der Lettershop auszusteuern (Widerspruch nach dem Druck)", f.to_pull, FMT_INT))
+    if f.pulled:
+        rows.insert(1, ("Gedruckt, aber ausgesteuert (nicht versendet)", f.pulled, FMT_INT))
     if cost is not None:
         rows.append(("Kosten gesamt (Druck, Porto, Beilagen)", cost, FMT_EURO))
         rows.append(("Kosten je Antwort", f.cost_per_response, FMT_EURO))

@@ -200,6 +200,12 @@ def test_objection_after_production_goes_on_the_pull_list(tmp_path: Path, capsys
     wave = next(w for w in after["waves"] if w["wave"] == reminder)
     assert wave["pulled"] == 1 and wave["to_pull"] == 0 and after["to_pull"] == 0
     assert wave["sent"] == len(manifest) - 1 and after["pulled"] == 1
+    from openpyxl import load_workbook  # the report's Übersicht says so too
+
+    run(capsys, db, "report", name, "--out", tmp_path / "bericht.xlsx")
+    sheet = load_workbook(tmp_path / "bericht.xlsx", read_only=True).worksheets[0]
+    overview = {r[0]: r[1] for r in sheet.iter_rows(values_only=True) if len(r) > 1 and r[0]}
+    assert overview.get("Gedruckt, aber ausgesteuert (nicht versendet)") == 1
     again = json.loads(run(capsys, db, "pull-list", name, "--confirm", tmp_path / "pull.csv", "--json"))
     assert again["confirmed"] == 0 and again["not_pending"] == [row["code"]]
     # the reprint of the wave is still the package the lettershop has
