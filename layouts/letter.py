@@ -139,6 +139,29 @@ def fit_size(text: str, font: str, size_pt: float, min_pt: float, width_mm: floa
     return max(size, min_pt)
 
 
+def fit_address(lines: tuple[str, ...], width: float, where: str, who: str = "") -> tuple[tuple[str, ...], float, int]:
+    """An address block fitted to `width` mm: a too-wide line wraps onto a free line of the 6 first (the rule
+    in mailing.addressing.fit_lines); then the whole block shrinks towards 8 pt; a line still too wide is cut
+    as the last resort, with a warning naming the piece (`who`) and `where` it did not fit. Returns (lines,
+    font size, lines cut); a size below ADDRESS_FONT_PT means the block was shrunk."""
+    lines = tuple(" ".join(line.split()) for line in lines if line and line.strip())[: g.ADDRESS_MAX_LINES]
+    size = g.ADDRESS_FONT_PT
+    lines = tuple(fit_lines(lines, lambda t: fonts.width_mm(t, REG, size) > width, g.ADDRESS_MAX_LINES))
+    widest = max((fonts.width_mm(line, REG, size) for line in lines), default=0.0)
+    if widest <= width:
+        return lines, size, 0
+    size = int(max(ADDRESS_MIN_PT, size * width / widest) * 4) / 4.0
+    fixed, cut = [], 0
+    for line in lines:
+        if fonts.width_mm(line, REG, size) > width:
+            cut += 1
+            log.warning("%s: an address line is too wide for %s even at %g pt and was shortened; check the "
+                        "address or set an address override", who or "address block", where, size)
+            line = truncate(line, REG, size, width)
+        fixed.append(line)
+    return tuple(fixed), size, cut
+
+
 def truncate(text: str, font: str, size_pt: float, width_mm: float) -> str:
     """Cut at the last whole word that fits (else at a character) and end with an ellipsis."""
     words = text.split(" ")
@@ -685,25 +708,9 @@ class LetterLayout:
         """The recipient's block: a too-wide line wraps onto a free line of the 6 first (the rule in
         mailing.addressing.fit_lines); then the whole block shrinks towards 8 pt; a line still too wide is
         cut as the last resort, with a warning naming the piece (`who`: code and customer id)."""
-        lines = tuple(" ".join(line.split()) for line in lines if line and line.strip())[: g.ADDRESS_MAX_LINES]
-        width = self.address_width_mm
-        size = g.ADDRESS_FONT_PT
-        lines = tuple(fit_lines(lines, lambda t: fonts.width_mm(t, REG, size) > width, g.ADDRESS_MAX_LINES))
-        widest = max((fonts.width_mm(line, REG, size) for line in lines), default=0.0)
-        if widest > width:
-            size = max(ADDRESS_MIN_PT, size * width / widest)
-            size = int(size * 4) / 4.0
-            self.shrunk += 1
-            fixed = []
-            for line in lines:
-                if fonts.width_mm(line, REG, size) > width:
-                    self.truncated += 1
-                    log.warning("%s: an address line is too wide for the window even at %g pt and was "
-                                "shortened; check the address or set an address override",
-                                who or "address block", size)
-                    line = truncate(line, REG, size, width)
-                fixed.append(line)
-            lines = tuple(fixed)
+        lines, size, cut = fit_address(lines, self.address_width_mm, "the window", who)
+        self.shrunk += size < g.ADDRESS_FONT_PT
+        self.truncated += cut
         top = self.geo.anschrift_zone.y_mm
         first = _baseline(top, size)
         return [Text(self.address_x_mm, first + i * ADDRESS_LINE_PITCH_MM, line, REG, size, ROLE_ADDRESS)

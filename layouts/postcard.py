@@ -35,6 +35,7 @@ from layouts.letter import (
     Wrapper,
     _fields,
     _paragraphs,
+    fit_address,
     fit_size,
     german_date,
     merge_values,
@@ -43,7 +44,6 @@ from layouts.letter import (
     truncate,
 )
 from layouts.model import Element, Line, PageModel, Rect, Text
-from mailing.addressing import fit_lines
 from mailing.codes import CODE_LENGTH, format_code
 from mailing.config import Campaign
 
@@ -63,7 +63,6 @@ NOTICE_PITCH_MM = 2.35
 NOTICE_PAD_MM = 1.0
 NOTICE_BOTTOM_MM = H - 4.0  # the notice sits below the back side's reading zone (90 mm): no second address there
 ADDRESS_LINE_PITCH_MM = 4.0
-ADDRESS_MIN_PT = 8.0
 RETURN_PT = 6.5
 RETURN_MIN_PT = 6.0  # Deutsche Post's minimum for the sender line (layouts.geometry.RETURN_LINE_FONT_PT)
 RETURN_PITCH_MM = 2.7
@@ -292,23 +291,9 @@ class PostcardLayout:
         """The recipient's block in the address zone: wrapped, then shrunk to 8 pt, then cut (as on a letter,
         layouts.letter.LetterLayout.address_block) to the zone's width."""
         zone = g.POSTCARD_ADDRESS_ZONE
-        lines = tuple(" ".join(line.split()) for line in lines if line and line.strip())[: g.ADDRESS_MAX_LINES]
-        width, size = zone.width_mm - 2 * ZONE_INSET_MM, g.ADDRESS_FONT_PT
-        lines = tuple(fit_lines(lines, lambda t: fonts.width_mm(t, REG, size) > width, g.ADDRESS_MAX_LINES))
-        widest = max((fonts.width_mm(line, REG, size) for line in lines), default=0.0)
-        if widest > width:
-            size = int(max(ADDRESS_MIN_PT, size * width / widest) * 4) / 4.0
-            self.shrunk += 1
-            fixed = []
-            for line in lines:
-                if fonts.width_mm(line, REG, size) > width:
-                    self.truncated += 1
-                    log.warning("%s: an address line is too wide for the postcard's address zone even at %g pt "
-                                "and was shortened; check the address or set an address override",
-                                who or "address block", size)
-                    line = truncate(line, REG, size, width)
-                fixed.append(line)
-            lines = tuple(fixed)
+        lines, size, cut = fit_address(lines, zone.width_mm - 2 * ZONE_INSET_MM, "the postcard's address zone", who)
+        self.shrunk += size < g.ADDRESS_FONT_PT
+        self.truncated += cut
         first = _baseline(g.POSTCARD_ADDRESS_TOP_MM, size, REG)
         return [Text(zone.x_mm + ZONE_INSET_MM, first + i * ADDRESS_LINE_PITCH_MM, line, REG, size, ROLE_ADDRESS, 2)
                 for i, line in enumerate(lines)]
