@@ -32,7 +32,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -446,6 +446,22 @@ def _page_mm(ticket: dict[str, Any]) -> list[float]:
     return [g.PAGE_WIDTH_MM, g.PAGE_HEIGHT_MM]
 
 
+def _manifest_pages(path: Path, entries: list[tuple[int, str, str]], pages: int, problems: list[str],
+                    after: int = 0) -> Iterator[tuple[int, int, str]]:
+    """(manifest row, page number, code) of each entry, the page `after` pages past the one the manifest
+    names (a postcard's address side is the page after its first); a page past the file's end is a problem,
+    a row without a page number was named by the manifest check."""
+    for row, page_s, code in entries:
+        try:
+            page_no = int(page_s) + after
+        except ValueError:
+            continue
+        if not 1 <= page_no <= pages:
+            problems.append(f"{path.name}, page {page_no}: manifest row {row} points past the end of the file")
+            continue
+        yield row, page_no, code
+
+
 def _check_postcard_addresses(path: Path, entries: list[tuple[int, str, str]], postal: dict[str, str],
                               pages: int) -> list[str]:
     """Each card's address side (the page after its first): the manifest's postal code inside the address
@@ -466,14 +482,7 @@ def _check_postcard_addresses(path: Path, entries: list[tuple[int, str, str]], p
     problems: list[str] = []
     pdf = pdfium.PdfDocument(str(path))
     try:
-        for row, page_s, code in entries:
-            try:
-                page_no = int(page_s) + 1
-            except ValueError:
-                continue
-            if not 1 <= page_no <= pages:
-                problems.append(f"{path.name}, page {page_no}: manifest row {row} points past the end of the file")
-                continue
+        for row, page_no, code in _manifest_pages(path, entries, pages, problems, after=1):
             page = pdf[page_no - 1]
             text = page.get_textpage()
             try:
@@ -512,17 +521,10 @@ def _check_codes(path: Path, entries: list[tuple[int, str, str]], qr_version: in
     mrg = CROP_MARGIN_MM
     crop = ((box.x_mm - mrg) * k, (g.PAGE_HEIGHT_MM - box.bottom_mm - mrg) * k,
             (g.PAGE_WIDTH_MM - box.right_mm - mrg) * k, (box.y_mm - mrg) * k)
-    problems = []
+    problems: list[str] = []
     pdf = pdfium.PdfDocument(str(path))
     try:
-        for row, page_s, code in entries:
-            try:
-                page_no = int(page_s)
-            except ValueError:
-                continue
-            if not 1 <= page_no <= pages:
-                problems.append(f"{path.name}, page {page_no}: manifest row {row} points past the end of the file")
-                continue
+        for row, page_no, code in _manifest_pages(path, entries, pages, problems):
             page = pdf[page_no - 1]
             img = page.render(scale=PREFLIGHT_DPI / 72.0, crop=crop, grayscale=True).to_pil()
             page.close()
