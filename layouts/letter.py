@@ -139,6 +139,26 @@ def fit_size(text: str, font: str, size_pt: float, min_pt: float, width_mm: floa
     return max(size, min_pt)
 
 
+def wrap_rich(text: str, wrapper: Wrapper, bold_wrap: Wrapper, space: float, width_mm: float) -> list[list[Run]]:
+    """A paragraph with `**bold**` stretches wrapped to `width_mm` (bold words measured with `bold_wrap`,
+    words joined by `space` mm unless a run is glued to the one before)."""
+    lines: list[list[Run]] = []
+    cur: list[Run] = []
+    width = 0.0
+    for run in rich_words(text):
+        w = (bold_wrap if run[1] else wrapper).word(run[0])
+        gap = 0.0 if (run[2] or not cur) else space
+        if cur and not run[2] and width + gap + w > width_mm:
+            lines.append(cur)
+            cur, width = [run], w
+        else:
+            cur.append(run)
+            width += gap + w
+    if cur:
+        lines.append(cur)
+    return lines
+
+
 def fit_address(lines: tuple[str, ...], width: float, where: str, who: str = "") -> tuple[tuple[str, ...], float, int]:
     """An address block fitted to `width` mm: a too-wide line wraps onto a free line of the 6 first (the rule
     in mailing.addressing.fit_lines); then the whole block shrinks towards 8 pt; a line still too wide is cut
@@ -550,22 +570,7 @@ class LetterLayout:
     # ---------------------------------------------------------------------------- body text
     def rich_lines(self, text: str, wrapper: Wrapper) -> list[list[Run]]:
         """A paragraph with `**bold**` stretches, wrapped to the text width (bold words measured in bold)."""
-        space = self.body_wrap.space
-        lines: list[list[Run]] = []
-        cur: list[Run] = []
-        width = 0.0
-        for run in rich_words(text):
-            w = (self.bold_wrap if run[1] else wrapper).word(run[0])
-            gap = 0.0 if (run[2] or not cur) else space
-            if cur and not run[2] and width + gap + w > g.TEXT_WIDTH_MM:
-                lines.append(cur)
-                cur, width = [run], w
-            else:
-                cur.append(run)
-                width += gap + w
-        if cur:
-            lines.append(cur)
-        return lines
+        return wrap_rich(text, wrapper, self.bold_wrap, self.body_wrap.space, g.TEXT_WIDTH_MM)
 
     def line_texts(self, top: float, runs: list[Run], role: str, size: float = BODY_PT) -> list[Text]:
         """One wrapped line as Text runs: consecutive words of one weight share one Text. Widths come from

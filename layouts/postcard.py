@@ -40,8 +40,8 @@ from layouts.letter import (
     german_date,
     merge_values,
     objection_notice,
-    rich_words,
     truncate,
+    wrap_rich,
 )
 from layouts.model import Element, Line, PageModel, Rect, Text
 from mailing.codes import CODE_LENGTH, format_code
@@ -176,22 +176,7 @@ class PostcardLayout:
 
     def _lines(self, text: str) -> list[list[Run]]:
         """A paragraph with `**bold**` stretches wrapped to the card's text width."""
-        space = self.body_wrap.space
-        lines: list[list[Run]] = []
-        cur: list[Run] = []
-        width = 0.0
-        for run in rich_words(text):
-            w = (self.bold_wrap if run[1] else self.body_wrap).word(run[0])
-            gap = 0.0 if (run[2] or not cur) else space
-            if cur and not run[2] and width + gap + w > TEXT_WIDTH_MM:
-                lines.append(cur)
-                cur, width = [run], w
-            else:
-                cur.append(run)
-                width += gap + w
-        if cur:
-            lines.append(cur)
-        return lines
+        return wrap_rich(text, self.body_wrap, self.bold_wrap, self.body_wrap.space, TEXT_WIDTH_MM)
 
     def _line_texts(self, top: float, runs: list[Run], role: str, piece: PieceData) -> list[Text]:
         out: list[Text] = []

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from markupsafe import Markup
+from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from mailing.campaigns import list_campaigns, load
 from mailing.clients import Access, client_of_campaign
+from mailing.config import Campaign
 from mailing.errors import NotFoundError
 from mailing.figures import CHANNELS, Figures, collect, status_json
 from mailing.web.charts import response_curve
@@ -34,25 +36,25 @@ WAVE_STATES = {"planned": "geplant", "produced": "gedruckt", "dropped": "versend
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _visible_campaign(conn: Connection, name: str, access: Access) -> tuple[int, Campaign]:
+    """The campaign `access` may see; another client's is answered as if it did not exist (404)."""
+    try:
+        cid, campaign = load(conn, name)
+    except NotFoundError:
+        raise HTTPException(404, "Diese Kampagne gibt es nicht.") from None
+    if not access.sees(client_of_campaign(conn, cid)):
+        raise HTTPException(404, "Diese Kampagne gibt es nicht.")
+    return cid, campaign
+
+
 def _figures(ctx: WebContext, name: str, access: Access) -> Figures:
     with ctx.store.connect() as conn:
-        try:
-            cid, campaign = load(conn, name)
-        except NotFoundError:
-            raise HTTPException(404, "Diese Kampagne gibt es nicht.") from None
-        if not access.sees(client_of_campaign(conn, cid)):  # another client's: as if it did not exist
-            raise HTTPException(404, "Diese Kampagne gibt es nicht.")
-        return collect(conn, cid, campaign, detail=True)
+        return collect(conn, *_visible_campaign(conn, name, access), detail=True)
 
 
 def _check_access(ctx: WebContext, name: str, access: Access) -> None:
     with ctx.store.connect() as conn:
-        try:
-            cid, _ = load(conn, name)
-        except NotFoundError:
-            raise HTTPException(404, "Diese Kampagne gibt es nicht.") from None
-        if not access.sees(client_of_campaign(conn, cid)):
-            raise HTTPException(404, "Diese Kampagne gibt es nicht.")
+        _visible_campaign(conn, name, access)
 
 
 def _curve(f: Figures) -> str:
