@@ -363,6 +363,13 @@ TICK_BESIDE_MIN = 0.02  # ... covering at least this share: doubtful, a person d
 # (a stain's blot there is no "X": ink wider than TICK_BLOT_MM is left out). Known miss: a correction drawn
 # with a light pen and faxed scores 0.64 and reads as a tick; counting any marked box with ink beside it sent
 # a cross next to a coffee stain to review (round-trip corpus, seed 11)
+TICK_BITONAL_SHARE = 0.995  # a scan with this share of its pixels on two levels is bitonal: there a light
+# ballpoint (grey ~180) can fall wholly above the threshold and leave no trace (second pen: 7 of 180
+# bitonal/fax boxes, bench/ticks.py). A box holding only dots there, and every box of a coupon on which
+# nothing shows, is doubtful; a mark gone without a trace on a coupon with other marks cannot be told
+TICK_BITONAL_EMPTY_DOUBTFUL = False  # True: every box that looks empty on a bitonal scan is doubtful (second
+# pen: confidently wrong 0.28 % -> 0.00 %, right 94.9 % -> 84.9 %; nearly every bitonal coupon then goes to
+# review, where the picture shows a person no more than the machine: docs/measurements.md §Tick boxes)
 
 # Registration a coupon's ticks may be believed on (scanning/register.py): at least REG_MIN_MARKS of the four
 # marks found and agreeing, and the QR corners and marks within REG_MAX_RESIDUAL_MM (RMS) of the fitted

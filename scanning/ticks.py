@@ -27,6 +27,7 @@ All CHECKBOX_SLOTS slots can be measured; matching keeps the first n.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -138,25 +139,36 @@ def _measure(image: np.ndarray, reg: Registration, slot: int) -> _Box:
     return _Box(slot, patch, dark, x0, y0, contrast, border_ok, noise)
 
 
-def _clean(ink: np.ndarray) -> np.ndarray:
-    """Ink without specks (toner dust, salt and pepper, fibres' dots: components below TICK_SPECK_MM2) and
-    without straight lines along the coupon's axes longer than TICK_LINE_MM (a fold or crease, a scanner
-    streak: no pen stroke near a box runs that far exactly level or upright)."""
+def _clean(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(strokes, passing): ink without specks (toner dust, salt and pepper, fibres' dots: components below
+    TICK_SPECK_MM2) and without straight lines along the coupon's axes longer than TICK_LINE_MM (a fold or
+    crease, a scanner streak: no pen stroke near a box runs that far exactly level or upright); and apart,
+    the ink that runs from one edge of the patch to the opposite one, which is no mark on this box (every
+    mark stays within ~5 mm of its box; the patch reaches 4-9 mm out): a coffee ring's rim, a crease, a line
+    of text. Edge to edge is judged before the lines are cut: a rim's level stretch cut away first split it
+    into pieces that no longer spanned the patch, and a piece through the box read as a tick (bench/ticks.py,
+    first pen, coffee)."""
     u8 = ink.astype(np.uint8)
+    h, w = ink.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
+    x, y, bw, bh = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
+    span = ((x <= 0) & (x + bw >= w)) | ((y <= 0) & (y + bh >= h))
+    span[0] = False
+    passing = span[labels]
+    if span.any():
+        u8[passing] = 0
     n = int(round(g.TICK_LINE_MM * K))
+    cut = False
     for kernel in (np.ones((1, n), np.uint8), np.ones((n, 1), np.uint8)):
         core = cv2.erode(u8, kernel)
         if core.any():  # rare: an opening only where the erosion left something
             u8[cv2.dilate(cv2.dilate(core, kernel), np.ones((3, 3), np.uint8)) > 0] = 0
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
+            cut = True
+    if cut or span.any():
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= g.TICK_SPECK_MM2 * K * K
-    # ink from one edge of the patch to the opposite one is no mark on this box (every mark stays within
-    # ~5 mm of its box; the patch reaches 4-9 mm out): a coffee ring's arc, a crease, a line of text
-    h, w = ink.shape
-    x, y, bw, bh = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
-    keep &= ~(((x <= 0) & (x + bw >= w)) | ((y <= 0) & (y + bh >= h)))
     keep[0] = False
-    return keep[labels]
+    return keep[labels], passing
 
 
 def _crossings(ink: np.ndarray, x0: int, y0: int) -> int:
@@ -219,6 +231,7 @@ class Evidence:
     crossings: int  # strokes through the border
     beside: float  # ink share of the strip left of the box where an "X" beside it goes
     border_ok: bool
+    passing: float = 0.0  # share of the interior under ink that runs across the whole patch (a stain's rim)
 
 
 def evidence(m: _Box, level: float) -> Evidence:
@@ -228,7 +241,7 @@ def evidence(m: _Box, level: float) -> Evidence:
     # noise strip and the "X" beside a correction)
     cut = max(0, x0 - int(round(PATCH_MARGIN_MM * K)))
     raw = m.dark > level
-    ink = _clean(raw[:, cut:])
+    ink, passing = _clean(raw[:, cut:])
     x0 -= cut
     band = int(round(0.2 * K))  # the printed border itself (± alignment error) is never a stroke
     border = np.zeros(ink.shape, bool)
@@ -242,6 +255,8 @@ def evidence(m: _Box, level: float) -> Evidence:
     r = int(round(g.TICK_STROKE_REACH_MM * K))
     reach = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     score = float(reach[interior].mean())
+    through = passing & ~border
+    crossed = float(through[interior].mean()) if through.any() else 0.0
     # each further piece of evidence only where it can change the state
     decided = score >= g.TICK_TICKED_MIN
     crossings = _crossings(strokes, x0, y0) if not decided and score >= g.TICK_CROSSING_SCORE_MIN else 0
@@ -249,14 +264,14 @@ def evidence(m: _Box, level: float) -> Evidence:
     beside = 0.0
     if score >= g.TICK_FILLED_MIN:
         bl, br = int(round(g.TICK_BESIDE_MM[1] * K)), int(round(g.TICK_BESIDE_MM[0] * K))
-        side = _clean(raw[:, :m.x0 - br]).astype(np.uint8)  # the whole left part: blots are seen whole
+        side = _clean(raw[:, :m.x0 - br])[0].astype(np.uint8)  # the whole left part: blots are seen whole
         # pen strokes are at most 1 mm wide: what an opening wider than that keeps is a stain's blot
         wide = int(round(g.TICK_BLOT_MM * K)) | 1
         disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (wide, wide))
         # (only a pixel's rim added back: where a thick X's strokes cross is as wide as a blot)
         blot = cv2.dilate(cv2.morphologyEx(side, cv2.MORPH_OPEN, disk), np.ones((3, 3), np.uint8))
         beside = float((side & (blot == 0))[y0:y0 + s, max(0, m.x0 - bl):].mean())
-    return Evidence(score, circle, crossings, beside, m.border_ok)
+    return Evidence(score, circle, crossings, beside, m.border_ok, crossed)
 
 
 def decide(e: Evidence, trusted: bool) -> TickState:
@@ -267,13 +282,17 @@ def decide(e: Evidence, trusted: bool) -> TickState:
     if e.score >= g.TICK_TICKED_MIN or e.circle >= g.TICK_CIRCLE_MIN or e.crossings >= 1:
         return "ticked"
     if e.score <= g.TICK_EMPTY_MAX and e.circle <= g.TICK_CIRCLE_EMPTY_MAX:
+        if e.passing > g.TICK_EMPTY_MAX:
+            return "doubtful"  # a stain's rim or a crease runs through the box: what it hides is not known
         return "empty"
     return "doubtful"
 
 
-def _reading(m: _Box, level: float, trusted: bool, crop: bool) -> BoxReading:
+def _reading(m: _Box, level: float, trusted: bool, crop: bool, bitonal: bool) -> BoxReading:
     e = evidence(m, level)
     state = decide(e, trusted)
+    if state == "empty" and bitonal and _specks(m, level):
+        state = "doubtful"  # what is left of a light stroke after a bitonal scan's threshold: a few dots
     shown = max(e.score, e.circle if e.circle > g.TICK_CIRCLE_EMPTY_MAX else 0.0)
     snippet = png_bytes(m.patch) if crop or state == "doubtful" else b""
     return BoxReading(slot=m.slot, score=round(shown, 4), state=state, snippet_png=snippet)
@@ -296,4 +315,29 @@ def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False,
     """The first `slots` tick boxes (a store whose campaigns offer three options needs three; grid boxes of a
     number of persons or a date choice follow the left column, layouts.geometry.BOX_SLOTS)."""
     measured, levels = measure(image, reg, slots)
-    return tuple(_reading(m, level, reg.trusted, crops) for m, level in zip(measured, levels, strict=True))
+    two = is_bitonal(image)
+    boxes = tuple(_reading(m, level, reg.trusted, crops, two) for m, level in zip(measured, levels, strict=True))
+    nothing = all(b.state == "empty" or not m.border_ok for b, m in zip(boxes, measured, strict=True))
+    if two and (nothing or g.TICK_BITONAL_EMPTY_DOUBTFUL):
+        # a returned coupon with nothing on it, scanned bitonal: a light ballpoint can fall wholly above the
+        # threshold and leave no trace, so nothing is confidently empty; a person checks the paper
+        boxes = tuple(b if b.state != "empty" else
+                      dataclasses.replace(b, state="doubtful", snippet_png=b.snippet_png or png_bytes(m.patch))
+                      for b, m in zip(boxes, measured, strict=True))
+    return boxes
+
+
+def _specks(m: _Box, level: float) -> bool:
+    """Any ink at all inside the box (specks included, the printed border left out)."""
+    _, _, s, _ = _geometry()
+    i = int(round(g.TICK_INTERIOR_INSET_MM * K))
+    return bool((m.dark[m.y0 + i:m.y0 + s - i, m.x0 + i:m.x0 + s - i] > level).any())
+
+
+def is_bitonal(image: np.ndarray) -> bool:
+    """Black and white only (a bitonal scan, a fax): nearly every pixel on one of two far-apart levels. On
+    such a scan a light ballpoint (grey ~180) falls above the threshold and leaves nothing at all."""
+    sample = image[::7, ::7]
+    hist = np.bincount(sample.ravel(), minlength=256)
+    top = np.argsort(hist)[-2:]
+    return bool(hist[top].sum() >= g.TICK_BITONAL_SHARE * sample.size and abs(int(top[0]) - int(top[1])) >= 128)

@@ -161,12 +161,45 @@ def test_second_pen_seeded_sample_meets_the_target_rates(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_second_pen_corpus_meets_the_target_rates(tmp_path: Path) -> None:
-    """Every scan class. Confidently wrong boxes only where a light stroke vanished in a bitonal or fax
-    scan (nothing of it left to read: bench/ticks.py counts them); the rest right or doubtful."""
+    """Every scan class. Confidently wrong boxes only where a light stroke vanished without a trace in a
+    bitonal or fax scan on a coupon with other marks (bench/ticks.py counts them); the rest right or doubtful."""
     cases = list(tc.build(160, seed=2026, workdir=tmp_path, pen="pen2"))
     rates, notes = _rates(cases)
     n = sum(rates.values())
     wrong = [x for x in notes if x.startswith("wrong")]
     assert all(x.startswith(("wrong bitonal", "wrong fax")) for x in wrong), wrong
-    assert len(wrong) <= 0.02 * n, wrong
-    assert rates["right"] >= 0.96 * n, (rates, notes)
+    assert len(wrong) <= 0.005 * n, wrong
+    assert rates["right"] >= 0.93 * n, (rates, notes)
+
+
+def _ring_through(img: np.ndarray, dpi: float, slot: int) -> np.ndarray:
+    """A coffee cup's ring (soft, 35 % darker at its rim, ~1.5 mm wide) whose rim runs across the box."""
+    box = g.checkbox_box(slot)
+    r = d.px(25, dpi)
+    cx, cy = d.px(box.x_mm - 18, dpi), d.px(box.y_mm + 3, dpi) + r - d.px(4, dpi)
+    h, w = img.shape
+    yy, xx = np.ogrid[:h, :w]
+    dist = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2)
+    ring = np.exp(-((dist - r) ** 2) / (2 * (r * 0.04) ** 2)) * 0.35
+    return np.clip(img.astype(np.float32) * (1 - ring), 0, 255).astype(np.uint8)
+
+
+def test_coffee_rim_across_an_empty_box_is_not_a_tick(blank) -> None:
+    """bench/ticks.py, first pen, coffee: a ring's rim across an empty box read as ticked (0.30), because
+    its level stretch was cut away as a crease first and the rest no longer ran edge to edge."""
+    code, _, p200 = blank
+    img = _ring_through(d.cut_coupon(p200.copy(), 200), 200, 1)
+    states = _states(_coupon(sim.jpeg(img, 60), 200, code))
+    assert states[1] in ("empty", "doubtful") and "ticked" not in states, states
+
+
+def test_bitonal_coupon_whose_light_tick_vanished_is_doubtful_not_empty(blank) -> None:
+    """bench/ticks.py, second pen: a light ballpoint slash falls wholly above a bitonal scan's threshold and
+    the coupon read 'empty' everywhere (a missed opt-out). Nothing shows on the coupon: every box doubtful."""
+    code, _, p200 = blank
+    faint = pens.Pen(width_mm=0.25, grey=120, pressure=0.5, skips=0.0, colour="blue")
+    img = sim.bitonal(_marked(p200, 200, {2: ("slash", faint)}))
+    assert _states(_coupon(img, 200, code)) == ["doubtful"] * 3
+    # a dark tick on the same bitonal coupon shows: its empty boxes stay empty
+    img = sim.bitonal(_marked(p200, 200, {0: ("slash", BLACK_THIN)}))
+    assert _states(_coupon(img, 200, code)) == ["ticked", "empty", "empty"]
