@@ -284,6 +284,9 @@ class Located:
     symbols: list[Symbol]
     inverted: bool = False
     blank: bool = False
+    # crops (image, its x, y offset in `image`) around further coupons found by their registration marks
+    # whose QR code no decoder read: their printed code is read there (scanning.ocr)
+    unread: tuple[tuple[np.ndarray, int, int], ...] = ()
 
 
 def find_symbols(image: np.ndarray, dpi: float = 200.0, budget_s: float = PAGE_CPU_S) -> list[Symbol]:
@@ -301,24 +304,29 @@ def locate(image: np.ndarray, dpi: float = 200.0, budget_s: float = PAGE_CPU_S) 
     budget = Budget(budget_s)
     symbols = _first_pass(image, budget)
     if symbols:
-        return Located(image, symbols + _more_coupons(image, symbols, dpi, budget))
+        return _with_more(image, symbols, dpi, budget)
     negative = looks_negative(image)
     inverted = np.ascontiguousarray(255 - image) if negative else image
     if negative:
         symbols = _first_pass(inverted, budget)
         if symbols:
-            return Located(inverted, symbols + _more_coupons(inverted, symbols, dpi, budget), inverted=True)
+            return _with_more(inverted, symbols, dpi, budget, inverted=True)
     faint = is_blank(image)
     if faint and not has_faint_ink(image):
         return Located(image, [], blank=True)
     symbols = _cascade(image, budget, faint=faint)
     if symbols:
-        return Located(image, symbols + _more_coupons(image, symbols, dpi, budget))
+        return _with_more(image, symbols, dpi, budget)
     if negative and not faint:  # a damaged negative: what budget is left goes to its cascade
         symbols = _cascade(inverted, budget)
         if symbols:
-            return Located(inverted, symbols + _more_coupons(inverted, symbols, dpi, budget), inverted=True)
+            return _with_more(inverted, symbols, dpi, budget, inverted=True)
     return Located(image, [], blank=faint)
+
+
+def _with_more(image: np.ndarray, symbols: list[Symbol], dpi: float, budget: Budget, inverted: bool = False) -> Located:
+    more, unread = _more_coupons(image, symbols, dpi, budget)
+    return Located(image, symbols + more, inverted=inverted, unread=tuple(unread))
 
 
 def _add_new(symbols: list[Symbol], items: list[Symbol]) -> list[Symbol]:
@@ -473,31 +481,38 @@ def _mark_triples(marks: np.ndarray, ppm: float) -> list[np.ndarray]:
     return out
 
 
-def _more_coupons(image: np.ndarray, symbols: list[Symbol], dpi: float, budget: Budget) -> list[Symbol]:
+def _more_coupons(image: np.ndarray, symbols: list[Symbol], dpi: float,
+                  budget: Budget) -> tuple[list[Symbol], list[tuple[np.ndarray, int, int]]]:
     """Coupons whose code no decoder located on the page (a second coupon on a flatbed page with a stain over
     its code): registration marks that belong to none of the coupons read, three of them lying like one
     coupon's marks, mark out a region where the whole cascade is run once more. Only on a page that can
-    hold more than one coupon."""
+    hold more than one coupon. Returns the symbols found there and the crops (with their offsets) of the
+    regions where none was: their printed code is read next (issue 10: OCR per coupon, not per page)."""
     ppm = _page_px_per_mm(symbols, dpi)
     area_mm2 = image.size / (ppm * ppm)
-    if area_mm2 < MULTI_COUPON_AREA * g.COUPON_WIDTH_MM * g.COUPON_HEIGHT_MM or budget.spent():
-        return []
+    if area_mm2 < MULTI_COUPON_AREA * g.COUPON_WIDTH_MM * g.COUPON_HEIGHT_MM:
+        return [], []
     marks = find_marks(image, ppm)
     if len(marks) < 3:
-        return []
+        return [], []
     known = [p for s in symbols for p in _predicted_marks(s)]
     if known:
         near = np.min(np.linalg.norm(marks[:, None, :] - np.array(known)[None, :, :], axis=2), axis=1)
         marks = marks[near > MARK_KNOWN_MM * ppm]
     found: list[Symbol] = []
+    unread: list[tuple[np.ndarray, int, int]] = []
     for rect in _mark_triples(marks, ppm):
-        if budget.spent():
-            break
         crop, ox, oy = _crop(image, rect.astype(np.float32), 0.04)
+        if budget.spent():
+            unread.append((crop, ox, oy))
+            continue
         shift = np.array([[1, 0, ox], [0, 1, oy]], np.float64)
         got = [_moved(s, shift, s.decoder + ":marks") for s in _cascade(crop, budget)]
-        found.extend(s for s in got if not any(_same(s, t) for t in [*symbols, *found]))
-    return found
+        new = [s for s in got if not any(_same(s, t) for t in [*symbols, *found])]
+        found.extend(new)
+        if not got:
+            unread.append((crop, ox, oy))
+    return found, unread
 
 
 def _same(a: Symbol, b: Symbol) -> bool:

@@ -81,6 +81,23 @@ def test_a_printed_code_with_one_wrong_symbol_is_not_a_valid_code(pages) -> None
     assert [(c.code, c.check_ok, c.decoder) for c in r.coupons] == [(wrong, False, "ocr:rapidocr")]
 
 
+@needs_rapidocr
+def test_flatbed_page_with_two_coupons_reads_the_printed_code_of_the_one_whose_qr_is_destroyed(pages) -> None:
+    """Issue 10, items 2 and 4: the printed code was read only when no QR code was read on the whole page, so
+    a flatbed page with one good coupon and one crossed-out QR code lost the second coupon ("no code
+    found" for it, the first matched)."""
+    rng = random.Random(21)
+    (code1, page1), (code2, page2) = pages[2], pages[3]
+    good = d.cut_coupon(page1, 200)
+    crossed = page2.copy()
+    d.strokes_across_qr(crossed, 200, g.COUPON_TOP_MM, rng)
+    img = d.scanner(d.flatbed([good, d.cut_coupon(crossed, 200)], 200, rng), "jpeg30", 200, rng)
+    r = read_page("flatbed.jpg", 1, img, 200.0)
+    got = {(c.code, c.decoder.startswith("ocr:")) for c in r.coupons if c.check_ok}
+    assert got == {(code1, False), (code2, True)}, [(c.code, c.decoder) for c in r.coupons]
+    assert all(c.registered for c in r.coupons)
+
+
 def _reprint_code(coupon: np.ndarray, text: str) -> np.ndarray:
     """Paint over the printed code and print `text` in its place with the same font and size."""
     from PIL import ImageDraw, ImageFont
