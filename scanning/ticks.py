@@ -93,13 +93,24 @@ def _geometry() -> tuple[int, int, int, int]:
 
 
 def _align(dark: np.ndarray) -> tuple[int, int]:
-    """Top-left (px) of the printed border that best explains the patch: border dark, interior light."""
+    """Top-left (px) of the printed border that best explains the patch: border dark, interior light.
+
+    The correlation with a zero-mean ring template (1 on the border, -k inside) is computed from an
+    integral image, as sum(square) - (1 + k) * sum(inner square): the same response as cv2.matchTemplate
+    with that template, in less than half its time (0.04 instead of 0.1 ms a box)."""
     bx, by, s, lw = _geometry()
     r = int(round(g.TICK_ALIGN_SEARCH_MM * K))
-    ring_t = np.ones((s, s), np.float32)
-    ring_t[lw:s - lw, lw:s - lw] = -(ring_t.sum() - (s - 2 * lw) ** 2) / ((s - 2 * lw) ** 2)  # zero-mean
-    region = dark[by - r:by + s + r, bx - r:bx + s + r].astype(np.float32)
-    resp = cv2.matchTemplate(region, ring_t, cv2.TM_CCORR)
+    inner = s - 2 * lw
+    k = (s * s - inner * inner) / (inner * inner)
+    region = dark[by - r:by + s + r, bx - r:bx + s + r].astype(np.float64)
+    ii = cv2.integral(region)
+    n = 2 * r + 1
+
+    def box(off: int, size: int) -> np.ndarray:
+        a, b = off, off + size
+        return ii[b:b + n, b:b + n] - ii[a:a + n, b:b + n] - ii[b:b + n, a:a + n] + ii[a:a + n, a:a + n]
+
+    resp = box(0, s) - (1 + k) * box(lw, inner)
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
     resp = resp - 0.02 * resp.max() * np.hypot(xx, yy) / max(r, 1)  # prefer the predicted place on ties
     _, best, _, loc = cv2.minMaxLoc(resp)
@@ -150,22 +161,25 @@ def _clean(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first pen, coffee)."""
     u8 = ink.astype(np.uint8)
     h, w = ink.shape
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
-    x, y, bw, bh = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
-    span = ((x <= 0) & (x + bw >= w)) | ((y <= 0) & (y + bh >= h))
-    span[0] = False
-    passing = span[labels]
-    if span.any():
-        u8[passing] = 0
+    passing = np.zeros(ink.shape, bool)
+    spans = False
+    if (ink[:, 0].any() and ink[:, -1].any()) or (ink[0].any() and ink[-1].any()):  # else nothing can span
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
+        x, y, bw, bh = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
+                                              cv2.CC_STAT_HEIGHT))
+        span = ((x <= 0) & (x + bw >= w)) | ((y <= 0) & (y + bh >= h))
+        span[0] = False
+        spans = bool(span.any())
+        if spans:
+            passing = span[labels]
+            u8[passing] = 0
     n = int(round(g.TICK_LINE_MM * K))
-    cut = False
+    # (the erosion counts beyond the patch's edges as ink: a line running out of the patch needs half the length)
     for kernel in (np.ones((1, n), np.uint8), np.ones((n, 1), np.uint8)):
         core = cv2.erode(u8, kernel)
         if core.any():  # rare: an opening only where the erosion left something
             u8[cv2.dilate(cv2.dilate(core, kernel), np.ones((3, 3), np.uint8)) > 0] = 0
-            cut = True
-    if cut or span.any():
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
     keep = stats[:, cv2.CC_STAT_AREA] >= g.TICK_SPECK_MM2 * K * K
     keep[0] = False
     return keep[labels], passing
@@ -337,7 +351,7 @@ def _specks(m: _Box, level: float) -> bool:
 def is_bitonal(image: np.ndarray) -> bool:
     """Black and white only (a bitonal scan, a fax): nearly every pixel on one of two far-apart levels. On
     such a scan a light ballpoint (grey ~180) falls above the threshold and leaves nothing at all."""
-    sample = image[::7, ::7]
+    sample = image[::13, ::13]
     hist = np.bincount(sample.ravel(), minlength=256)
     top = np.argsort(hist)[-2:]
     return bool(hist[top].sum() >= g.TICK_BITONAL_SHARE * sample.size and abs(int(top[0]) - int(top[1])) >= 128)
