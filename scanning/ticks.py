@@ -18,7 +18,11 @@ circle around it, an "X" beside it). The printed border is then located within �
 4. **Strokes through the border** (a check mark running over it, a cross larger than the box): ink on both
    sides of the border at the same place lets a smaller interior score count as ticked.
 5. **A circle around the box**: ink all round in the ring just outside the border is a tick.
-6. **A correction** (a filled box with an "X" beside it): doubtful, for a person to decide.
+6. **A correction** (a filled box with an "X" beside it; any marked box with one): doubtful, for a person to decide.
+
+7. **A bitonal scan** (a fax, a black-and-white scanner setting): a light ballpoint can vanish under the
+   threshold without a trace, so a box that looks empty there is doubtful (layouts.geometry,
+   TICK_BITONAL_EMPTY_DOUBTFUL); scanning in grey avoids those reviews.
 
 A coupon whose registration is not trusted (fewer than three marks, or a poor fit: Registration.trusted)
 gets only doubtful boxes. Thresholds and why they have their values: layouts.geometry, tick-box section.
@@ -28,6 +32,7 @@ All CHECKBOX_SLOTS slots can be measured; matching keeps the first n.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -36,7 +41,7 @@ import numpy as np
 from layouts import geometry as g
 from scanning.register import Registration, quantile
 from scanning.results import BoxReading, TickState
-from scanning.snippets import png_bytes
+from scanning.snippets import png_bytes, warp
 
 PATCH_PX_PER_MM = 10.0  # 0.1 mm per patch pixel: finer than any scan we read, so nothing is lost
 PATCH_MARGIN_MM = 4.0  # context around the box (paper level, circles around it, the crop people see)
@@ -76,13 +81,11 @@ def _patch(image: np.ndarray, reg: Registration, slot: int) -> np.ndarray:
     to_mm = np.array([[1 / K, 0, ox], [0, 1 / K, oy], [0, 0, 1]], np.float64)
     m = reg.homography @ to_mm
     if reg.px_per_mm <= K * 1.3:
-        return cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                   borderMode=cv2.BORDER_REPLICATE)
+        return warp(image, m, (w, h), border=None)
     # the image is finer than the patch (300 dpi = 11.8 px/mm): warp at native scale, then reduce (antialiased)
     f = reg.px_per_mm / K
     m = m @ np.diag([1 / f, 1 / f, 1.0])
-    big = cv2.warpPerspective(image, m, (int(round(w * f)), int(round(h * f))),
-                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    big = warp(image, m, (int(round(w * f)), int(round(h * f))), border=None)
     return cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA)
 
 
@@ -150,7 +153,7 @@ def _measure(image: np.ndarray, reg: Registration, slot: int) -> _Box:
     return _Box(slot, patch, dark, x0, y0, contrast, border_ok, noise)
 
 
-def _clean(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _clean(ink: np.ndarray, strong: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(strokes, passing): ink without specks (toner dust, salt and pepper, fibres' dots: components below
     TICK_SPECK_MM2) and without straight lines along the coupon's axes longer than TICK_LINE_MM (a fold or
     crease, a scanner streak: no pen stroke near a box runs that far exactly level or upright); and apart,
@@ -158,11 +161,13 @@ def _clean(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mark stays within ~5 mm of its box; the patch reaches 4-9 mm out): a coffee ring's rim, a crease, a line
     of text. Edge to edge is judged before the lines are cut: a rim's level stretch cut away first split it
     into pieces that no longer spanned the patch, and a piece through the box read as a tick (bench/ticks.py,
-    first pen, coffee)."""
+    first pen, coffee). Of ink running across, what is `strong` (darker than a stain gets: a pen stroke that
+    touches the rim) stays ink."""
     u8 = ink.astype(np.uint8)
     h, w = ink.shape
     passing = np.zeros(ink.shape, bool)
     spans = False
+    labelled = None
     if (ink[:, 0].any() and ink[:, -1].any()) or (ink[0].any() and ink[-1].any()):  # else nothing can span
         count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
         x, y, bw, bh = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
@@ -172,17 +177,47 @@ def _clean(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         spans = bool(span.any())
         if spans:
             passing = span[labels]
+            if strong is not None:
+                passing &= ~strong
             u8[passing] = 0
-    n = int(round(g.TICK_LINE_MM * K))
-    # (the erosion counts beyond the patch's edges as ink: a line running out of the patch needs half the length)
-    for kernel in (np.ones((1, n), np.uint8), np.ones((n, 1), np.uint8)):
-        core = cv2.erode(u8, kernel)
-        if core.any():  # rare: an opening only where the erosion left something
-            u8[cv2.dilate(cv2.dilate(core, kernel), np.ones((3, 3), np.uint8)) > 0] = 0
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
+        else:
+            labelled = (labels, stats)
+    if _cut_lines(u8):
+        labelled = None
+    if spans:  # a crease running across the patch is a line, not a stain's rim: only what is left of it passes
+        p8 = passing.astype(np.uint8)
+        if _cut_lines(p8):
+            passing = p8 > 0
+    if labelled is None:  # the labelling above still holds when nothing was taken out since
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
+    else:
+        labels, stats = labelled
     keep = stats[:, cv2.CC_STAT_AREA] >= g.TICK_SPECK_MM2 * K * K
     keep[0] = False
     return keep[labels], passing
+
+
+def _cut_lines(u8: np.ndarray) -> bool:
+    """Take straight level or upright lines longer than TICK_LINE_MM out of `u8` (in place); whether any were.
+
+    The erosion counts beyond the patch's edges as ink (a line running out of the patch needs half the
+    length), so only rows (columns) with n/2 ink pixels can hold such a line: only those are eroded, which
+    is the same erosion (a level kernel treats each row alone) at a fraction of its cost."""
+    n = int(round(g.TICK_LINE_MM * K))
+    cut = False
+    for axis, kernel in ((1, np.ones((1, n), np.uint8)), (0, np.ones((n, 1), np.uint8))):
+        lines = np.flatnonzero(u8.sum(axis=axis) >= n // 2)
+        if not len(lines):
+            continue
+        core = np.zeros_like(u8)
+        if axis == 1:
+            core[lines] = cv2.erode(u8[lines], kernel)
+        else:
+            core[:, lines] = cv2.erode(np.ascontiguousarray(u8[:, lines]), kernel)
+        if core.any():  # rare: an opening only where the erosion left something
+            u8[cv2.dilate(cv2.dilate(core, kernel), np.ones((3, 3), np.uint8)) > 0] = 0
+            cut = True
+    return cut
 
 
 def _crossings(ink: np.ndarray, x0: int, y0: int) -> int:
@@ -219,21 +254,33 @@ def _circle(ink: np.ndarray, x0: int, y0: int) -> float:
     r = int(np.ceil(g.TICK_CIRCLE_RING_MM[1] * K)) + 1
     ink = ink[max(0, y0 - r):y0 + s + r, max(0, x0 - r):x0 + s + r]  # the ring's bounding square
     x0, y0 = min(x0, r), min(y0, r)
-    h, w = ink.shape
-    yy, xx = np.mgrid[0:h, 0:w]
-    cx, cy = x0 + s / 2, y0 + s / 2
-    dx, dy = np.abs(xx - cx) - s / 2, np.abs(yy - cy) - s / 2
-    out = np.hypot(np.clip(dx, 0, None), np.clip(dy, 0, None)) + np.minimum(np.maximum(dx, dy), 0)
-    ring = (out >= g.TICK_CIRCLE_RING_MM[0] * K) & (out <= g.TICK_CIRCLE_RING_MM[1] * K) & ink
+    band, sector = _ring(ink.shape, x0, y0)
+    ring = band & ink
     if not ring.any():
         return 0.0
-    ang = np.arctan2(yy[ring] - cy, xx[ring] - cx)
-    sector = ((ang + np.pi) / (2 * np.pi) * 16).astype(int) % 16
-    covered = np.bincount(sector, minlength=16) >= 0.08 * K * K  # 0.08 mm²: a 0.2 mm line 0.4 mm long
+    covered = np.bincount(sector[ring], minlength=16) >= 0.08 * K * K  # 0.08 mm²: a 0.2 mm line 0.4 mm long
     # all round: every side (four sectors centred on it) must show ink; a neighbour's stroke passing
     # along one side is no circle
     sides = np.roll(covered, 2).reshape(4, 4).sum(axis=1)
     return float(sides.min()) / 4
+
+
+@functools.lru_cache(maxsize=64)
+def _ring(shape: tuple[int, int], x0: int, y0: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ring around a box at (x0, y0) in a square of `shape` (TICK_CIRCLE_RING_MM off its border) and each
+    pixel's direction from the box's centre (16 sectors): the same few geometries on every coupon, so kept."""
+    _, _, s, _ = _geometry()
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    cx, cy = x0 + s / 2, y0 + s / 2
+    dx, dy = np.abs(xx - cx) - s / 2, np.abs(yy - cy) - s / 2
+    out = np.hypot(np.clip(dx, 0, None), np.clip(dy, 0, None)) + np.minimum(np.maximum(dx, dy), 0)
+    band = (out >= g.TICK_CIRCLE_RING_MM[0] * K) & (out <= g.TICK_CIRCLE_RING_MM[1] * K)
+    ang = np.arctan2(yy - cy, xx - cx)
+    sector = ((ang + np.pi) / (2 * np.pi) * 16).astype(int) % 16
+    band.flags.writeable = False
+    sector.flags.writeable = False
+    return band, sector
 
 
 @dataclass(frozen=True)
@@ -248,6 +295,21 @@ class Evidence:
     passing: float = 0.0  # share of the interior under ink that runs across the whole patch (a stain's rim)
 
 
+def _ink_near(raw: np.ndarray, x0: int, y0: int, band: int) -> bool:
+    """Any ink in the box or in the ring around it (where a circle is looked for), its printed border left
+    out. An empty box has none, and then every measure below is 0 without cleaning the patch (half the
+    tick reader's time on a coupon with one tick)."""
+    _, _, s, lw = _geometry()
+    r = int(np.ceil(g.TICK_CIRCLE_RING_MM[1] * K)) + 1
+    near = raw[max(0, y0 - r):y0 + s + r, max(0, x0 - r):x0 + s + r].copy()
+    oy, ox = min(y0, r), min(x0, r)
+    near[oy - band:oy + s + band, ox - band:ox + band + lw] = False
+    near[oy - band:oy + s + band, ox + s - lw - band:ox + s + band] = False
+    near[oy - band:oy + band + lw, ox - band:ox + s + band] = False
+    near[oy + s - lw - band:oy + s + band, ox - band:ox + s + band] = False
+    return bool(near.any())
+
+
 def evidence(m: _Box, level: float) -> Evidence:
     _, _, s, lw = _geometry()
     x0, y0 = m.x0, m.y0
@@ -255,9 +317,11 @@ def evidence(m: _Box, level: float) -> Evidence:
     # noise strip and the "X" beside a correction)
     cut = max(0, x0 - int(round(PATCH_MARGIN_MM * K)))
     raw = m.dark > level
-    ink, passing = _clean(raw[:, cut:])
-    x0 -= cut
     band = int(round(0.2 * K))  # the printed border itself (± alignment error) is never a stroke
+    if not _ink_near(raw, x0, y0, band):
+        return Evidence(0.0, 0.0, 0, 0.0, m.border_ok)  # nothing but the printed border: what cleaning gives too
+    ink, passing = _clean(raw[:, cut:], m.dark[:, cut:] > g.TICK_STAIN_MAX_DARK * m.contrast)
+    x0 -= cut
     border = np.zeros(ink.shape, bool)
     border[y0 - band:y0 + s + band, x0 - band:x0 + s + band] = True
     border[y0 + lw + band:y0 + s - lw - band, x0 + lw + band:x0 + s - lw - band] = False
@@ -276,7 +340,7 @@ def evidence(m: _Box, level: float) -> Evidence:
     crossings = _crossings(strokes, x0, y0) if not decided and score >= g.TICK_CROSSING_SCORE_MIN else 0
     circle = _circle(strokes, x0, y0) if not decided else 0.0
     beside = 0.0
-    if score >= g.TICK_FILLED_MIN:
+    if score >= g.TICK_BESIDE_SCORE_MIN:
         bl, br = int(round(g.TICK_BESIDE_MM[1] * K)), int(round(g.TICK_BESIDE_MM[0] * K))
         side = _clean(raw[:, :m.x0 - br])[0].astype(np.uint8)  # the whole left part: blots are seen whole
         # pen strokes are at most 1 mm wide: what an opening wider than that keeps is a stain's blot
@@ -291,8 +355,8 @@ def evidence(m: _Box, level: float) -> Evidence:
 def decide(e: Evidence, trusted: bool) -> TickState:
     if not trusted or not e.border_ok:
         return "doubtful"  # the box is not where it was looked for: nothing confident about it
-    if e.score >= g.TICK_FILLED_MIN and e.beside >= g.TICK_BESIDE_MIN:
-        return "doubtful"  # a filled box with an X beside it: a correction, a person decides what it means
+    if e.score >= g.TICK_BESIDE_SCORE_MIN and e.beside >= g.TICK_BESIDE_MIN:
+        return "doubtful"  # a marked box with an X beside it: a correction, a person decides what it means
     if e.score >= g.TICK_TICKED_MIN or e.circle >= g.TICK_CIRCLE_MIN or e.crossings >= 1:
         return "ticked"
     if e.score <= g.TICK_EMPTY_MAX and e.circle <= g.TICK_CIRCLE_EMPTY_MAX:
@@ -333,8 +397,8 @@ def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False,
     boxes = tuple(_reading(m, level, reg.trusted, crops, two) for m, level in zip(measured, levels, strict=True))
     nothing = all(b.state == "empty" or not m.border_ok for b, m in zip(boxes, measured, strict=True))
     if two and (nothing or g.TICK_BITONAL_EMPTY_DOUBTFUL):
-        # a returned coupon with nothing on it, scanned bitonal: a light ballpoint can fall wholly above the
-        # threshold and leave no trace, so nothing is confidently empty; a person checks the paper
+        # scanned bitonal: a light ballpoint can fall wholly above the threshold and leave no trace, so no box
+        # is confidently empty (TICK_BITONAL_EMPTY_DOUBTFUL; else only on a coupon on which nothing shows)
         boxes = tuple(b if b.state != "empty" else
                       dataclasses.replace(b, state="doubtful", snippet_png=b.snippet_png or png_bytes(m.patch))
                       for b, m in zip(boxes, measured, strict=True))

@@ -28,7 +28,7 @@ class Tally:
     boxes_right: int = 0
     boxes_doubtful: int = 0
     boxes_wrong: int = 0
-    blank_bitonal: int = 0  # coupons with nothing ticked scanned bitonal: every box doubtful (scanning/ticks.py)
+    bitonal_empty: int = 0  # empty boxes on bitonal scans: doubtful, a light pen may have vanished (scanning/ticks.py)
     notes: list[str] = field(default_factory=list)
 
     def add(self, case: Case, reading: PageReading) -> None:
@@ -41,14 +41,14 @@ class Tally:
             self.right += 1
             coupon = got[0]
             assert coupon.registered, case.label
-            states = {b.state for b in coupon.boxes[:3]}
-            if not truth.ticked and states == {"doubtful"} and (is_bitonal(case.image) or reading.source.endswith(".tif")):
-                # a light pen could have vanished under the threshold: a person checks the paper
-                self.blank_bitonal += 1
-                continue
+            bitonal = is_bitonal(case.image) or reading.source.endswith(".tif")
             for box in coupon.boxes[:3]:  # the example campaign has three options
-                self.boxes += 1
                 want = "ticked" if box.slot in truth.ticked else "empty"
+                if bitonal and want == "empty" and box.state == "doubtful":
+                    # a light pen could have vanished under the threshold: a person checks the paper
+                    self.bitonal_empty += 1
+                    continue
+                self.boxes += 1
                 if box.state == want:
                     self.boxes_right += 1
                 elif box.state == "doubtful":
@@ -62,12 +62,9 @@ class Tally:
 
     def check(self) -> None:
         assert self.wrong == 0, self.notes
-        assert self.blank_bitonal <= 0.1 * self.coupons, self.blank_bitonal
         assert self.right >= 0.995 * self.coupons, (self.right, self.coupons, self.notes)
         assert self.boxes_wrong == 0, self.notes
-        # at most one doubtful box besides: a tick joined to a coffee ring's rim that runs across the whole box
-        # is doubtful since issue 10 (the rim is no longer cut into pieces that read as a tick on an empty box)
-        assert self.boxes_right >= 0.995 * self.boxes - 1, (self.boxes_right, self.boxes, self.notes)
+        assert self.boxes_right >= 0.995 * self.boxes, (self.boxes_right, self.boxes, self.notes)
 
 
 def test_roundtrip_in_memory(tmp_path: Path) -> None:
@@ -75,7 +72,7 @@ def test_roundtrip_in_memory(tmp_path: Path) -> None:
     for case in build(36, seed=7, workdir=tmp_path):
         tally.add(case, read_page("mem", 1, case.image, case.dpi))
     tally.check()
-    assert tally.coupons == 36 and tally.boxes + 3 * tally.blank_bitonal == 108
+    assert tally.coupons == 36 and tally.boxes + tally.bitonal_empty == 108
 
 
 def test_roundtrip_through_files_with_a_corrupt_file(tmp_path: Path) -> None:

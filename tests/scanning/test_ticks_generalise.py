@@ -161,15 +161,15 @@ def test_second_pen_seeded_sample_meets_the_target_rates(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_second_pen_corpus_meets_the_target_rates(tmp_path: Path) -> None:
-    """Every scan class. Confidently wrong boxes only where a light stroke vanished without a trace in a
-    bitonal or fax scan on a coupon with other marks (bench/ticks.py counts them); the rest right or doubtful."""
+    """Every scan class. Confidently wrong boxes only where a light stroke vanished in a bitonal or fax scan
+    (a correction's X gone, its fill left: bench/ticks.py counts them); the rest right or doubtful."""
     cases = list(tc.build(160, seed=2026, workdir=tmp_path, pen="pen2"))
     rates, notes = _rates(cases)
     n = sum(rates.values())
     wrong = [x for x in notes if x.startswith("wrong")]
     assert all(x.startswith(("wrong bitonal", "wrong fax")) for x in wrong), wrong
     assert len(wrong) <= 0.005 * n, wrong
-    assert rates["right"] >= 0.93 * n, (rates, notes)
+    assert rates["right"] >= 0.85 * n, (rates, notes)  # bitonal and fax: every box that looks empty is doubtful
 
 
 def _ring_through(img: np.ndarray, dpi: float, slot: int) -> np.ndarray:
@@ -200,6 +200,19 @@ def test_bitonal_coupon_whose_light_tick_vanished_is_doubtful_not_empty(blank) -
     faint = pens.Pen(width_mm=0.25, grey=120, pressure=0.5, skips=0.0, colour="blue")
     img = sim.bitonal(_marked(p200, 200, {2: ("slash", faint)}))
     assert _states(_coupon(img, 200, code)) == ["doubtful"] * 3
-    # a dark tick on the same bitonal coupon shows: its empty boxes stay empty
+    # a dark tick on the same bitonal coupon shows; its neighbours may hold a light one that vanished
     img = sim.bitonal(_marked(p200, 200, {0: ("slash", BLACK_THIN)}))
-    assert _states(_coupon(img, 200, code)) == ["ticked", "empty", "empty"]
+    assert _states(_coupon(img, 200, code)) == ["ticked", "doubtful", "doubtful"]
+    # the same coupon scanned in grey: the light slash shows, the empty box is empty
+    img = _marked(p200, 200, {0: ("slash", BLACK_THIN), 2: ("slash", faint)})
+    assert _states(_coupon(img, 200, code)) == ["ticked", "empty", "ticked"]
+
+
+def test_faxed_correction_whose_fill_scores_below_a_full_box_is_doubtful(blank) -> None:
+    """A correction (a filled box with an X beside it) drawn with a light pen and faxed: the fill scored
+    0.64-0.74, under the 0.8 above which the X beside it was looked for, and read as a tick."""
+    code, _, p200 = blank
+    pen = pens.Pen(width_mm=0.25, grey=90, pressure=0.6, skips=0.0, colour="blue")
+    img = sim.fax(_marked(p200, 200, {1: ("correction", pen)}, seed=2), 200)
+    box = _coupon(img, 204, code).boxes[1]
+    assert box.score < 0.8 and box.state == "doubtful", box
