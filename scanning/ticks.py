@@ -340,7 +340,8 @@ def evidence(m: _Box, level: float) -> Evidence:
     crossings = _crossings(strokes, x0, y0) if not decided and score >= g.TICK_CROSSING_SCORE_MIN else 0
     circle = _circle(strokes, x0, y0) if not decided else 0.0
     beside = 0.0
-    if score >= g.TICK_BESIDE_SCORE_MIN:
+    # (left column only: left of a grid box is the previous column's label, printed ink, not an X)
+    if score >= g.TICK_BESIDE_SCORE_MIN and m.slot < g.CHECKBOX_SLOTS:
         bl, br = int(round(g.TICK_BESIDE_MM[1] * K)), int(round(g.TICK_BESIDE_MM[0] * K))
         side = _clean(raw[:, :m.x0 - br])[0].astype(np.uint8)  # the whole left part: blots are seen whole
         # pen strokes are at most 1 mm wide: what an opening wider than that keeps is a stain's blot
