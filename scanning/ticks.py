@@ -295,19 +295,18 @@ class Evidence:
     passing: float = 0.0  # share of the interior under ink that runs across the whole patch (a stain's rim)
 
 
-def _ink_near(raw: np.ndarray, x0: int, y0: int, band: int) -> bool:
-    """Any ink in the box or in the ring around it (where a circle is looked for), its printed border left
-    out. An empty box has none, and then every measure below is 0 without cleaning the patch (half the
-    tick reader's time on a coupon with one tick)."""
-    _, _, s, lw = _geometry()
+def _ink_near(raw: np.ndarray, x0: int, y0: int) -> bool:
+    """Any ink where a mark is looked for: the box's interior (TICK_INTERIOR_INSET_MM in) or the ring around
+    it where a circle is looked for. An empty box has none, and then every measure is 0 without cleaning
+    the patch (the same result: cleaning only takes ink away)."""
+    _, _, s, _ = _geometry()
+    i = int(round(g.TICK_INTERIOR_INSET_MM * K))
+    if raw[y0 + i:y0 + s - i, x0 + i:x0 + s - i].any():
+        return True
     r = int(np.ceil(g.TICK_CIRCLE_RING_MM[1] * K)) + 1
-    near = raw[max(0, y0 - r):y0 + s + r, max(0, x0 - r):x0 + s + r].copy()
-    oy, ox = min(y0, r), min(x0, r)
-    near[oy - band:oy + s + band, ox - band:ox + band + lw] = False
-    near[oy - band:oy + s + band, ox + s - lw - band:ox + s + band] = False
-    near[oy - band:oy + band + lw, ox - band:ox + s + band] = False
-    near[oy + s - lw - band:oy + s + band, ox - band:ox + s + band] = False
-    return bool(near.any())
+    square = raw[max(0, y0 - r):y0 + s + r, max(0, x0 - r):x0 + s + r]
+    band, _ = _ring(square.shape, min(x0, r), min(y0, r))
+    return bool((square & band).any())
 
 
 def evidence(m: _Box, level: float) -> Evidence:
@@ -317,9 +316,9 @@ def evidence(m: _Box, level: float) -> Evidence:
     # noise strip and the "X" beside a correction)
     cut = max(0, x0 - int(round(PATCH_MARGIN_MM * K)))
     raw = m.dark > level
+    if not _ink_near(raw, x0, y0):
+        return Evidence(0.0, 0.0, 0, 0.0, m.border_ok)
     band = int(round(0.2 * K))  # the printed border itself (± alignment error) is never a stroke
-    if not _ink_near(raw, x0, y0, band):
-        return Evidence(0.0, 0.0, 0, 0.0, m.border_ok)  # nothing but the printed border: what cleaning gives too
     ink, passing = _clean(raw[:, cut:], m.dark[:, cut:] > g.TICK_STAIN_MAX_DARK * m.contrast)
     x0 -= cut
     border = np.zeros(ink.shape, bool)
