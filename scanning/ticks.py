@@ -133,14 +133,33 @@ def _sides_dark(dark: np.ndarray, x0: int, y0: int) -> list[float]:
     return [quantile(v, 50) for v in (top, bottom, left, right)]
 
 
+@functools.lru_cache(maxsize=8)
+def _outside(shape: tuple[int, int]) -> np.ndarray:
+    """Mask (uint8) of the patch without the box and 0.6 mm around it: where the paper level is taken."""
+    bx, by, s, _ = _geometry()
+    out = np.ones(shape, np.uint8)
+    pad = int(0.6 * K)
+    out[by - pad:by + s + pad, bx - pad:bx + s + pad] = 0
+    out.flags.writeable = False
+    return out
+
+
+def _paper_level(smooth: np.ndarray) -> float:
+    """The 75th percentile of the patch around the box, from a histogram (the same value as sorting the
+    pixels out, in a fraction of the time)."""
+    mask = _outside(smooth.shape)
+    hist = cv2.calcHist([smooth], [0], mask, [256], [0, 256]).ravel()
+    counts = np.cumsum(hist)
+    n = int(counts[-1])
+    k = min(n - 1, max(0, int(round(0.75 * (n - 1)))))
+    return float(np.searchsorted(counts, k, side="right"))
+
+
 def _measure(image: np.ndarray, reg: Registration, slot: int) -> _Box:
     patch = _patch(image, reg, slot)
     smooth = cv2.medianBlur(patch, 3)  # speckle, salt and pepper, JPEG mosquito noise
     bx, by, s, lw = _geometry()
-    outside = np.ones(patch.shape, bool)
-    pad = int(0.6 * K)
-    outside[by - pad:by + s + pad, bx - pad:bx + s + pad] = False
-    paper = quantile(smooth[outside], 75)
+    paper = _paper_level(smooth)
     dark = np.clip(paper - smooth.astype(np.float32), 0, None)
     x0, y0 = _align(dark)
     sides = sorted(_sides_dark(dark, x0, y0))
