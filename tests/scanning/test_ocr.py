@@ -158,6 +158,33 @@ def test_scan_matches_a_coupon_whose_qr_is_crossed_out_and_sends_a_misprinted_on
     assert "check symbol wrong" in review
 
 
+@needs_rapidocr
+@pytest.mark.slow
+def test_scan_matches_both_coupons_of_a_flatbed_page_whose_second_qr_is_crossed_out(tmp_path: Path, capsys) -> None:
+    """End to end (issue 10, items 2 and 4): two coupons of a produced wave on one flatbed page, the second
+    one's QR code crossed out; `mailing scan` matches both, the second by its printed code."""
+    db, name, rows = setup_campaign(tmp_path, capsys)
+    print_dir = next(tmp_path.joinpath("print").rglob("*.pdf")).parent
+    rng = random.Random(8)
+    dpi = 200
+    coupons = []
+    for i, row in enumerate(rows[:2]):
+        page = sim.render_pdf_page(print_dir / row["file"], int(row["page"]), dpi)
+        sim.tick(page, sim.box_px(g.on_page(g.checkbox_box(i)), dpi), rng, "cross")
+        if i == 1:
+            d.strokes_across_qr(page, dpi, g.COUPON_TOP_MM, rng)
+        coupons.append(d.cut_coupon(page, dpi))
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    img = d.scanner(d.flatbed(coupons, dpi, rng), "noise", dpi, rng)
+    Image.fromarray(img).save(scans / "flachbett.png", dpi=(dpi, dpi))
+    out = scan_json(capsys, db, scans, "--jobs", "1")
+    assert sorted((o["status"], o["code"]) for o in out) == sorted(("matched", r["code"]) for r in rows[:2]), out
+    by_code = {o["code"]: o for o in out}
+    assert by_code[rows[0]["code"]]["options"]["info"] is True
+    assert by_code[rows[1]["code"]]["options"]["call"] is True
+
+
 @pytest.mark.parametrize("engine", [
     pytest.param("rapidocr", marks=needs_rapidocr),
     "template",
