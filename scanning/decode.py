@@ -9,7 +9,8 @@ rotation by 45°, Otsu and median filter for zbar). A CPU-time budget bounds a h
 the same page gets the same work under any machine load. A mostly dark page is inverted only when the page
 as it is gives nothing (a phone photo on a dark table reads as it is); "blank" is judged only after every
 decoder had its try on any faint ink (WeChat reads toner so faint it looks blank); on a page that can hold several coupons,
-registration marks of no read coupon lead to a second search there (`_more_coupons`).
+registration marks of no read coupon lead to a second search there (`_more_coupons`), and where that
+reads nothing either, the region goes to the printed-code reader (`Located.unread`, scanning.ocr).
 No decoder misread in 1,800 measured images; the check symbol is validated later (`mailing.codes.parse`).
 """
 
