@@ -369,11 +369,14 @@ TICK_BESIDE_MIN = 0.02  # ... covering at least this share: doubtful, a person d
 TICK_BITONAL_SHARE = 0.995  # a scan with this share of its pixels on two levels is bitonal: there a light
 # ballpoint (grey ~180) can fall wholly above the threshold and leave no trace (second pen: 7 of 180
 # bitonal/fax boxes, bench/ticks.py), so an empty-looking box there is not confidently empty
-TICK_BITONAL_EMPTY_DOUBTFUL = True  # every box that looks empty on a bitonal scan is doubtful (issue 10: at most
-# 0.1 % confidently wrong). False: only a box holding dots, and every box of a coupon on which nothing shows
-# (second pen: confidently wrong 0.00 % with True, 0.28 % with False; right 84.9 % against 94.9 %). Bitonal
-# stacks then go to review nearly whole, and the picture shows a person no more than the machine: scan in grey
-# (docs/measurements.md §Tick boxes)
+TICK_BITONAL_PEN_MIN_MM = 0.6  # on a bitonal scan a box that looks empty is confidently empty only where the
+# same coupon shows the pen survives the threshold: at least one confidently ticked box, and the strokes inside
+# every such box at least this wide on average (2 x area / perimeter of the ink: a solid, unbroken stroke).
+# Else (a thin or broken stroke: a light pen half gone; no tick at all) every empty-looking box is doubtful, as
+# is one holding dots. Set on the first pen (bitonal and fax, seed 10: its ticks measure 0.66 mm and more);
+# measured on the second: docs/measurements.md §Tick boxes. A person ticks a coupon with one pen: a solid
+# tick shows that pen's other ticks would show too. (Replaces TICK_BITONAL_EMPTY_DOUBTFUL, which made every
+# empty-looking bitonal box doubtful and sent nearly every bitonal coupon to review.)
 
 # Registration a coupon's ticks may be believed on (scanning/register.py): at least REG_MIN_MARKS of the four
 # marks found and agreeing, and the QR corners and marks within REG_MAX_RESIDUAL_MM (RMS) of the fitted

@@ -21,8 +21,10 @@ circle around it, an "X" beside it). The printed border is then located within Â
 6. **A correction** (a filled box with an "X" beside it; any marked box with one): doubtful, for a person to decide.
 
 7. **A bitonal scan** (a fax, a black-and-white scanner setting): a light ballpoint can vanish under the
-   threshold without a trace, so a box that looks empty there is doubtful (layouts.geometry,
-   TICK_BITONAL_EMPTY_DOUBTFUL); scanning in grey avoids those reviews.
+   threshold without a trace. A box that looks empty there is believed only on the evidence of the same
+   coupon's pen: a confidently ticked box whose strokes are solid (TICK_BITONAL_PEN_MIN_MM wide on average)
+   shows the pen survives the threshold. A coupon whose ticks are thin or broken, or on which no box is
+   ticked, gets doubtful boxes instead of empty ones, as does a box holding dots (what is left of a stroke).
 
 A coupon whose registration is not trusted (fewer than three marks, or a poor fit: Registration.trusted)
 gets only doubtful boxes. Thresholds and why they have their values: layouts.geometry, tick-box section.
@@ -414,14 +416,33 @@ def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False,
     measured, levels = measure(image, reg, slots)
     two = is_bitonal(image)
     boxes = tuple(_reading(m, level, reg.trusted, crops, two) for m, level in zip(measured, levels, strict=True))
-    nothing = all(b.state == "empty" or not m.border_ok for b, m in zip(boxes, measured, strict=True))
-    if two and (nothing or g.TICK_BITONAL_EMPTY_DOUBTFUL):
-        # scanned bitonal: a light ballpoint can fall wholly above the threshold and leave no trace, so no box
-        # is confidently empty (TICK_BITONAL_EMPTY_DOUBTFUL; else only on a coupon on which nothing shows)
+    if two and not _pen_survives(measured, levels, boxes):
+        # scanned bitonal, and nothing on the coupon shows its pen survives the threshold: a light ballpoint may
+        # have left no trace at all, so no box is confidently empty (layouts.geometry.TICK_BITONAL_PEN_MIN_MM)
         boxes = tuple(b if b.state != "empty" else
                       dataclasses.replace(b, state="doubtful", snippet_png=b.snippet_png or png_bytes(m.patch))
                       for b, m in zip(boxes, measured, strict=True))
     return boxes
+
+
+def _pen_survives(measured: list[_Box], levels: list[float], boxes: tuple[BoxReading, ...]) -> bool:
+    """Whether the coupon's own ticks show that its pen survives a bitonal threshold: at least one box
+    confidently ticked, and inside every such box solid strokes, on average TICK_BITONAL_PEN_MIN_MM wide or
+    more (2 x area / perimeter of the ink; a light pen half gone leaves thin, broken lines, a circle around
+    the box nothing inside it: neither shows the pen solid)."""
+    ticked = [(m, level) for m, level, b in zip(measured, levels, boxes, strict=True) if b.state == "ticked"]
+    return bool(ticked) and all(stroke_width_mm(m, level) >= g.TICK_BITONAL_PEN_MIN_MM for m, level in ticked)
+
+
+def stroke_width_mm(m: _Box, level: float) -> float:
+    """The mean width of the ink inside the box (printed border left out): 2 x area / perimeter, which for
+    a stroke much longer than wide is its width; 0 where the interior holds no ink."""
+    _, _, s, _ = _geometry()
+    i = int(round(g.TICK_INTERIOR_INSET_MM * K))
+    ink = (m.dark[m.y0 + i:m.y0 + s - i, m.x0 + i:m.x0 + s - i] > level).astype(np.uint8)
+    contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours)
+    return float(2 * int(ink.sum()) / perimeter / K) if perimeter else 0.0
 
 
 def _specks(m: _Box, level: float) -> bool:
