@@ -387,11 +387,15 @@ def decide(e: Evidence, trusted: bool) -> TickState:
     return "doubtful"
 
 
-def _reading(m: _Box, level: float, trusted: bool, crop: bool, bitonal: bool) -> BoxReading:
+def _reading(m: _Box, level: float, trusted: bool, crop: bool, dust: float | None) -> BoxReading:
+    """`dust`: on a bitonal scan the coupon's dotted share of blank paper, else None."""
     e = evidence(m, level)
     state = decide(e, trusted)
-    if state == "empty" and bitonal and _specks(m, level):
-        state = "doubtful"  # what is left of a light stroke after a bitonal scan's threshold: a few dots
+    if state == "empty" and dust is not None and _specks(m, level) > max(g.TICK_SPECK_NOISE_FACTOR * dust,
+                                                                         g.TICK_SPECK_MIN_SHARE):
+        # what is left of a light stroke after a bitonal scan's threshold: dots, more than the coupon's paper
+        # shows beside its boxes (a photocopy's toner dust, a bitonal scan's salt)
+        state = "doubtful"
     shown = max(e.score, e.circle if e.circle > g.TICK_CIRCLE_EMPTY_MAX else 0.0)
     snippet = png_bytes(m.patch) if crop or state == "doubtful" else b""
     return BoxReading(slot=m.slot, score=round(shown, 4), state=state, snippet_png=snippet)
@@ -415,7 +419,9 @@ def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False,
     number of persons or a date choice follow the left column, layouts.geometry.BOX_SLOTS)."""
     measured, levels = measure(image, reg, slots)
     two = is_bitonal(image)
-    boxes = tuple(_reading(m, level, reg.trusted, crops, two) for m, level in zip(measured, levels, strict=True))
+    # per-coupon calibration on a bitonal scan: the dots the paper beside the boxes shows (median of the strips)
+    dust = float(np.median([_strip_dots(m, level) for m, level in zip(measured, levels, strict=True)])) if two else None
+    boxes = tuple(_reading(m, level, reg.trusted, crops, dust) for m, level in zip(measured, levels, strict=True))
     if two and not _pen_survives(measured, levels, boxes):
         # scanned bitonal, and nothing on the coupon shows its pen survives the threshold: a light ballpoint may
         # have left no trace at all, so no box is confidently empty (layouts.geometry.TICK_BITONAL_PEN_MIN_MM)
@@ -445,11 +451,18 @@ def stroke_width_mm(m: _Box, level: float) -> float:
     return float(2 * int(ink.sum()) / perimeter / K) if perimeter else 0.0
 
 
-def _specks(m: _Box, level: float) -> bool:
-    """Any ink at all inside the box (specks included, the printed border left out)."""
+def _specks(m: _Box, level: float) -> float:
+    """The share of the box's interior under ink, specks included (the printed border left out)."""
     _, _, s, _ = _geometry()
     i = int(round(g.TICK_INTERIOR_INSET_MM * K))
-    return bool((m.dark[m.y0 + i:m.y0 + s - i, m.x0 + i:m.x0 + s - i] > level).any())
+    return float((m.dark[m.y0 + i:m.y0 + s - i, m.x0 + i:m.x0 + s - i] > level).mean())
+
+
+def _strip_dots(m: _Box, level: float) -> float:
+    """The share of the blank paper left of the box (TICK_NOISE_STRIP_MM) under ink: the paper's dots."""
+    _, _, s, _ = _geometry()
+    a, b = int(round(g.TICK_NOISE_STRIP_MM[0] * K)), int(round(g.TICK_NOISE_STRIP_MM[1] * K))
+    return float((m.dark[m.y0:m.y0 + s, max(0, m.x0 - b):m.x0 - a] > level).mean())
 
 
 def is_bitonal(image: np.ndarray) -> bool:
