@@ -168,8 +168,9 @@ def test_second_pen_corpus_meets_the_target_rates(tmp_path: Path) -> None:
     n = sum(rates.values())
     wrong = [x for x in notes if x.startswith("wrong")]
     assert all(x.startswith(("wrong bitonal", "wrong fax")) for x in wrong), wrong
-    assert len(wrong) <= 0.005 * n, wrong
-    assert rates["right"] >= 0.85 * n, (rates, notes)  # bitonal and fax: every box that looks empty is doubtful
+    assert len(wrong) <= 1, wrong  # 1 of 480: a faxed correction whose X vanished (docs/measurements.md)
+    # bitonal and fax: empty-looking boxes are doubtful unless the coupon's own ticks show a solid pen
+    assert rates["right"] >= 0.875 * n, (rates, notes)
 
 
 def _ring_through(img: np.ndarray, dpi: float, slot: int) -> np.ndarray:
@@ -206,6 +207,20 @@ def test_bitonal_coupon_whose_light_tick_vanished_is_doubtful_not_empty(blank) -
     # the same coupon scanned in grey: the light slash shows, the empty box is empty
     img = _marked(p200, 200, {0: ("slash", BLACK_THIN), 2: ("slash", faint)})
     assert _states(_coupon(img, 200, code)) == ["ticked", "empty", "ticked"]
+
+
+def test_bitonal_coupon_with_a_solid_tick_reads_its_other_boxes_empty(blank) -> None:
+    """Every empty-looking box of a bitonal scan was doubtful (TICK_BITONAL_EMPTY_DOUBTFUL), so nearly every
+    bitonal coupon went to a person. A solid tick on the coupon shows its pen survives the threshold: the
+    other boxes are empty; a thin one (a pen that may half vanish) leaves them doubtful."""
+    code, _, p200 = blank
+    solid = pens.Pen(width_mm=0.8, grey=30, pressure=1.0, skips=0.0, colour="black")
+    img = sim.bitonal(_marked(p200, 200, {1: ("slash", solid)}))
+    assert _states(_coupon(img, 200, code)) == ["empty", "ticked", "empty"]
+    img = sim.fax(_marked(p200, 200, {1: ("slash", solid)}), 200)
+    assert _states(_coupon(img, 204, code)) == ["empty", "ticked", "empty"]
+    img = sim.bitonal(_marked(p200, 200, {1: ("slash", solid), 2: ("slash", BLACK_THIN)}))
+    assert _states(_coupon(img, 200, code)) == ["doubtful", "ticked", "ticked"]
 
 
 def test_faxed_correction_whose_fill_scores_below_a_full_box_is_doubtful(blank) -> None:
