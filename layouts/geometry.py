@@ -380,7 +380,7 @@ TICK_BITONAL_PEN_MIN_MM = 0.6  # on a bitonal scan a box that looks empty is con
 TICK_SPECK_NOISE_FACTOR = 2.0  # on a bitonal scan an empty-looking box holding dots is doubtful (what a light
 # stroke leaves after the threshold) when its interior's dotted share exceeds this times the coupon's paper
 # (the median over the strips beside its boxes): a photocopy's toner dust is on the paper beside the boxes too
-TICK_SPECK_MIN_SHARE = 0.004  # ... and at least this share of the interior (~6 dots of 0.1 mm): the round-trip
+TICK_SPECK_MIN_SHARE = 0.004  # ... and at least this share of the interior (10 pixels of 0.1 mm): the round-trip
 # corpus's empty boxes on 150 dpi photocopies saved as bitonal TIFF hold up to 0.0024 (a few pixels of the
 # border's frayed edge); before this floor they went to review (seed 2024: 4 boxes)
 
