@@ -1,6 +1,7 @@
 """Scan benchmark: pages/s and read rate for coupon scans at 200 dpi and A4 letter pages at 300 dpi, on one
 core and with jobs 2, against the time to merely load the same images; then a table per class of phone
-photos and odd stacks (issue 10): read rate, wrong codes, CPU time per page (median and 90th percentile).
+photos and odd stacks (issue 10): read rate, wrong codes, CPU time per page (median and 90th percentile);
+`second_crossed` is a flatbed page of two coupons, the second one's QR code crossed out (its printed code read).
 
 Target (issue 4): the whole scan at least half as fast as loading alone. Run: .venv/bin/python bench/scan.py
 (`--classes-only` skips the stack timing, `--per-class N` sets the pages per class).
@@ -68,7 +69,8 @@ def time_scan(path: str, truth: dict[tuple[str, int], str], jobs: int) -> tuple[
     return dt, len(readings), right
 
 
-CLASSES = ("phone_coupon", "phone_letter", "second_coupon", "fax100", "light_toner", "negative", "blank")
+CLASSES = ("phone_coupon", "phone_letter", "second_coupon", "second_crossed", "fax100", "light_toner", "negative",
+           "blank")
 
 
 def class_page(kind: str, pages: list[tuple[np.ndarray, str]], i: int, rng: random.Random) -> tuple[np.ndarray, float, set[str]]:
@@ -85,6 +87,13 @@ def class_page(kind: str, pages: list[tuple[np.ndarray, str]], i: int, rng: rand
         second = d.hide_qr(d.cut_coupon(other, 300), 300, rng)
         small = [cv2.resize(c, None, fx=2 / 3, fy=2 / 3, interpolation=cv2.INTER_AREA) for c in (first, second)]
         return d.flatbed(small, 200, rng), 200.0, {code, code2}
+    if kind == "second_crossed":  # the second coupon's QR code crossed out with a pen: its printed code is read
+        other, code2 = pages[(i + 1) % len(pages)]
+        crossed = other.copy()
+        d.strokes_across_qr(crossed, 300, g.COUPON_TOP_MM, rng)
+        small = [cv2.resize(c, None, fx=2 / 3, fy=2 / 3, interpolation=cv2.INTER_AREA)
+                 for c in (d.scanner(coupon, "clean", 300, rng), d.cut_coupon(crossed, 300))]
+        return d.scanner(d.flatbed(small, 200, rng), "jpeg30", 200, rng), 200.0, {code, code2}
     if kind == "fax100":
         return d.fax100(d.geometry(coupon, "skew", rng), 300), 100.0, {code}
     if kind == "light_toner":

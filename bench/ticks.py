@@ -43,6 +43,7 @@ def measure(coupons: int, seed: int, pens: tuple[str, ...]) -> dict:
                                                    "scan": defaultdict(lambda: defaultdict(int))}
     scores: dict[str, list[float]] = defaultdict(list)
     wrong: list[str] = []
+    review: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # class → [coupons, coupons with a doubtful box]
     missed = 0
     seconds = 0.0
     with tempfile.TemporaryDirectory() as tmp:
@@ -55,6 +56,10 @@ def measure(coupons: int, seed: int, pens: tuple[str, ...]) -> dict:
                 if not got:
                     missed += 1
                     continue
+                doubtful = any(b.state == "doubtful" for b in got[0].boxes[:3])
+                for cls in (pen, f"{pen}:{case.scan}"):
+                    review[cls][0] += 1
+                    review[cls][1] += doubtful
                 for box in got[0].boxes[:3]:
                     want = case.want[box.slot]
                     style = case.styles[box.slot] or "empty"
@@ -71,6 +76,7 @@ def measure(coupons: int, seed: int, pens: tuple[str, ...]) -> dict:
                                      f"want {want}, marks {got[0].marks_found}")
     return {"rates": {k: {c: dict(v) for c, v in sorted(t.items())} for k, t in rates.items()},
             "scores": {k: quantiles(v) for k, v in sorted(scores.items())},
+            "review": {c: {"coupons": v[0], "to_review": v[1]} for c, v in sorted(review.items())},
             "wrong": wrong, "coupons_not_read": missed, "cpu_seconds": round(seconds, 1)}
 
 
@@ -87,6 +93,10 @@ def show(result: dict, title: str) -> None:
         if q:
             print(f"  {cls:<24} {q['n']:>5} " + " ".join(f"{q[k]:>6.3f}" for k in
                                                           ("min", "p01", "p05", "p50", "p95", "p99", "max")))
+    if "review" in result:
+        print(f"{'coupons to review (ticks)':<26} {'n':>5} {'per 100':>8}")
+        for cls, r in result["review"].items():
+            print(f"  {cls:<24} {r['coupons']:>5} {100 * r['to_review'] / max(1, r['coupons']):>8.1f}")
     print(f"coupons whose code was not read/registered: {result['coupons_not_read']}; "
           f"CPU {result['cpu_seconds']} s")
     for w in result["wrong"][:40]:

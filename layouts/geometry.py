@@ -350,19 +350,39 @@ TICK_CROSSING_SCORE_MIN = 0.04  # with ink through the border at one place or mo
 # shows a crossing
 TICK_CROSSING_RUN_MAX_MM = 2.5  # a crossing stroke meets the border over at most ~2 mm (a 1 mm pen at 30°);
 # a coffee ring's rim running along the border meets it over more (round trip and bench: rims crossing empties)
+TICK_STAIN_MAX_DARK = 0.5  # a coffee ring's rim darkens the paper by 35-45 % of the border's contrast: ink
+# running across the whole patch that is darker than this share is a pen stroke touching the rim, and stays
 TICK_CIRCLE_RING_MM = (0.5, 2.7)  # ring around the box where a circle around it is looked for: outside the
 # printed border, inside the 3 mm to the option's label
 TICK_CIRCLE_MIN = 0.5  # circle: on every side at least half of its directions inked; a neighbour's stroke
 # passing along one side scores 0 (the first pen's spill strokes reached 7 of 16 directions of the next box)
 TICK_CIRCLE_EMPTY_MAX = 0.25  # ink on every side but thinly: doubtful
-TICK_FILLED_MIN = 0.8  # a filled box (first pen's fills score 0.96-1.0; its ticks and crosses at most 0.77) ...
+TICK_BESIDE_SCORE_MIN = TICK_TICKED_MIN  # a marked box (a filled one above all: 0.9-1.0, but a light pen's fill
+# faxed scores 0.64-0.74, which the 0.8 once asked for here read as a tick; no first-pen mark shows ink in the
+# strip below, bench/ticks.py) ...
 TICK_BESIDE_MM = (3.6, 7.5)  # ... with ink in this strip left of it (an "X" beside it: a correction; a cross
 # larger than the box or a circle around it stays within 3.3 mm) ...
 TICK_BLOT_MM = 1.3  # ink wider than any pen (1.0 mm) in that strip is a stain's blot, not an "X"
 TICK_BESIDE_MIN = 0.02  # ... covering at least this share: doubtful, a person decides what the correction means
-# (a stain's blot there is no "X": ink wider than TICK_BLOT_MM is left out). Known miss: a correction drawn
-# with a light pen and faxed scores 0.64 and reads as a tick; counting any marked box with ink beside it sent
-# a cross next to a coffee stain to review (round-trip corpus, seed 11)
+# (a stain's blot there is no "X": ink wider than TICK_BLOT_MM is left out; before that rule, counting any
+# marked box with ink beside it sent a cross next to a coffee stain to review, round-trip corpus, seed 11)
+TICK_BITONAL_SHARE = 0.995  # a scan with this share of its pixels on two levels is bitonal: there a light
+# ballpoint (grey ~180) can fall wholly above the threshold and leave no trace (second pen: 7 of 180
+# bitonal/fax boxes, bench/ticks.py), so an empty-looking box there is not confidently empty
+TICK_BITONAL_PEN_MIN_MM = 0.6  # on a bitonal scan a box that looks empty is confidently empty only where the
+# same coupon shows the pen survives the threshold: at least one confidently ticked box, and the strokes inside
+# every such box at least this wide on average (2 x area / perimeter of the ink: a solid, unbroken stroke).
+# Else (a thin or broken stroke: a light pen half gone; no tick at all) every empty-looking box is doubtful, as
+# is one holding dots. Set on the first pen (bitonal and fax, seed 10: its ticks measure 0.66 mm and more);
+# measured on the second: docs/measurements.md §Tick boxes. A person ticks a coupon with one pen: a solid
+# tick shows that pen's other ticks would show too. (Replaces TICK_BITONAL_EMPTY_DOUBTFUL, which made every
+# empty-looking bitonal box doubtful and sent nearly every bitonal coupon to review.)
+TICK_SPECK_NOISE_FACTOR = 2.0  # on a bitonal scan an empty-looking box holding dots is doubtful (what a light
+# stroke leaves after the threshold) when its interior's dotted share exceeds this times the coupon's paper
+# (the median over the strips beside its boxes): a photocopy's toner dust is on the paper beside the boxes too
+TICK_SPECK_MIN_SHARE = 0.004  # ... and at least this share of the interior (10 pixels of 0.1 mm): the round-trip
+# corpus's empty boxes on 150 dpi photocopies saved as bitonal TIFF hold up to 0.0024 (a few pixels of the
+# border's frayed edge); before this floor they went to review (seed 2024: 4 boxes)
 
 # Registration a coupon's ticks may be believed on (scanning/register.py): at least REG_MIN_MARKS of the four
 # marks found and agreeing, and the QR corners and marks within REG_MAX_RESIDUAL_MM (RMS) of the fitted

@@ -9,7 +9,8 @@ rotation by 45°, Otsu and median filter for zbar). A CPU-time budget bounds a h
 the same page gets the same work under any machine load. A mostly dark page is inverted only when the page
 as it is gives nothing (a phone photo on a dark table reads as it is); "blank" is judged only after every
 decoder had its try on any faint ink (WeChat reads toner so faint it looks blank); on a page that can hold several coupons,
-registration marks of no read coupon lead to a second search there (`_more_coupons`).
+registration marks of no read coupon lead to a second search there (`_more_coupons`), and where that
+reads nothing either, the region goes to the printed-code reader (`Located.unread`, scanning.ocr).
 No decoder misread in 1,800 measured images; the check symbol is validated later (`mailing.codes.parse`).
 """
 
@@ -56,14 +57,16 @@ class Symbol:
 
 
 # ------------------------------------------------------------------------------------------ decoders
-def _zxing(img: np.ndarray, errors: bool = False, invert: bool = True) -> tuple[list[Symbol], list[np.ndarray]]:
-    """zxing-cpp on the image; `invert` also tries it as a negative (a quarter of its time per page)."""
+def _zxing(img: np.ndarray, errors: bool = False, invert: bool = True,
+           downscale: bool = True) -> tuple[list[Symbol], list[np.ndarray]]:
+    """zxing-cpp on the image; `invert` also tries it as a negative (a quarter of its time per page);
+    `downscale` also on its image pyramid (a third of its time on a coupon, where full size reads it)."""
     import zxingcpp
 
     found: list[Symbol] = []
     candidates: list[np.ndarray] = []
     for b in zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]
-                                        return_errors=errors, try_invert=invert):
+                                        return_errors=errors, try_invert=invert, try_downscale=downscale):
         p = b.position
         quad = np.array([[p.top_left.x, p.top_left.y], [p.top_right.x, p.top_right.y],
                          [p.bottom_right.x, p.bottom_right.y], [p.bottom_left.x, p.bottom_left.y]], np.float32)
@@ -284,6 +287,9 @@ class Located:
     symbols: list[Symbol]
     inverted: bool = False
     blank: bool = False
+    # crops (image, its x, y offset in `image`) around further coupons found by their registration marks
+    # whose QR code no decoder read: their printed code is read there (scanning.ocr)
+    unread: tuple[tuple[np.ndarray, int, int], ...] = ()
 
 
 def find_symbols(image: np.ndarray, dpi: float = 200.0, budget_s: float = PAGE_CPU_S) -> list[Symbol]:
@@ -299,26 +305,31 @@ def locate(image: np.ndarray, dpi: float = 200.0, budget_s: float = PAGE_CPU_S) 
     no ink by `is_blank` but faint ink by `has_faint_ink` (toner running out) first gets every decoder; one
     without even faint ink has nothing a decoder could read."""
     budget = Budget(budget_s)
-    symbols = _first_pass(image, budget)
+    symbols = _first_pass(image, budget, dpi)
     if symbols:
-        return Located(image, symbols + _more_coupons(image, symbols, dpi, budget))
+        return _with_more(image, symbols, dpi, budget)
     negative = looks_negative(image)
     inverted = np.ascontiguousarray(255 - image) if negative else image
     if negative:
-        symbols = _first_pass(inverted, budget)
+        symbols = _first_pass(inverted, budget, dpi)
         if symbols:
-            return Located(inverted, symbols + _more_coupons(inverted, symbols, dpi, budget), inverted=True)
+            return _with_more(inverted, symbols, dpi, budget, inverted=True)
     faint = is_blank(image)
     if faint and not has_faint_ink(image):
         return Located(image, [], blank=True)
     symbols = _cascade(image, budget, faint=faint)
     if symbols:
-        return Located(image, symbols + _more_coupons(image, symbols, dpi, budget))
+        return _with_more(image, symbols, dpi, budget)
     if negative and not faint:  # a damaged negative: what budget is left goes to its cascade
         symbols = _cascade(inverted, budget)
         if symbols:
-            return Located(inverted, symbols + _more_coupons(inverted, symbols, dpi, budget), inverted=True)
+            return _with_more(inverted, symbols, dpi, budget, inverted=True)
     return Located(image, [], blank=faint)
+
+
+def _with_more(image: np.ndarray, symbols: list[Symbol], dpi: float, budget: Budget, inverted: bool = False) -> Located:
+    more, unread = _more_coupons(image, symbols, dpi, budget)
+    return Located(image, symbols + more, inverted=inverted, unread=tuple(unread))
 
 
 def _add_new(symbols: list[Symbol], items: list[Symbol]) -> list[Symbol]:
@@ -331,10 +342,21 @@ def _add_new(symbols: list[Symbol], items: list[Symbol]) -> list[Symbol]:
     return out
 
 
-def _first_pass(image: np.ndarray, budget: Budget) -> list[Symbol]:
-    """zxing-cpp on the page, then retries on a crop around each symbol it located but could not decode."""
+def _coupon_sized(image: np.ndarray, ppm: float) -> bool:
+    """The page holds at most one coupon (a cut-off coupon scanned alone), at `ppm` pixels per mm."""
+    return image.size / (ppm * ppm) < MULTI_COUPON_AREA * g.COUPON_WIDTH_MM * g.COUPON_HEIGHT_MM
+
+
+def _first_pass(image: np.ndarray, budget: Budget, dpi: float = 200.0) -> list[Symbol]:
+    """zxing-cpp on the page, then retries on a crop around each symbol it located but could not decode.
+    A page of one coupon's size is first read at full size only: when that reads a symbol whose size says
+    the page holds no second coupon, zxing's image pyramid (0.4 of its 1.3 ms there) is not needed."""
     # without zxing's negative search: coupons are printed dark on light; a negative is tried in `locate`
-    found, candidates = _zxing(image, errors=True, invert=False)
+    found: list[Symbol] = []
+    if _coupon_sized(image, dpi / g.MM_PER_INCH):
+        found, candidates = _zxing(image, errors=True, invert=False, downscale=False)
+    if not (found and _coupon_sized(image, _page_px_per_mm(found, dpi))):
+        found, candidates = _zxing(image, errors=True, invert=False)
     symbols = list(found)
     for quad in candidates:
         if budget.spent():
@@ -473,31 +495,38 @@ def _mark_triples(marks: np.ndarray, ppm: float) -> list[np.ndarray]:
     return out
 
 
-def _more_coupons(image: np.ndarray, symbols: list[Symbol], dpi: float, budget: Budget) -> list[Symbol]:
+def _more_coupons(image: np.ndarray, symbols: list[Symbol], dpi: float,
+                  budget: Budget) -> tuple[list[Symbol], list[tuple[np.ndarray, int, int]]]:
     """Coupons whose code no decoder located on the page (a second coupon on a flatbed page with a stain over
     its code): registration marks that belong to none of the coupons read, three of them lying like one
     coupon's marks, mark out a region where the whole cascade is run once more. Only on a page that can
-    hold more than one coupon."""
+    hold more than one coupon. Returns the symbols found there and the crops (with their offsets) of the
+    regions where none was: their printed code is read next (issue 10: OCR per coupon, not per page)."""
     ppm = _page_px_per_mm(symbols, dpi)
     area_mm2 = image.size / (ppm * ppm)
-    if area_mm2 < MULTI_COUPON_AREA * g.COUPON_WIDTH_MM * g.COUPON_HEIGHT_MM or budget.spent():
-        return []
+    if area_mm2 < MULTI_COUPON_AREA * g.COUPON_WIDTH_MM * g.COUPON_HEIGHT_MM:
+        return [], []
     marks = find_marks(image, ppm)
     if len(marks) < 3:
-        return []
+        return [], []
     known = [p for s in symbols for p in _predicted_marks(s)]
     if known:
         near = np.min(np.linalg.norm(marks[:, None, :] - np.array(known)[None, :, :], axis=2), axis=1)
         marks = marks[near > MARK_KNOWN_MM * ppm]
     found: list[Symbol] = []
+    unread: list[tuple[np.ndarray, int, int]] = []
     for rect in _mark_triples(marks, ppm):
-        if budget.spent():
-            break
         crop, ox, oy = _crop(image, rect.astype(np.float32), 0.04)
+        if budget.spent():
+            unread.append((crop, ox, oy))
+            continue
         shift = np.array([[1, 0, ox], [0, 1, oy]], np.float64)
         got = [_moved(s, shift, s.decoder + ":marks") for s in _cascade(crop, budget)]
-        found.extend(s for s in got if not any(_same(s, t) for t in [*symbols, *found]))
-    return found
+        new = [s for s in got if not any(_same(s, t) for t in [*symbols, *found])]
+        found.extend(new)
+        if not got:
+            unread.append((crop, ox, oy))
+    return found, unread
 
 
 def _same(a: Symbol, b: Symbol) -> bool:

@@ -18,7 +18,10 @@ The stages:
    no such piece goes to review with the reading shown (the scan's code).
 
 On a page where no QR code is read the mark search costs about 20 ms and each code line read 15-20 ms
-(docs/measurements.md §OCR of the printed code); pages whose QR code is read never come here.
+(docs/measurements.md §OCR of the printed code); pages whose QR codes are all read never come here. On a
+page that holds several coupons (a flatbed page) the decoders' own mark search (scanning.decode,
+`Located.unread`) hands over the region of each further coupon whose QR code no decoder read, and only that
+region is read here: one destroyed code among readable ones is no longer lost.
 """
 
 from __future__ import annotations

@@ -124,6 +124,8 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
         coupons = tuple(_coupon(image, s, crops, slots) for s in symbols)
         if not symbols and not blank:  # no QR code read: its printed code (docs/measurements.md §OCR)
             coupons = read_printed_codes(image, crops, slots)
+        for crop, _, _ in located.unread:  # a further coupon found by its marks whose QR code no decoder read
+            coupons += read_printed_codes(crop, crops, slots)
     except cv2.error as exc:  # an OpenCV failure on a strange image is that page's problem only
         log.warning("%s, page %d: decoding failed (%s)", name, page, exc)
         symbols, coupons = [], ()

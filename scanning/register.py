@@ -250,14 +250,14 @@ def register(image: np.ndarray, symbol: Symbol) -> Registration | None:
                     hom = _fit_marks(qr_mm, qr_px, got)
                     break
     # drop marks that disagree with the rest (a stain or scribble that happens to look like a square)
+    hom = _fit_marks(qr_mm, qr_px, got)
     while got:
-        hom = _fit_marks(qr_mm, qr_px, got)
         worst, err = _worst_mm(hom, qr_mm, qr_px, got, ppm)
         if err <= MARK_OUTLIER_MM or worst < 0:
             break
         log.debug("registration mark %d dropped (%.2f mm off)", worst, err)
         del got[worst]
-    hom = _fit_marks(qr_mm, qr_px, got)
+        hom = _fit_marks(qr_mm, qr_px, got)
     src = np.vstack([qr_mm, *[centres[i] for i in sorted(got)]])
     dst = np.vstack([qr_px, *[got[i] for i in sorted(got)]])
     res = np.linalg.norm(_apply(hom, src) - dst, axis=1) / ppm

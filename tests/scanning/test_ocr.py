@@ -81,6 +81,23 @@ def test_a_printed_code_with_one_wrong_symbol_is_not_a_valid_code(pages) -> None
     assert [(c.code, c.check_ok, c.decoder) for c in r.coupons] == [(wrong, False, "ocr:rapidocr")]
 
 
+@needs_rapidocr
+def test_flatbed_page_with_two_coupons_reads_the_printed_code_of_the_one_whose_qr_is_destroyed(pages) -> None:
+    """Issue 10, items 2 and 4: the printed code was read only when no QR code was read on the whole page, so
+    a flatbed page with one good coupon and one crossed-out QR code lost the second coupon ("no code
+    found" for it, the first matched)."""
+    rng = random.Random(21)
+    (code1, page1), (code2, page2) = pages[2], pages[3]
+    good = d.cut_coupon(page1, 200)
+    crossed = page2.copy()
+    d.strokes_across_qr(crossed, 200, g.COUPON_TOP_MM, rng)
+    img = d.scanner(d.flatbed([good, d.cut_coupon(crossed, 200)], 200, rng), "jpeg30", 200, rng)
+    r = read_page("flatbed.jpg", 1, img, 200.0)
+    got = {(c.code, c.decoder.startswith("ocr:")) for c in r.coupons if c.check_ok}
+    assert got == {(code1, False), (code2, True)}, [(c.code, c.decoder) for c in r.coupons]
+    assert all(c.registered for c in r.coupons)
+
+
 def _reprint_code(coupon: np.ndarray, text: str) -> np.ndarray:
     """Paint over the printed code and print `text` in its place with the same font and size."""
     from PIL import ImageDraw, ImageFont
@@ -139,6 +156,33 @@ def test_scan_matches_a_coupon_whose_qr_is_crossed_out_and_sends_a_misprinted_on
     assert out[1]["code"] != rows[1]["code"] and len(out[1]["code"]) == 12  # the reading is shown
     review = run(capsys, db, "review", "--json", "--pictures", tmp_path / "pics")
     assert "check symbol wrong" in review
+
+
+@needs_rapidocr
+@pytest.mark.slow
+def test_scan_matches_both_coupons_of_a_flatbed_page_whose_second_qr_is_crossed_out(tmp_path: Path, capsys) -> None:
+    """End to end (issue 10, items 2 and 4): two coupons of a produced wave on one flatbed page, the second
+    one's QR code crossed out; `mailing scan` matches both, the second by its printed code."""
+    db, name, rows = setup_campaign(tmp_path, capsys)
+    print_dir = next(tmp_path.joinpath("print").rglob("*.pdf")).parent
+    rng = random.Random(8)
+    dpi = 200
+    coupons = []
+    for i, row in enumerate(rows[:2]):
+        page = sim.render_pdf_page(print_dir / row["file"], int(row["page"]), dpi)
+        sim.tick(page, sim.box_px(g.on_page(g.checkbox_box(i)), dpi), rng, "cross")
+        if i == 1:
+            d.strokes_across_qr(page, dpi, g.COUPON_TOP_MM, rng)
+        coupons.append(d.cut_coupon(page, dpi))
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    img = d.scanner(d.flatbed(coupons, dpi, rng), "noise", dpi, rng)
+    Image.fromarray(img).save(scans / "flachbett.png", dpi=(dpi, dpi))
+    out = scan_json(capsys, db, scans, "--jobs", "1")
+    assert sorted((o["status"], o["code"]) for o in out) == sorted(("matched", r["code"]) for r in rows[:2]), out
+    by_code = {o["code"]: o for o in out}
+    assert by_code[rows[0]["code"]]["options"]["info"] is True
+    assert by_code[rows[1]["code"]]["options"]["call"] is True
 
 
 @pytest.mark.parametrize("engine", [

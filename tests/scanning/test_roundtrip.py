@@ -14,6 +14,7 @@ import pytest
 
 from scanning.pipeline import read_files, read_page
 from scanning.results import PageReading
+from scanning.ticks import is_bitonal
 from tests.scanning.corpus import Case, build
 from tests.scanning.stack import save_stack
 
@@ -27,6 +28,7 @@ class Tally:
     boxes_right: int = 0
     boxes_doubtful: int = 0
     boxes_wrong: int = 0
+    bitonal_blank: int = 0  # bitonal coupons with no tick: every box doubtful (a light pen may have vanished)
     notes: list[str] = field(default_factory=list)
 
     def add(self, case: Case, reading: PageReading) -> None:
@@ -39,6 +41,13 @@ class Tally:
             self.right += 1
             coupon = got[0]
             assert coupon.registered, case.label
+            if not truth.ticked and (is_bitonal(case.image) or reading.source.endswith(".tif")):
+                # nothing shows on a bitonal coupon: no box is confidently empty (scanning/ticks.py); only here.
+                # (A file stored other than bitonal, say resampled into a PDF, is grey again: read as empty.)
+                states = {b.state for b in coupon.boxes[:3]}
+                assert states in ({"doubtful"}, {"empty"}), (case.label, states)
+                self.bitonal_blank += 1
+                continue
             for box in coupon.boxes[:3]:  # the example campaign has three options
                 self.boxes += 1
                 want = "ticked" if box.slot in truth.ticked else "empty"
@@ -46,6 +55,7 @@ class Tally:
                     self.boxes_right += 1
                 elif box.state == "doubtful":
                     self.boxes_doubtful += 1
+                    self.notes.append(f"box {box.slot} doubtful ({box.score}) want {want}: {case.label} {reading.source}")
                 else:
                     self.boxes_wrong += 1
                     self.notes.append(f"box {box.slot} {box.state} ({box.score}) want {want}: {case.label}")
@@ -64,7 +74,7 @@ def test_roundtrip_in_memory(tmp_path: Path) -> None:
     for case in build(36, seed=7, workdir=tmp_path):
         tally.add(case, read_page("mem", 1, case.image, case.dpi))
     tally.check()
-    assert tally.coupons == 36 and tally.boxes == 108
+    assert tally.coupons == 36 and tally.boxes + 3 * tally.bitonal_blank == 108
 
 
 def test_roundtrip_through_files_with_a_corrupt_file(tmp_path: Path) -> None:

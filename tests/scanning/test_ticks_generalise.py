@@ -161,12 +161,73 @@ def test_second_pen_seeded_sample_meets_the_target_rates(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_second_pen_corpus_meets_the_target_rates(tmp_path: Path) -> None:
-    """Every scan class. Confidently wrong boxes only where a light stroke vanished in a bitonal or fax
-    scan (nothing of it left to read: bench/ticks.py counts them); the rest right or doubtful."""
+    """Every scan class. Confidently wrong boxes only where a light stroke vanished in a bitonal or fax scan
+    (a correction's X gone, its fill left: bench/ticks.py counts them); the rest right or doubtful."""
     cases = list(tc.build(160, seed=2026, workdir=tmp_path, pen="pen2"))
     rates, notes = _rates(cases)
     n = sum(rates.values())
     wrong = [x for x in notes if x.startswith("wrong")]
     assert all(x.startswith(("wrong bitonal", "wrong fax")) for x in wrong), wrong
-    assert len(wrong) <= 0.02 * n, wrong
-    assert rates["right"] >= 0.96 * n, (rates, notes)
+    assert len(wrong) <= 1, wrong  # 1 of 480: a faxed correction whose X vanished (docs/measurements.md)
+    # bitonal and fax: empty-looking boxes are doubtful unless the coupon's own ticks show a solid pen
+    assert rates["right"] >= 0.875 * n, (rates, notes)
+
+
+def _ring_through(img: np.ndarray, dpi: float, slot: int) -> np.ndarray:
+    """A coffee cup's ring (soft, 35 % darker at its rim, ~1.5 mm wide) whose rim runs across the box."""
+    box = g.checkbox_box(slot)
+    r = d.px(25, dpi)
+    cx, cy = d.px(box.x_mm - 18, dpi), d.px(box.y_mm + 3, dpi) + r - d.px(4, dpi)
+    h, w = img.shape
+    yy, xx = np.ogrid[:h, :w]
+    dist = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2)
+    ring = np.exp(-((dist - r) ** 2) / (2 * (r * 0.04) ** 2)) * 0.35
+    return np.clip(img.astype(np.float32) * (1 - ring), 0, 255).astype(np.uint8)
+
+
+def test_coffee_rim_across_an_empty_box_is_not_a_tick(blank) -> None:
+    """bench/ticks.py, first pen, coffee: a ring's rim across an empty box read as ticked (0.30), because
+    its level stretch was cut away as a crease first and the rest no longer ran edge to edge."""
+    code, _, p200 = blank
+    img = _ring_through(d.cut_coupon(p200.copy(), 200), 200, 1)
+    states = _states(_coupon(sim.jpeg(img, 60), 200, code))
+    assert states[1] in ("empty", "doubtful") and "ticked" not in states, states
+
+
+def test_bitonal_coupon_whose_light_tick_vanished_is_doubtful_not_empty(blank) -> None:
+    """bench/ticks.py, second pen: a light ballpoint slash falls wholly above a bitonal scan's threshold and
+    the coupon read 'empty' everywhere (a missed opt-out). Nothing shows on the coupon: every box doubtful."""
+    code, _, p200 = blank
+    faint = pens.Pen(width_mm=0.25, grey=120, pressure=0.5, skips=0.0, colour="blue")
+    img = sim.bitonal(_marked(p200, 200, {2: ("slash", faint)}))
+    assert _states(_coupon(img, 200, code)) == ["doubtful"] * 3
+    # a dark tick on the same bitonal coupon shows; its neighbours may hold a light one that vanished
+    img = sim.bitonal(_marked(p200, 200, {0: ("slash", BLACK_THIN)}))
+    assert _states(_coupon(img, 200, code)) == ["ticked", "doubtful", "doubtful"]
+    # the same coupon scanned in grey: the light slash shows, the empty box is empty
+    img = _marked(p200, 200, {0: ("slash", BLACK_THIN), 2: ("slash", faint)})
+    assert _states(_coupon(img, 200, code)) == ["ticked", "empty", "ticked"]
+
+
+def test_bitonal_coupon_with_a_solid_tick_reads_its_other_boxes_empty(blank) -> None:
+    """Every empty-looking box of a bitonal scan was doubtful (TICK_BITONAL_EMPTY_DOUBTFUL), so nearly every
+    bitonal coupon went to a person. A solid tick on the coupon shows its pen survives the threshold: the
+    other boxes are empty; a thin one (a pen that may half vanish) leaves them doubtful."""
+    code, _, p200 = blank
+    solid = pens.Pen(width_mm=0.8, grey=30, pressure=1.0, skips=0.0, colour="black")
+    img = sim.bitonal(_marked(p200, 200, {1: ("slash", solid)}))
+    assert _states(_coupon(img, 200, code)) == ["empty", "ticked", "empty"]
+    img = sim.fax(_marked(p200, 200, {1: ("slash", solid)}), 200)
+    assert _states(_coupon(img, 204, code)) == ["empty", "ticked", "empty"]
+    img = sim.bitonal(_marked(p200, 200, {1: ("slash", solid), 2: ("slash", BLACK_THIN)}))
+    assert _states(_coupon(img, 200, code)) == ["doubtful", "ticked", "ticked"]
+
+
+def test_faxed_correction_whose_fill_scores_below_a_full_box_is_doubtful(blank) -> None:
+    """A correction (a filled box with an X beside it) drawn with a light pen and faxed: the fill scored
+    0.64-0.74, under the 0.8 above which the X beside it was looked for, and read as a tick."""
+    code, _, p200 = blank
+    pen = pens.Pen(width_mm=0.25, grey=90, pressure=0.6, skips=0.0, colour="blue")
+    img = sim.fax(_marked(p200, 200, {1: ("correction", pen)}, seed=2), 200)
+    box = _coupon(img, 204, code).boxes[1]
+    assert box.score < 0.8 and box.state == "doubtful", box
