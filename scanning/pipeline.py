@@ -242,6 +242,8 @@ def read_files(paths: Sequence[str], jobs: int = 1, executor: Executor | None = 
         for s, p in tasks:
             yield from _read_chunk(s, p, crops, slots)
         return
+    if executor is None or is_remote(executor):
+        intake.forget_pdfs()  # the pages are counted; workers elsewhere parse the files, not this process
     own = executor is None
     # spawn, not fork: a forked child of a process whose OpenCV thread pool is running can deadlock
     pool: Executor = executor or ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=mp.get_context("spawn"))
