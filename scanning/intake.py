@@ -353,7 +353,7 @@ PDF_PARSES = [0]  # PDFs parsed by this process (a test counts them: a big PDF i
 # from the cache is freed only by the cyclic garbage collector, whose full runs are rare: the scan of 200
 # PDFs of 500 pages peaked at 1.77 GB while counting their pages. Once the files of the readers dropped
 # add up to this many bytes, a collection frees them (a reader still used by another thread stays alive).
-PDF_DROPPED_BYTES = 64 << 20
+PDF_DROPPED_BYTES = 32 << 20
 _PDF_DROPPED = [0]
 
 
