@@ -129,10 +129,13 @@ def write_stack(coupons: list[Any], pages: int, folder: Path, per_file: int = 50
     source.write_bytes(pickle.dumps(coupons, protocol=pickle.HIGHEST_PROTOCOL))
     jobs = [(start, angles[start:start + per_file], folder / f"stapel-{start // per_file + 1:05d}.pdf")
             for start in range(0, pages, per_file)]
+    files: list[Path] = []
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), max_tasks_per_child=10,
-                                 initializer=_load_coupons, initargs=(str(source),)) as pool:
-            return list(pool.map(_write_file, *zip(*jobs, strict=True))) if jobs else []
+        for group in range(0, len(jobs), 10):  # a fresh process every 10 files (max_tasks_per_child hangs on 3.11)
+            with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=_load_coupons,
+                                     initargs=(str(source),)) as pool:
+                files += pool.map(_write_file, *zip(*jobs[group:group + 10], strict=True))
+        return files
     finally:
         source.unlink(missing_ok=True)
 
