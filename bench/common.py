@@ -64,7 +64,7 @@ def store_with(n: int, folder: Path, name: str = "bench.db",  # type: ignore[no-
 
     from mailing.campaigns import register_campaign
     from mailing.config import example_campaign_path
-    from mailing.store import Store, campaigns, imports, recipients
+    from mailing.store import Store, campaigns, imports, new_id, recipients
 
     store = Store.open(str(folder / name))
     toml = example_campaign_path()
@@ -78,8 +78,8 @@ def store_with(n: int, folder: Path, name: str = "bench.db",  # type: ignore[no-
     c, _ = register_campaign(store, toml)
     with store.begin() as conn:
         cid = conn.execute(select(campaigns.c.id)).scalar_one()
-        iid = conn.execute(insert(imports).values(campaign_id=cid, source_file="bench", rows=n, imported=n,
-                                                  rejected=0, duplicates=0, merged=0)).inserted_primary_key[0]
+        iid = new_id(conn.execute(insert(imports).values(campaign_id=cid, source_file="bench", rows=n, imported=n,
+                                                         rejected=0, duplicates=0, merged=0)))
         chunk: list[dict[str, Any]] = []
         for row in _recipient_rows(cid, iid, n):
             chunk.append(row)
