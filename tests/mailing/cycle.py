@@ -7,6 +7,7 @@ import json
 import random
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from sqlalchemy import select
@@ -28,8 +29,11 @@ def run(capsys, db: Path, *args: object) -> str:
     return out.out
 
 
-def setup_campaign(tmp: Path, capsys, min_volume: int = 0) -> tuple[Path, str, list[dict[str, str]]]:
-    db = tmp / "m.db"
+def setup_campaign(tmp: Path, capsys, min_volume: int = 0,
+                   db: Path | str | None = None) -> tuple[Any, str, list[dict[str, str]]]:
+    """The example campaign registered, imported and its wave 1 produced (drop date DROP) in the store `db`
+    (a path or URL; default tmp/m.db): (store, campaign name, manifest rows)."""
+    db = tmp / "m.db" if db is None else db
     run(capsys, db, "init", tmp / "c")
     toml = tmp / "c" / "campaign.toml"
     if min_volume:

@@ -9,20 +9,7 @@ from sqlalchemy import select
 
 from mailing.cli import main
 from mailing.store import Store, imports, recipients
-from tests.mailing.cycle import DROP, coupon_scan, run, scan_json, setup_campaign
-
-
-def _setup(tmp: Path, capsys, db: str) -> tuple[str, str, list[dict[str, str]]]:
-    """cycle.setup_campaign on a store named by URL."""
-    import csv
-
-    run(capsys, db, "init", tmp / "c")
-    run(capsys, db, "campaign", "add", tmp / "c" / "campaign.toml")
-    name = "fruehjahr-2026"
-    run(capsys, db, "import", name, tmp / "c" / "recipients.csv")
-    run(capsys, db, "produce", name, "--out", tmp / "print", "--jobs", "1", "--drop-date", DROP.isoformat())
-    with next((tmp / "print").rglob("*manifest*.csv")).open(encoding="utf-8-sig") as fh:
-        return db, name, list(csv.DictReader(fh))
+from tests.mailing.cycle import coupon_scan, run, scan_json, setup_campaign
 
 
 def _second_campaign(tmp: Path, capsys, db: Path, name: str = "herbst-2026") -> str:
@@ -47,7 +34,7 @@ def _customers(db: Path, campaign_name: str) -> set[str]:
 
 
 def _answered(tmp: Path, capsys, url: str | None = None):
-    db, name, rows = _setup(tmp, capsys, url) if url else setup_campaign(tmp, capsys)
+    db, name, rows = setup_campaign(tmp, capsys, db=url)
     rows = [r for r in rows if r["customer_id"]]
     info, plain, returned = rows[0], rows[1], rows[2]
     run(capsys, db, "respond", info["code"], "--channel", "phone", "info=yes")

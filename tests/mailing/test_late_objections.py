@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cycle import DROP, coupon_scan, run, scan_json
+from cycle import DROP, coupon_scan, run, scan_json, setup_campaign
 from pypdf import PdfReader
 from recipients_helper import add_recipients
 from sqlalchemy import create_engine, select, text
@@ -34,13 +34,7 @@ PG_URL = os.environ.get("MAILING_TEST_POSTGRES")
 
 def _setup(tmp: Path, capsys, db: str) -> tuple[str, list[dict[str, str]], Path, dict[str, dict[str, str]]]:
     """Wave 1 produced (drop date in the past); (campaign, manifest rows, print folder, recipients by id)."""
-    run(capsys, db, "init", tmp / "c")
-    run(capsys, db, "campaign", "add", tmp / "c" / "campaign.toml")
-    name = "fruehjahr-2026"
-    run(capsys, db, "import", name, tmp / "c" / "recipients.csv")
-    run(capsys, db, "produce", name, "--out", tmp / "print", "--jobs", "1", "--drop-date", DROP.isoformat())
-    with next((tmp / "print").rglob("*manifest*.csv")).open(encoding="utf-8-sig") as fh:
-        rows = list(csv.DictReader(fh))
+    _, name, rows = setup_campaign(tmp, capsys, db=db)
     with (tmp / "c" / "recipients.csv").open(encoding="utf-8-sig") as fh:
         people = {r["Kundennummer"]: r for r in csv.DictReader(fh, delimiter=";")}
     return name, rows, next((tmp / "print").rglob("*.pdf")).parent, people
