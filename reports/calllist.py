@@ -17,8 +17,6 @@ cannot call a function and dialers must read it as is.
 
 from __future__ import annotations
 
-import csv
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,7 +27,7 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from reports.xlsx import Col, PrintHeader, TableSheet, new_workbook, text_cell
+from reports.xlsx import Col, PrintHeader, TableSheet, new_workbook, save_csv, save_workbook, text_cell
 
 PICTURE_LABEL = "Telefon handschriftlich"
 PICTURE_COL = 8  # 0-based: after "Ort", before the columns for notes by hand
@@ -127,18 +125,11 @@ def write_call_list(rows: Iterable[CallListRow], xlsx_path: str | Path, csv_path
     if not rows:
         ws.append([text_cell(ws, "Niemand möchte angerufen werden.")])
     table.finish()
-    tmp = xlsx_path.with_name(xlsx_path.name + ".tmp")
-    wb.save(tmp)
-    os.replace(tmp, xlsx_path)
-
-    tmp = csv_path.with_name(csv_path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, delimiter=";", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow([c.label for c in (*COLUMNS[:CSV_COLUMNS], *CONSENT_COLUMNS)])
-        for i, r in enumerate(rows):
-            note = picture_note(xlsx_path.name, pictured[i]) if i in pictured else ""
-            writer.writerow([csv_safe(r.name), csv_safe(r.customer_id), csv_safe(r.phone), csv_safe(r.email),
-                             csv_safe(r.options), german_date(r.responded_on), csv_safe(r.postal_code),
-                             csv_safe(r.city), csv_safe(note), german_date(r.consent_on), csv_safe(r.consent_via)])
-    os.replace(tmp, csv_path)
+    save_workbook(wb, xlsx_path)
+    save_csv(csv_path, [c.label for c in (*COLUMNS[:CSV_COLUMNS], *CONSENT_COLUMNS)], (
+        [csv_safe(r.name), csv_safe(r.customer_id), csv_safe(r.phone), csv_safe(r.email), csv_safe(r.options),
+         german_date(r.responded_on), csv_safe(r.postal_code), csv_safe(r.city),
+         csv_safe(picture_note(xlsx_path.name, pictured[i]) if i in pictured else ""), german_date(r.consent_on),
+         csv_safe(r.consent_via)]
+        for i, r in enumerate(rows)))
     return len(rows)

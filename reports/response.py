@@ -77,6 +77,7 @@ from reports.xlsx import (
     missing_cell,
     new_workbook,
     print_sheet,
+    save_workbook,
     set_widths,
     text_cell,
     value_cell,
@@ -125,7 +126,6 @@ def write_response_report(store: Store, campaign_name: str, out_path: str | Path
     `client` (a key): the campaign must belong to that client."""
     started = time.perf_counter()
     out = Path(out_path)
-    tmp = out.with_name(out.name + ".tmp")
     with store.connect() as conn:
         cid, campaign = load(conn, campaign_name, client)
         figures = collect(conn, cid, campaign)
@@ -150,8 +150,7 @@ def write_response_report(store: Store, campaign_name: str, out_path: str | Path
         _review_sheet(sheet("Prüfung"), conn, figures)
         _suppression_sheet(sheet("Sperrliste"), conn, figures)
     out.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(tmp)
-    tmp.replace(out)
+    save_workbook(wb, out)
     total = figures.sent
     seconds = time.perf_counter() - started
     log.info("report %s written to %s in %.1f s", campaign_name, out, seconds)

@@ -11,15 +11,23 @@ would read as a formula with an apostrophe (`csv_safe`).
 
 from __future__ import annotations
 
-import csv
-import os
 from datetime import date
 from pathlib import Path
 
 from mailing.rsvp import Rsvp, RsvpRow
 from reports.calllist import csv_safe, german_date
 from reports.wording import SALUTATIONS, german_label
-from reports.xlsx import BOLD, Col, PrintHeader, TableSheet, new_workbook, text_cell, value_cell
+from reports.xlsx import (
+    BOLD,
+    Col,
+    PrintHeader,
+    TableSheet,
+    new_workbook,
+    save_csv,
+    save_workbook,
+    text_cell,
+    value_cell,
+)
 
 COLUMNS = (
     Col("Name", 28), Col("Firma", 24), Col("Kundennummer", 14), Col("Personen", 10, "int"), Col("Termin", 16),
@@ -60,17 +68,8 @@ def write_rsvp_list(rsvp: Rsvp, xlsx_path: str | Path, csv_path: str | Path, cam
     ws.append([])
     for label, n in totals(rsvp):
         ws.append([text_cell(ws, label, BOLD), None, None, value_cell(ws, n, "#,##0", BOLD)])
-    tmp = xlsx_path.with_name(xlsx_path.name + ".tmp")
-    wb.save(tmp)
-    os.replace(tmp, xlsx_path)
-
-    tmp = csv_path.with_name(csv_path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, delimiter=";", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow([c.label for c in COLUMNS])
-        for r in rsvp.rows:
-            writer.writerow([_csv(v) for v in rsvp_values(r)])
-    os.replace(tmp, csv_path)
+    save_workbook(wb, xlsx_path)
+    save_csv(csv_path, [c.label for c in COLUMNS], ([_csv(v) for v in rsvp_values(r)] for r in rsvp.rows))
     return len(rsvp.rows)
 
 

@@ -25,10 +25,13 @@ as the response report.
 
 from __future__ import annotations
 
+import csv
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
@@ -355,3 +358,21 @@ class TableSheet:
         if self.autofilter:
             self.ws.auto_filter.ref = ref
         return ref
+
+
+def save_workbook(wb: Workbook, path: Path) -> None:
+    """Save `wb` under a temporary name beside `path`, then rename: never a half-written workbook."""
+    tmp = path.with_name(path.name + ".tmp")
+    wb.save(tmp)
+    os.replace(tmp, path)
+
+
+def save_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A CSV as German spreadsheets open it (UTF-8 with BOM, `;`), written under a temporary name beside
+    `path`, then renamed. The caller makes each value formula-safe (reports.calllist.csv_safe)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, delimiter=";", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(header)
+        writer.writerows(rows)
+    os.replace(tmp, path)
