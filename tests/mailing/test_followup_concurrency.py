@@ -103,7 +103,7 @@ def test_two_followup_runs_at_once_on_sqlite_add_nothing_twice(tmp_path: Path) -
 @pytest.mark.slow
 @pytest.mark.skipif(not PG_URL, reason="set MAILING_TEST_POSTGRES to a PostgreSQL URL to run")
 def test_two_followup_runs_at_once_on_postgresql_add_nothing_twice(tmp_path: Path) -> None:
-    from test_scan_concurrency import own_schema
+    from tests.web.station_queue import own_schema
 
     assert PG_URL
     url = own_schema(PG_URL, "followup_concurrency")

@@ -8,7 +8,6 @@ import csv
 import json
 import os
 import random
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,13 +17,14 @@ import pytest
 from cycle import DROP, coupon_scan, run, scan_json, setup_campaign
 from pypdf import PdfReader
 from recipients_helper import add_recipients
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from mailing.campaigns import register_campaign
 from mailing.cli import main
 from mailing.production import produce
 from mailing.store import Store, audit_log, campaigns
 from mailing.suppression import add_entry
+from tests.web.station_queue import own_schema
 
 pytestmark = pytest.mark.slow
 
@@ -126,17 +126,7 @@ def test_objection_after_planning_is_not_printed(tmp_path: Path, capsys) -> None
 @pytest.mark.skipif(not PG_URL, reason="set MAILING_TEST_POSTGRES to a PostgreSQL URL to run")
 def test_objection_after_planning_is_not_printed_on_postgresql(tmp_path: Path, capsys) -> None:
     assert PG_URL
-    schema = f"late_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        _objection_after_planning_is_not_printed(tmp_path, capsys, f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    _objection_after_planning_is_not_printed(tmp_path, capsys, own_schema(PG_URL, "late_objections"))
 
 
 def test_wave_emptied_by_objections_is_removed_not_printed(tmp_path: Path, capsys) -> None:

@@ -23,6 +23,7 @@ from mailing.cli import main
 from mailing.config import example_campaign_path
 from mailing.errors import StoreError
 from mailing.store import SCHEMA_VERSION, Store, metadata
+from tests.web.station_queue import own_schema
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "store-schema1.sql"
 
@@ -99,12 +100,7 @@ def test_migrations_on_postgresql_give_the_same_schema() -> None:
     url = os.environ.get("MAILING_TEST_POSTGRES")
     if not url:
         pytest.skip("MAILING_TEST_POSTGRES is not set (.ci/run starts a PostgreSQL server when it can)")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS mig_test CASCADE; CREATE SCHEMA mig_test"))
-    engine.dispose()
-    sep = "&" if "?" in url else "?"
-    assert _migrated_schema_differences(f"{url}{sep}options=-csearch_path%3Dmig_test") == []
+    assert _migrated_schema_differences(own_schema(url, "mig_test")) == []
 
 
 def test_db_backup_copies_a_live_store(tmp_path: Path, capsys) -> None:
@@ -127,11 +123,7 @@ def test_first_release_store_on_postgresql_upgrades_with_equal_figures(tmp_path:
     from sqlalchemy import MetaData
 
     sqlite_db = first_release_store(tmp_path / "old.db")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS mig_first CASCADE; CREATE SCHEMA mig_first"))
-    engine.dispose()
-    pg_url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3Dmig_first"
+    pg_url = own_schema(url, "mig_first")
     pg = create_engine(pg_url)
     source = create_engine(f"sqlite:///{sqlite_db}")
     try:

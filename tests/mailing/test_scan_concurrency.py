@@ -20,9 +20,10 @@ import numpy as np
 import pytest
 from cycle import DROP, coupon_scan, run
 from PIL import Image
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from mailing.store import Store, responses, scan_runs, scans
+from tests.web.station_queue import own_schema
 
 pytestmark = pytest.mark.slow
 
@@ -132,12 +133,3 @@ def test_concurrent_scanners_on_postgresql_same_and_overlapping_images(tmp_path:
     undo_all(url, capsys, folders)
 
 
-def own_schema(url: str, schema: str) -> str:
-    """The test database with a schema of this test's own, emptied: other PostgreSQL tests (run by another
-    worker at the same time) use the public schema of the same database."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine.dispose()
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"

@@ -41,7 +41,6 @@ import pytest
 from cycle import DROP, coupon_scan, run
 from PIL import Image
 from sqlalchemy import func, select
-from test_scan_concurrency import own_schema
 
 from mailing.campaigns import load
 from mailing.store import (
@@ -57,6 +56,7 @@ from mailing.store import (
 )
 from mailing.suppression import suppressed_recipients
 from mailing.users import add_user
+from tests.web.station_queue import own_schema
 
 PG_URL = os.environ.get("MAILING_TEST_POSTGRES")
 pytestmark = [pytest.mark.slow,
