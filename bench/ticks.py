@@ -38,9 +38,8 @@ def measure(coupons: int, seed: int, pens: tuple[str, ...]) -> dict:
     from scanning.pipeline import read_page
     from tests.scanning.tickcorpus import build
 
-    rates: dict[str, dict[str, dict[str, int]]] = {"pen": defaultdict(lambda: defaultdict(int)),
-                                                   "stroke": defaultdict(lambda: defaultdict(int)),
-                                                   "scan": defaultdict(lambda: defaultdict(int))}
+    rates: dict[str, dict[str, dict[str, int]]] = {k: defaultdict(lambda: defaultdict(int))
+                                                   for k in ("pen", "stroke", "scan", "oracle")}
     scores: dict[str, list[float]] = defaultdict(list)
     wrong: list[str] = []
     review: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # class → [coupons, coupons with a doubtful box]
@@ -48,7 +47,7 @@ def measure(coupons: int, seed: int, pens: tuple[str, ...]) -> dict:
     seconds = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for pen in pens:
-            for case in build(coupons, seed, Path(tmp) / pen, pen=pen):
+            for case in build(coupons, seed, Path(tmp) / pen, pen=pen, oracle=True):
                 t = time.process_time()
                 reading = read_page("bench", 1, case.image, case.dpi, slots=3)
                 seconds += time.process_time() - t
@@ -65,7 +64,13 @@ def measure(coupons: int, seed: int, pens: tuple[str, ...]) -> dict:
                     style = case.styles[box.slot] or "empty"
                     outcome = ("right" if box.state == want else
                                "doubtful" if box.state == "doubtful" else "wrong")
-                    for key, cls in (("pen", pen), ("stroke", f"{pen}:{style}"), ("scan", f"{pen}:{case.scan}")):
+                    keys = [("pen", pen), ("stroke", f"{pen}:{style}"), ("scan", f"{pen}:{case.scan}")]
+                    if case.visible:  # bitonal and fax: marks that left no pixel, and the boxes beside them
+                        lost = not all(case.visible.values())
+                        part = ("vanished mark" if case.visible.get(box.slot) is False else
+                                "beside a vanished mark" if lost else "all marks visible")
+                        keys.append(("oracle", f"{pen}:{case.scan}:{part}"))
+                    for key, cls in keys:
                         rates[key][cls][outcome] += 1
                         rates[key][cls]["boxes"] += 1
                     scores[f"{pen}:{'empty' if want == 'empty' else 'ticked' if want == 'ticked' else 'correction'}"

@@ -350,19 +350,27 @@ TICK_CROSSING_SCORE_MIN = 0.04  # with ink through the border at one place or mo
 # shows a crossing
 TICK_CROSSING_RUN_MAX_MM = 2.5  # a crossing stroke meets the border over at most ~2 mm (a 1 mm pen at 30°);
 # a coffee ring's rim running along the border meets it over more (round trip and bench: rims crossing empties)
-TICK_STAIN_MAX_DARK = 0.5  # a coffee ring's rim darkens the paper by 35-45 % of the border's contrast: ink
-# running across the whole patch that is darker than this share is a pen stroke touching the rim, and stays
+TICK_STAIN_MAX_DARK = 0.5  # a coffee ring's rim darkens the paper by 35-45 % of the border's contrast: in the
+# strip left of a box, ink running across the whole patch that is darker than this share is an "X" drawn over
+# the rim (a correction), and counts. In and around the box such ink is never a tick, only doubt: a rim with a
+# blot under it gets darker than this (bench/ticks.py, second pen, coffee: two empty boxes read ticked)
+TICK_STAIN_STRIP_MM = (0.6, 2.4)  # the paper just outside each side of a box, whose level a stain under the box
+# shows: a coffee blot's centre on a box read as a fill (bench/ticks.py, second pen, coffee: 0.23-0.50)
 TICK_CIRCLE_RING_MM = (0.5, 2.7)  # ring around the box where a circle around it is looked for: outside the
 # printed border, inside the 3 mm to the option's label
 TICK_CIRCLE_MIN = 0.5  # circle: on every side at least half of its directions inked; a neighbour's stroke
 # passing along one side scores 0 (the first pen's spill strokes reached 7 of 16 directions of the next box)
+TICK_AROUND_MAX = 0.03  # ink running across the patch (a stain's rim) over more of that ring than this: an
+# empty-looking box is doubtful (a circle drawn around the box touching the rim runs across with it)
 TICK_CIRCLE_EMPTY_MAX = 0.25  # ink on every side but thinly: doubtful
 TICK_BESIDE_SCORE_MIN = TICK_TICKED_MIN  # a marked box (a filled one above all: 0.9-1.0, but a light pen's fill
 # faxed scores 0.64-0.74, which the 0.8 once asked for here read as a tick; no first-pen mark shows ink in the
 # strip below, bench/ticks.py) ...
 TICK_BESIDE_MM = (3.6, 7.5)  # ... with ink in this strip left of it (an "X" beside it: a correction; a cross
 # larger than the box or a circle around it stays within 3.3 mm) ...
-TICK_BLOT_MM = 1.3  # ink wider than any pen (1.0 mm) in that strip is a stain's blot, not an "X"
+TICK_BLOT_MM = 2.0  # ink wider than this in that strip is a stain's blot, not an "X": a 1 mm pen's X, blurred
+# by a phone photo to 1.3 mm strokes, is 1.8 mm wide where they cross (at 1.3 mm, the second pen's thick X's
+# beside filled boxes were taken for blots and the corrections read as ticks: bench/ticks.py, phone, coffee)
 TICK_BESIDE_MIN = 0.02  # ... covering at least this share: doubtful, a person decides what the correction means
 # (a stain's blot there is no "X": ink wider than TICK_BLOT_MM is left out; before that rule, counting any
 # marked box with ink beside it sent a cross next to a coffee stain to review, round-trip corpus, seed 11)
@@ -377,6 +385,16 @@ TICK_BITONAL_PEN_MIN_MM = 0.6  # on a bitonal scan a box that looks empty is con
 # measured on the second: docs/measurements.md §Tick boxes. A person ticks a coupon with one pen: a solid
 # tick shows that pen's other ticks would show too. (Replaces TICK_BITONAL_EMPTY_DOUBTFUL, which made every
 # empty-looking bitonal box doubtful and sent nearly every bitonal coupon to review.)
+TICK_BITONAL_STROKE_MM = 3.0  # ... or unbroken: at least this much stroke inside the box (half a side's
+# length: a small corner check), in pieces of TICK_SPECK_MM2 or more, no two closer than TICK_BITONAL_GAP_MM. A pen darker than the threshold by a margin keeps its lines whole however thin (a 0.2 mm black
+# ballpoint leaves a 1-2 pixel line); one near the threshold breaks into dashes where its darkness dips.
+TICK_BITONAL_GAP_MM = 0.9  # gaps up to this are a stroke broken by the threshold (wider: two strokes)
+TICK_BITONAL_BORDER_MM = 0.4  # the printed border ± this is left out there: a bitonal scan thickens its
+# 0.35 mm by a pixel or two each side, and what is left of it would count as crumbs; the band (1.15 mm) is wider
+# than the gap, so a stroke crossing the border is not a broken one
+TICK_BITONAL_FILL_MIN = 0.5  # ... and where it does not, a ticked box scoring this or more (a fill: a light pen's
+# fill comes through a fax at 0.6-0.7) is doubtful: the "X" beside it that makes it a correction may have
+# vanished (second pen, fax: the corrections read as ticks)
 TICK_SPECK_NOISE_FACTOR = 2.0  # on a bitonal scan an empty-looking box holding dots is doubtful (what a light
 # stroke leaves after the threshold) when its interior's dotted share exceeds this times the coupon's paper
 # (the median over the strips beside its boxes): a photocopy's toner dust is on the paper beside the boxes too

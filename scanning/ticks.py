@@ -164,6 +164,7 @@ def _measure(image: np.ndarray, reg: Registration, slot: int) -> _Box:
     paper = _paper_level(smooth)
     dark = np.clip(paper - smooth.astype(np.float32), 0, None)
     x0, y0 = _align(dark)
+    _stain_under(dark, smooth, paper, x0, y0)
     sides = sorted(_sides_dark(dark, x0, y0))
     contrast = max(sides[2], g.TICK_MIN_CONTRAST)  # the printed border's darkness (a stroke may hide a side)
     border_ok = sides[1] >= g.TICK_BORDER_MIN_DARK  # three of four sides found where the search put them
@@ -174,6 +175,25 @@ def _measure(image: np.ndarray, reg: Registration, slot: int) -> _Box:
     return _Box(slot, patch, dark, x0, y0, contrast, border_ok, noise)
 
 
+def _stain_under(dark: np.ndarray, smooth: np.ndarray, paper: float, x0: int, y0: int) -> None:
+    """Take out of the box's interior (in `dark`, in place) what the paper all round it explains: a coffee
+    blot darkens the paper inside and outside the printed border alike, and a box near its centre would
+    otherwise read as filled. The paper level there is that of the lightest of four strips just outside the
+    sides (TICK_STAIN_STRIP_MM off, each its 90th percentile): a blot under the box darkens all four, a rim
+    or a stroke along one side or a circle around the box leaves at least one light. A pen's mark stops at
+    the border or crosses it as a thin line, so it stays ink. Only ever less ink, and only where all four
+    strips are darker than the patch's own paper level."""
+    _, _, s, lw = _geometry()
+    a, b = int(round(g.TICK_STAIN_STRIP_MM[0] * K)), int(round(g.TICK_STAIN_STRIP_MM[1] * K))
+    strips = (smooth[y0 - b:y0 - a, x0:x0 + s], smooth[y0 + s + a:y0 + s + b, x0:x0 + s],
+              smooth[y0:y0 + s, x0 - b:x0 - a], smooth[y0:y0 + s, x0 + s + a:x0 + s + b])
+    local = max(float(np.percentile(v, 90)) for v in strips)
+    if local >= paper:
+        return
+    inner = (slice(y0 + lw, y0 + s - lw), slice(x0 + lw, x0 + s - lw))
+    np.minimum(dark[inner], np.clip(local - smooth[inner].astype(np.float32), 0, None), out=dark[inner])
+
+
 def _clean(ink: np.ndarray, strong: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(strokes, passing): ink without specks (toner dust, salt and pepper, fibres' dots: components below
     TICK_SPECK_MM2) and without straight lines along the coupon's axes longer than TICK_LINE_MM (a fold or
@@ -182,24 +202,31 @@ def _clean(ink: np.ndarray, strong: np.ndarray | None = None) -> tuple[np.ndarra
     mark stays within ~5 mm of its box; the patch reaches 4-9 mm out): a coffee ring's rim, a crease, a line
     of text. Edge to edge is judged before the lines are cut: a rim's level stretch cut away first split it
     into pieces that no longer spanned the patch, and a piece through the box read as a tick (bench/ticks.py,
-    first pen, coffee). Of ink running across, what is `strong` (darker than a stain gets: a pen stroke that
-    touches the rim) stays ink."""
+    first pen, coffee). A pen stroke that touches such a rim runs across with it and is taken out too: ink
+    running across is never evidence of a tick, only of doubt (`evidence`). With `strong` (what is darker than
+    a stain gets), ink that runs out of the patch at all and is nowhere strong counts as running across too: a
+    rim's arc through a corner of the patch meets two neighbouring edges, and nothing tells it from a light
+    pen's stroke that leaves the patch."""
     u8 = ink.astype(np.uint8)
     h, w = ink.shape
     passing = np.zeros(ink.shape, bool)
     spans = False
     labelled = None
-    if (ink[:, 0].any() and ink[:, -1].any()) or (ink[0].any() and ink[-1].any()):  # else nothing can span
+    edges = (ink[:, 0].any(), ink[:, -1].any(), ink[0].any(), ink[-1].any())
+    if (edges[0] and edges[1]) or (edges[2] and edges[3]) or (strong is not None and any(edges)):
         count, labels, stats, _ = cv2.connectedComponentsWithStats(u8, connectivity=8)
         x, y, bw, bh = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
                                               cv2.CC_STAT_HEIGHT))
         span = ((x <= 0) & (x + bw >= w)) | ((y <= 0) & (y + bh >= h))
+        if strong is not None:
+            touches = (x <= 0) | (y <= 0) | (x + bw >= w) | (y + bh >= h)
+            dark = np.zeros(count, bool)
+            dark[labels[strong & (labels > 0)]] = True
+            span |= touches & ~dark
         span[0] = False
         spans = bool(span.any())
         if spans:
             passing = span[labels]
-            if strong is not None:
-                passing &= ~strong
             u8[passing] = 0
         else:
             labelled = (labels, stats)
@@ -314,6 +341,7 @@ class Evidence:
     beside: float  # ink share of the strip left of the box where an "X" beside it goes
     border_ok: bool
     passing: float = 0.0  # share of the interior under ink that runs across the whole patch (a stain's rim)
+    around: float = 0.0  # share of the ring around the box (where a circle is looked for) under such ink
 
 
 def _ink_near(raw: np.ndarray, x0: int, y0: int) -> bool:
@@ -340,11 +368,19 @@ def evidence(m: _Box, level: float) -> Evidence:
     if not _ink_near(raw, x0, y0):
         return Evidence(0.0, 0.0, 0, 0.0, m.border_ok)
     band = int(round(0.2 * K))  # the printed border itself (± alignment error) is never a stroke
-    ink, passing = _clean(raw[:, cut:], m.dark[:, cut:] > g.TICK_STAIN_MAX_DARK * m.contrast)
     x0 -= cut
-    border = np.zeros(ink.shape, bool)
+    border = np.zeros(raw[:, cut:].shape, bool)
     border[y0 - band:y0 + s + band, x0 - band:x0 + s + band] = True
     border[y0 + lw + band:y0 + s - lw - band, x0 + lw + band:x0 + s - lw - band] = False
+    # what is darker than a stain gets, in and around the box (not the printed border, a neighbour's or the
+    # label, which a rim may touch): a pen's stroke
+    r, e = int(np.ceil(g.TICK_CIRCLE_RING_MM[1] * K)), int(round(g.TICK_BITONAL_BORDER_MM * K))
+    strong = np.zeros(border.shape, bool)
+    strong[max(0, y0 - r):y0 + s + r, max(0, x0 - r):x0 + s + r] = True
+    strong[y0 - e:y0 + s + e, x0 - e:x0 + s + e] = False  # the border, blurred by the scan
+    strong[y0 + lw + e:y0 + s - lw - e, x0 + lw + e:x0 + s - lw - e] = True
+    strong &= m.dark[:, cut:] > g.TICK_STAIN_MAX_DARK * m.contrast
+    ink, passing = _clean(raw[:, cut:], strong)
     strokes = ink & ~border
     i = int(round(g.TICK_INTERIOR_INSET_MM * K))
     interior = (slice(y0 + i, y0 + s - i), slice(x0 + i, x0 + s - i))
@@ -355,6 +391,7 @@ def evidence(m: _Box, level: float) -> Evidence:
     score = float(reach[interior].mean())
     through = passing & ~border
     crossed = float(through[interior].mean()) if through.any() else 0.0
+    around = _around(through, x0, y0) if through.any() else 0.0
     # each further piece of evidence only where it can change the state
     decided = score >= g.TICK_TICKED_MIN
     crossings = _crossings(strokes, x0, y0) if not decided and score >= g.TICK_CROSSING_SCORE_MIN else 0
@@ -363,14 +400,26 @@ def evidence(m: _Box, level: float) -> Evidence:
     # (left column only: left of a grid box is the previous column's label, printed ink, not an X)
     if score >= g.TICK_BESIDE_SCORE_MIN and m.slot < g.CHECKBOX_SLOTS:
         bl, br = int(round(g.TICK_BESIDE_MM[1] * K)), int(round(g.TICK_BESIDE_MM[0] * K))
-        side = _clean(raw[:, :m.x0 - br])[0].astype(np.uint8)  # the whole left part: blots are seen whole
+        side_ink, side_passing = _clean(raw[:, :m.x0 - br])  # the whole left part: blots are seen whole
+        # an "X" drawn over a stain's rim runs across with it: of that, what is darker than a stain gets stays
+        side = (side_ink | (side_passing & (m.dark[:, :m.x0 - br] > g.TICK_STAIN_MAX_DARK * m.contrast)))
+        side = side.astype(np.uint8)
         # pen strokes are at most 1 mm wide: what an opening wider than that keeps is a stain's blot
         wide = int(round(g.TICK_BLOT_MM * K)) | 1
         disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (wide, wide))
         # (only a pixel's rim added back: where a thick X's strokes cross is as wide as a blot)
         blot = cv2.dilate(cv2.morphologyEx(side, cv2.MORPH_OPEN, disk), np.ones((3, 3), np.uint8))
         beside = float((side & (blot == 0))[y0:y0 + s, max(0, m.x0 - bl):].mean())
-    return Evidence(score, circle, crossings, beside, m.border_ok, crossed)
+    return Evidence(score, circle, crossings, beside, m.border_ok, crossed, around)
+
+
+def _around(through: np.ndarray, x0: int, y0: int) -> float:
+    """The share of the ring around the box (TICK_CIRCLE_RING_MM) under ink running across the patch."""
+    _, _, s, _ = _geometry()
+    r = int(np.ceil(g.TICK_CIRCLE_RING_MM[1] * K)) + 1
+    square = through[max(0, y0 - r):y0 + s + r, max(0, x0 - r):x0 + s + r]
+    band, _ = _ring(square.shape, min(x0, r), min(y0, r))
+    return float((square & band).sum() / max(1, int(band.sum())))
 
 
 def decide(e: Evidence, trusted: bool) -> TickState:
@@ -381,8 +430,10 @@ def decide(e: Evidence, trusted: bool) -> TickState:
     if e.score >= g.TICK_TICKED_MIN or e.circle >= g.TICK_CIRCLE_MIN or e.crossings >= 1:
         return "ticked"
     if e.score <= g.TICK_EMPTY_MAX and e.circle <= g.TICK_CIRCLE_EMPTY_MAX:
-        if e.passing > g.TICK_EMPTY_MAX:
-            return "doubtful"  # a stain's rim or a crease runs through the box: what it hides is not known
+        if e.passing > g.TICK_EMPTY_MAX or e.around > g.TICK_AROUND_MAX:
+            # a stain's rim or a crease runs through the box, or close around it: what it hides, or a pen's
+            # stroke (a circle around the box) that touches it and runs across with it, is not known
+            return "doubtful"
         return "empty"
     return "doubtful"
 
@@ -424,20 +475,57 @@ def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False,
     boxes = tuple(_reading(m, level, reg.trusted, crops, dust) for m, level in zip(measured, levels, strict=True))
     if two and not _pen_survives(measured, levels, boxes):
         # scanned bitonal, and nothing on the coupon shows its pen survives the threshold: a light ballpoint may
-        # have left no trace at all, so no box is confidently empty (layouts.geometry.TICK_BITONAL_PEN_MIN_MM)
-        boxes = tuple(b if b.state != "empty" else
-                      dataclasses.replace(b, state="doubtful", snippet_png=b.snippet_png or png_bytes(m.patch))
+        # have left no trace at all, so no box is confidently empty (layouts.geometry.TICK_BITONAL_PEN_MIN_MM),
+        # and a filled box is no confident tick: the "X" beside it that makes it a correction may have vanished
+        boxes = tuple(b if not (b.state == "empty" or b.state == "ticked" and b.score >= g.TICK_BITONAL_FILL_MIN)
+                      else dataclasses.replace(b, state="doubtful", snippet_png=b.snippet_png or png_bytes(m.patch))
                       for b, m in zip(boxes, measured, strict=True))
     return boxes
 
 
 def _pen_survives(measured: list[_Box], levels: list[float], boxes: tuple[BoxReading, ...]) -> bool:
-    """Whether the coupon's own ticks show that its pen survives a bitonal threshold: at least one box
-    confidently ticked, and inside every such box solid strokes, on average TICK_BITONAL_PEN_MIN_MM wide or
-    more (2 x area / perimeter of the ink; a light pen half gone leaves thin, broken lines, a circle around
-    the box nothing inside it: neither shows the pen solid)."""
-    ticked = [(m, level) for m, level, b in zip(measured, levels, boxes, strict=True) if b.state == "ticked"]
-    return bool(ticked) and all(stroke_width_mm(m, level) >= g.TICK_BITONAL_PEN_MIN_MM for m, level in ticked)
+    """Whether the coupon's own ticks show that its pen survives a bitonal threshold: a box confidently
+    ticked whose strokes are solid (TICK_BITONAL_PEN_MIN_MM wide on average inside the box) or came through
+    whole (`unbroken`). A person fills in a coupon with one pen: where one of its marks is whole, the
+    others show too. A light pen half gone leaves broken lines and crumbs, which show nothing."""
+    return any(b.state == "ticked" and (stroke_width_mm(m, level) >= g.TICK_BITONAL_PEN_MIN_MM or unbroken(m, level))
+               for m, level, b in zip(measured, levels, boxes, strict=True))
+
+
+def unbroken(m: _Box, level: float) -> bool:
+    """Whether the mark on and around the box came through a bitonal threshold whole. The ink within
+    PATCH_MARGIN_MM of the box (a circle around it included; the printed border and whatever runs out of
+    that square left out: a neighbour's border, the label's text) must hold at least TICK_BITONAL_STROKE_MM of
+    stroke, no crumb (a piece smaller than TICK_SPECK_MM2), and no two pieces closer than TICK_BITONAL_GAP_MM
+    to each other. A pen darker than the threshold by a margin leaves unbroken lines however thin; one near it
+    breaks into dashes and dots where the stroke's darkness dips."""
+    _, _, s, lw = _geometry()
+    r = int(round(PATCH_MARGIN_MM * K))
+    ya, xa = max(0, m.y0 - r), max(0, m.x0 - r)
+    ink = (m.dark[ya:m.y0 + s + r, xa:m.x0 + s + r] > level).astype(np.uint8)
+    by, bx = m.y0 - ya, m.x0 - xa
+    band = np.zeros_like(ink)
+    e = int(round(g.TICK_BITONAL_BORDER_MM * K))  # the printed border, as a bitonal scan thickens it
+    band[by - e:by + s + e, bx - e:bx + s + e] = 1
+    band[by + lw + e:by + s - lw - e, bx + lw + e:bx + s - lw - e] = 0
+    ink[band > 0] = 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    h, w = ink.shape
+    x, y, cw, ch = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
+    out = (x == 0) | (y == 0) | (x + cw >= w) | (y + ch >= h)
+    out[0] = True
+    ink[out[labels]] = 0
+    areas = stats[~out, cv2.CC_STAT_AREA]
+    if not len(areas) or areas.min() < g.TICK_SPECK_MM2 * K * K:
+        return False
+    contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if sum(cv2.arcLength(c, True) for c in contours) / 2 < g.TICK_BITONAL_STROKE_MM * K:
+        return False  # half the outline: a thin stroke's length
+    # pieces closer than the gap to each other merge when each grows by half of it: a stroke the threshold
+    # broke (the printed border's band is wider than the gap: a stroke crossing it is not joined across)
+    gap = int(round(g.TICK_BITONAL_GAP_MM * K)) | 1
+    grown = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (gap, gap)))
+    return cv2.connectedComponents(grown, connectivity=8)[0] == len(areas) + 1
 
 
 def stroke_width_mm(m: _Box, level: float) -> float:

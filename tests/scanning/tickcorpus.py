@@ -26,6 +26,7 @@ from tests.scanning.corpus import code_for, coupon_pages
 
 SCAN_CLASSES = ("clean200", "clean300", "bitonal", "fax", "coffee", "photocopy", "recycled", "phone")
 SLOTS = 3
+RENDER_CHUNK = 100
 
 
 @dataclass
@@ -37,15 +38,18 @@ class TickCase:
     styles: dict[int, str] = field(default_factory=dict)  # slot → stroke style ("" for empty)
     pen: str = "pen2"
     scan: str = "clean200"
+    visible: dict[int, bool] = field(default_factory=dict)  # bitonal/fax, oracle: slot → its mark left a pixel
 
 
-def _tick(page: np.ndarray, dpi: float, slot: int, pen: str, rng: random.Random) -> tuple[str, str]:
+def _tick(page: np.ndarray, dpi: float, slot: int, pen: str, rng: random.Random,
+          hand: pens.Pen | None = None) -> tuple[str, str]:
+    """Mark `slot`; `hand` is the second pen's ink for the whole coupon (one person, one pen)."""
     box = g.checkbox_box(slot)
     if pen == "pen1":
         x0, y0 = d.px(box.x_mm, dpi), d.px(g.COUPON_TOP_MM + box.y_mm, dpi)
         x1, y1 = d.px(box.right_mm, dpi), d.px(g.COUPON_TOP_MM + box.bottom_mm, dpi)
         return sim.tick(page, (x0, y0, x1, y1), rng, rng.choice(d.TICK_STYLES)), "ticked"
-    m = pens.mark(page, dpi, box, g.COUPON_TOP_MM, rng)
+    m = pens.mark(page, dpi, box, g.COUPON_TOP_MM, rng, pen=hand)
     return m.style, m.want
 
 
@@ -133,28 +137,73 @@ def scan(coupon300: np.ndarray, coupon200: np.ndarray, kind: str, rng: random.Ra
     raise ValueError(f"unknown scan class {kind!r}")
 
 
+def _footprint_survives(blank: np.ndarray, marked: np.ndarray, kind: str, state: object) -> bool:
+    """Whether a mark (the only difference between the two upright coupons) leaves any pixel in a bitonal or
+    fax scan of class `kind`, scanned with the random `state` the case used: the oracle for "can any reader
+    see it". Pixels count only within the mark's own footprint, so a shift of the whole scan's threshold
+    that the mark causes elsewhere does not."""
+    foot = np.where(cv2.absdiff(blank, marked) > 2, 0, 255).astype(np.uint8)
+    scans = []
+    for img in (blank, marked, foot):
+        rng = random.Random()
+        rng.setstate(state)  # type: ignore[arg-type]
+        if img is foot:  # the same geometry (the skew is the first draw), no threshold
+            out = sim.rotate(img, rng.uniform(-1.5, 1.5))
+            if kind == "fax":
+                h, w = out.shape
+                small = cv2.resize(out, (int(w * 204 / 200), int(h * 98 / 200)), interpolation=cv2.INTER_AREA)
+                out = cv2.resize(small, (small.shape[1], int(small.shape[0] * 204 / 98)),
+                                 interpolation=cv2.INTER_NEAREST)
+            scans.append(out)
+        else:
+            scans.append(scan(img, img, kind, rng)[0])
+    before, after, where = scans
+    where = cv2.dilate((where < 250).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    return bool(np.count_nonzero((after < 128) & (before >= 128) & where) >= 2)
+
+
 def build(n: int, seed: int, workdir: Path, pen: str = "pen2",
-          classes: tuple[str, ...] = SCAN_CLASSES) -> Iterator[TickCase]:
-    """n coupons, ticked by `pen`, cycling through `classes`; reproducible from `seed`."""
+          classes: tuple[str, ...] = SCAN_CLASSES, oracle: bool = False) -> Iterator[TickCase]:
+    """n coupons, ticked by `pen`, cycling through `classes`; reproducible from `seed`.
+
+    The second pen is one pen per coupon (one person fills in a form with one pen), its stroke style drawn
+    anew for every box. `oracle`: on bitonal and fax scans, record per marked box whether its mark left any
+    pixel at all (`TickCase.visible`; costs three more scans per mark)."""
     rng = random.Random(seed)
     codes = [code_for(rng) for _ in range(n)]
     workdir.mkdir(parents=True, exist_ok=True)
-    p300 = coupon_pages(codes, 300, workdir)
-    p200 = coupon_pages(codes, 200, workdir)
+    p300: list[tuple[np.ndarray, int]] = []
+    p200: list[tuple[np.ndarray, int]] = []
     for i, code in enumerate(codes):
+        if i % RENDER_CHUNK == 0:  # a chunk at a time: thousands of A4 pages at 300 dpi do not fit in memory
+            p300 = coupon_pages(codes[i:i + RENDER_CHUNK], 300, workdir)
+            p200 = coupon_pages(codes[i:i + RENDER_CHUNK], 200, workdir)
+        blank300, blank200 = p300[i % RENDER_CHUNK][0], p200[i % RENDER_CHUNK][0]
         kind = classes[i % len(classes)]
         case_rng = random.Random(rng.randrange(2**32))
-        page300, page200 = p300[i][0].copy(), p200[i][0].copy()
+        page300, page200 = blank300.copy(), blank200.copy()
+        hand = pens.random_pen(case_rng) if pen == "pen2" else None
         want: dict[int, str] = {}
         styles: dict[int, str] = {}
+        drawn: dict[int, object] = {}
         for slot in range(SLOTS):
             if case_rng.random() < 0.5:
                 want[slot], styles[slot] = "empty", ""
                 continue
             # the same mark on both renderings: the same random draws at each resolution
-            state = case_rng.getstate()
-            styles[slot], want[slot] = _tick(page300, 300, slot, pen, case_rng)
+            drawn[slot] = state = case_rng.getstate()
+            styles[slot], want[slot] = _tick(page300, 300, slot, pen, case_rng, hand)
             case_rng.setstate(state)
-            _tick(page200, 200, slot, pen, case_rng)
+            _tick(page200, 200, slot, pen, case_rng, hand)
+        scan_state = case_rng.getstate()
         image, dpi = scan(d.cut_coupon(page300, 300), d.cut_coupon(page200, 200), kind, case_rng)
-        yield TickCase(image, dpi, code, want, styles, pen, kind)
+        visible: dict[int, bool] = {}
+        if oracle and kind in ("bitonal", "fax"):
+            blank = d.cut_coupon(blank200, 200)
+            for slot, state in drawn.items():
+                alone = blank200.copy()
+                mark_rng = random.Random()
+                mark_rng.setstate(state)  # type: ignore[arg-type]
+                _tick(alone, 200, slot, pen, mark_rng, hand)
+                visible[slot] = _footprint_survives(blank, d.cut_coupon(alone, 200), kind, scan_state)
+        yield TickCase(image, dpi, code, want, styles, pen, kind, visible)
