@@ -194,8 +194,8 @@ def _stain_under(dark: np.ndarray, smooth: np.ndarray, paper: float, x0: int, y0
     np.minimum(dark[inner], np.clip(local - smooth[inner].astype(np.float32), 0, None), out=dark[inner])
 
 
-def _clean(ink: np.ndarray, strong: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(strokes, passing): ink without specks (toner dust, salt and pepper, fibres' dots: components below
+def _clean(ink: np.ndarray, strong: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(strokes, passing, loose): ink without specks (toner dust, salt and pepper, fibres' dots: components below
     TICK_SPECK_MM2) and without straight lines along the coupon's axes longer than TICK_LINE_MM (a fold or
     crease, a scanner streak: no pen stroke near a box runs that far exactly level or upright); and apart,
     the ink that runs from one edge of the patch to the opposite one, which is no mark on this box (every
@@ -204,12 +204,13 @@ def _clean(ink: np.ndarray, strong: np.ndarray | None = None) -> tuple[np.ndarra
     into pieces that no longer spanned the patch, and a piece through the box read as a tick (bench/ticks.py,
     first pen, coffee). A pen stroke that touches such a rim runs across with it and is taken out too: ink
     running across is never evidence of a tick, only of doubt (`evidence`). With `strong` (what is darker than
-    a stain gets), ink that runs out of the patch at all and is nowhere strong counts as running across too: a
-    rim's arc through a corner of the patch meets two neighbouring edges, and nothing tells it from a light
-    pen's stroke that leaves the patch."""
+    a stain gets), ink that runs out of the patch at all and is nowhere strong is `loose`, apart too: a rim's
+    arc through a corner of the patch meets two neighbouring edges, and nothing but its shape tells it from a
+    light pen's circle around the box that leaves the patch (only the circle test looks at it)."""
     u8 = ink.astype(np.uint8)
     h, w = ink.shape
     passing = np.zeros(ink.shape, bool)
+    loose = np.zeros(ink.shape, bool)
     spans = False
     labelled = None
     edges = (ink[:, 0].any(), ink[:, -1].any(), ink[0].any(), ink[-1].any())
@@ -218,17 +219,21 @@ def _clean(ink: np.ndarray, strong: np.ndarray | None = None) -> tuple[np.ndarra
         x, y, bw, bh = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH,
                                               cv2.CC_STAT_HEIGHT))
         span = ((x <= 0) & (x + bw >= w)) | ((y <= 0) & (y + bh >= h))
+        span[0] = False
         if strong is not None:
             touches = (x <= 0) | (y <= 0) | (x + bw >= w) | (y + bh >= h)
             dark = np.zeros(count, bool)
             dark[labels[strong & (labels > 0)]] = True
-            span |= touches & ~dark
-        span[0] = False
+            out = touches & ~dark & ~span
+            out[0] = False
+            if out.any():
+                loose = out[labels]
+                u8[loose] = 0
         spans = bool(span.any())
         if spans:
             passing = span[labels]
             u8[passing] = 0
-        else:
+        if not spans and not loose.any():
             labelled = (labels, stats)
     if _cut_lines(u8):
         labelled = None
@@ -242,7 +247,7 @@ def _clean(ink: np.ndarray, strong: np.ndarray | None = None) -> tuple[np.ndarra
         labels, stats = labelled
     keep = stats[:, cv2.CC_STAT_AREA] >= g.TICK_SPECK_MM2 * K * K
     keep[0] = False
-    return keep[labels], passing
+    return keep[labels], passing, loose
 
 
 def _cut_lines(u8: np.ndarray) -> bool:
@@ -380,7 +385,7 @@ def evidence(m: _Box, level: float) -> Evidence:
     strong[y0 - e:y0 + s + e, x0 - e:x0 + s + e] = False  # the border, blurred by the scan
     strong[y0 + lw + e:y0 + s - lw - e, x0 + lw + e:x0 + s - lw - e] = True
     strong &= m.dark[:, cut:] > g.TICK_STAIN_MAX_DARK * m.contrast
-    ink, passing = _clean(raw[:, cut:], strong)
+    ink, passing, loose = _clean(raw[:, cut:], strong)
     strokes = ink & ~border
     i = int(round(g.TICK_INTERIOR_INSET_MM * K))
     interior = (slice(y0 + i, y0 + s - i), slice(x0 + i, x0 + s - i))
@@ -390,17 +395,18 @@ def evidence(m: _Box, level: float) -> Evidence:
     reach = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     score = float(reach[interior].mean())
     through = passing & ~border
-    crossed = float(through[interior].mean()) if through.any() else 0.0
     around = _around(through, x0, y0) if through.any() else 0.0
+    through |= loose & ~border  # a rim through a corner of the patch: across the box, doubt too
+    crossed = float(through[interior].mean()) if through.any() else 0.0
     # each further piece of evidence only where it can change the state
     decided = score >= g.TICK_TICKED_MIN
     crossings = _crossings(strokes, x0, y0) if not decided and score >= g.TICK_CROSSING_SCORE_MIN else 0
-    circle = _circle(strokes, x0, y0) if not decided else 0.0
+    circle = _circle(strokes | (_thin(loose) & ~border), x0, y0) if not decided else 0.0
     beside = 0.0
     # (left column only: left of a grid box is the previous column's label, printed ink, not an X)
     if score >= g.TICK_BESIDE_SCORE_MIN and m.slot < g.CHECKBOX_SLOTS:
         bl, br = int(round(g.TICK_BESIDE_MM[1] * K)), int(round(g.TICK_BESIDE_MM[0] * K))
-        side_ink, side_passing = _clean(raw[:, :m.x0 - br])  # the whole left part: blots are seen whole
+        side_ink, side_passing, _ = _clean(raw[:, :m.x0 - br])  # the whole left part: blots are seen whole
         # an "X" drawn over a stain's rim runs across with it: of that, what is darker than a stain gets stays
         side = (side_ink | (side_passing & (m.dark[:, :m.x0 - br] > g.TICK_STAIN_MAX_DARK * m.contrast)))
         side = side.astype(np.uint8)
@@ -411,6 +417,16 @@ def evidence(m: _Box, level: float) -> Evidence:
         blot = cv2.dilate(cv2.morphologyEx(side, cv2.MORPH_OPEN, disk), np.ones((3, 3), np.uint8))
         beside = float((side & (blot == 0))[y0:y0 + s, max(0, m.x0 - bl):].mean())
     return Evidence(score, circle, crossings, beside, m.border_ok, crossed, around)
+
+
+def _thin(ink: np.ndarray) -> np.ndarray:
+    """`ink` without what is wider than a pen (TICK_PEN_MAX_MM): a stain's blot, not a circle's line."""
+    if not ink.any():
+        return ink
+    u8 = ink.astype(np.uint8)
+    wide = int(round(g.TICK_PEN_MAX_MM * K)) | 1
+    blot = cv2.morphologyEx(u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (wide, wide)))
+    return ink & (cv2.dilate(blot, np.ones((3, 3), np.uint8)) == 0)
 
 
 def _around(through: np.ndarray, x0: int, y0: int) -> float:

@@ -101,7 +101,7 @@ def test_a_box_without_ink_near_has_no_stroke_after_cleaning_either(boxes) -> No
         if T._ink_near(raw, m.x0, m.y0):
             continue
         shortcut += 1
-        ink, passing = T._clean(raw)
+        ink, passing, _ = T._clean(raw)
         assert not ink[m.y0 + i:m.y0 + s - i, m.x0 + i:m.x0 + s - i].any()
         assert not passing[m.y0 + i:m.y0 + s - i, m.x0 + i:m.x0 + s - i].any()
         square = ink[m.y0 - r:m.y0 + s + r, m.x0 - r:m.x0 + s + r]
