@@ -202,9 +202,9 @@ def _clean(ink: np.ndarray, strong: np.ndarray | None = None) -> tuple[np.ndarra
     mark stays within ~5 mm of its box; the patch reaches 4-9 mm out): a coffee ring's rim, a crease, a line
     of text. Edge to edge is judged before the lines are cut: a rim's level stretch cut away first split it
     into pieces that no longer spanned the patch, and a piece through the box read as a tick (bench/ticks.py,
-    first pen, coffee). A pen stroke that touches such a rim runs across with it and is taken out too: ink
-    running across is never evidence of a tick, only of doubt (`evidence`). With `strong` (what is darker than
-    a stain gets), ink that runs out of the patch at all and is nowhere strong is `loose`, apart too: a rim's
+    first pen, coffee). Of ink running across, what is `strong` (darker than a stain gets, in and around the
+    box: a pen stroke that touches the rim) stays ink; the rest is never evidence of a tick, only of doubt
+    (`evidence`). Ink that runs out of the patch at all and is nowhere strong is `loose`, apart too: a rim's
     arc through a corner of the patch meets two neighbouring edges, and nothing but its shape tells it from a
     light pen's circle around the box that leaves the patch (only the circle test looks at it)."""
     u8 = ink.astype(np.uint8)
@@ -232,6 +232,8 @@ def _clean(ink: np.ndarray, strong: np.ndarray | None = None) -> tuple[np.ndarra
         spans = bool(span.any())
         if spans:
             passing = span[labels]
+            if strong is not None:  # a pen's stroke that touches the rim, in or around the box, stays ink
+                passing &= ~strong
             u8[passing] = 0
         if not spans and not loose.any():
             labelled = (labels, stats)
