@@ -360,10 +360,8 @@ TICK_CIRCLE_RING_MM = (0.5, 2.7)  # ring around the box where a circle around it
 # printed border, inside the 3 mm to the option's label
 TICK_CIRCLE_MIN = 0.5  # circle: on every side at least half of its directions inked; a neighbour's stroke
 # passing along one side scores 0 (the first pen's spill strokes reached 7 of 16 directions of the next box)
-TICK_PEN_MAX_MM = 1.3  # no pen's line is wider (1.0 mm, a little more blurred): of ink that leaves the patch and
-# is nowhere darker than a stain, only what is this thin can be a circle around the box (a blot under it not)
-TICK_AROUND_MAX = 0.03  # ink running across the patch (a stain's rim) over more of that ring than this: an
-# empty-looking box is doubtful (a circle drawn around the box touching the rim runs across with it)
+TICK_PEN_MAX_MM = 1.3  # no pen's line is wider (1.0 mm, a little more blurred): only what is this thin can be a
+# circle around the box (a coffee blot around an empty box read as one: bench/ticks.py, second pen, coffee)
 TICK_CIRCLE_EMPTY_MAX = 0.25  # ink on every side but thinly: doubtful
 TICK_BESIDE_SCORE_MIN = TICK_TICKED_MIN  # a marked box (a filled one above all: 0.9-1.0, but a light pen's fill
 # faxed scores 0.64-0.74, which the 0.8 once asked for here read as a tick; no first-pen mark shows ink in the

@@ -204,9 +204,9 @@ def _clean(ink: np.ndarray, strong: np.ndarray | None = None) -> tuple[np.ndarra
     into pieces that no longer spanned the patch, and a piece through the box read as a tick (bench/ticks.py,
     first pen, coffee). Of ink running across, what is `strong` (darker than a stain gets, in and around the
     box: a pen stroke that touches the rim) stays ink; the rest is never evidence of a tick, only of doubt
-    (`evidence`). Ink that runs out of the patch at all and is nowhere strong is `loose`, apart too: a rim's
-    arc through a corner of the patch meets two neighbouring edges, and nothing but its shape tells it from a
-    light pen's circle around the box that leaves the patch (only the circle test looks at it)."""
+    (`evidence`). Ink that runs out of the patch by two edges and is nowhere strong is `loose`, apart too: a
+    rim's arc through a corner of the patch meets two neighbouring edges, and nothing but its shape tells it
+    from a light pen's circle around the box that leaves the patch (only the circle test looks at it)."""
     u8 = ink.astype(np.uint8)
     h, w = ink.shape
     passing = np.zeros(ink.shape, bool)
@@ -221,7 +221,8 @@ def _clean(ink: np.ndarray, strong: np.ndarray | None = None) -> tuple[np.ndarra
         span = ((x <= 0) & (x + bw >= w)) | ((y <= 0) & (y + bh >= h))
         span[0] = False
         if strong is not None:
-            touches = (x <= 0) | (y <= 0) | (x + bw >= w) | (y + bh >= h)
+            # two edges at least: a check mark's long arm leaves the patch by one
+            touches = ((x <= 0).astype(int) + (y <= 0) + (x + bw >= w) + (y + bh >= h)) >= 2
             dark = np.zeros(count, bool)
             dark[labels[strong & (labels > 0)]] = True
             out = touches & ~dark & ~span
@@ -348,7 +349,7 @@ class Evidence:
     beside: float  # ink share of the strip left of the box where an "X" beside it goes
     border_ok: bool
     passing: float = 0.0  # share of the interior under ink that runs across the whole patch (a stain's rim)
-    around: float = 0.0  # share of the ring around the box (where a circle is looked for) under such ink
+    hidden: float = 0.0  # `circle` with that ink's thin parts too: a circle around the box that touches the rim
 
 
 def _ink_near(raw: np.ndarray, x0: int, y0: int) -> bool:
@@ -396,14 +397,20 @@ def evidence(m: _Box, level: float) -> Evidence:
     r = int(round(g.TICK_STROKE_REACH_MM * K))
     reach = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     score = float(reach[interior].mean())
-    through = passing & ~border
-    around = _around(through, x0, y0) if through.any() else 0.0
-    through |= loose & ~border  # a rim through a corner of the patch: across the box, doubt too
+    through = (passing | loose) & ~border  # a rim through a corner of the patch, across the box: doubt too
     crossed = float(through[interior].mean()) if through.any() else 0.0
     # each further piece of evidence only where it can change the state
     decided = score >= g.TICK_TICKED_MIN
     crossings = _crossings(strokes, x0, y0) if not decided and score >= g.TICK_CROSSING_SCORE_MIN else 0
-    circle = _circle(strokes | (_thin(loose) & ~border), x0, y0) if not decided else 0.0
+    circle = hidden = 0.0
+    if not decided:  # of what is no darker than a stain gets, only a pen's thin line can be a circle
+        dark = m.dark[:, cut:] > g.TICK_STAIN_MAX_DARK * m.contrast
+        circle = _circle((strokes & dark) | _thin(strokes & ~dark), x0, y0)
+        if circle < g.TICK_CIRCLE_MIN and through.any():
+            # a light pen's circle that touches a stain's rim runs across the patch with it: with the rim's
+            # thin parts a circle, the box is doubtful (the rim alone, or with a neighbour's mark, may be one)
+            with_rim = strokes | through
+            hidden = _circle((with_rim & dark) | _thin(with_rim & ~dark), x0, y0)
     beside = 0.0
     # (left column only: left of a grid box is the previous column's label, printed ink, not an X)
     if score >= g.TICK_BESIDE_SCORE_MIN and m.slot < g.CHECKBOX_SLOTS:
@@ -418,26 +425,17 @@ def evidence(m: _Box, level: float) -> Evidence:
         # (only a pixel's rim added back: where a thick X's strokes cross is as wide as a blot)
         blot = cv2.dilate(cv2.morphologyEx(side, cv2.MORPH_OPEN, disk), np.ones((3, 3), np.uint8))
         beside = float((side & (blot == 0))[y0:y0 + s, max(0, m.x0 - bl):].mean())
-    return Evidence(score, circle, crossings, beside, m.border_ok, crossed, around)
+    return Evidence(score, circle, crossings, beside, m.border_ok, crossed, hidden)
 
 
 def _thin(ink: np.ndarray) -> np.ndarray:
-    """`ink` without what is wider than a pen (TICK_PEN_MAX_MM): a stain's blot, not a circle's line."""
+    """`ink` without what is wider than a pen (TICK_PEN_MAX_MM): a stain's blot around a box is no circle."""
     if not ink.any():
         return ink
     u8 = ink.astype(np.uint8)
     wide = int(round(g.TICK_PEN_MAX_MM * K)) | 1
     blot = cv2.morphologyEx(u8, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (wide, wide)))
     return ink & (cv2.dilate(blot, np.ones((3, 3), np.uint8)) == 0)
-
-
-def _around(through: np.ndarray, x0: int, y0: int) -> float:
-    """The share of the ring around the box (TICK_CIRCLE_RING_MM) under ink running across the patch."""
-    _, _, s, _ = _geometry()
-    r = int(np.ceil(g.TICK_CIRCLE_RING_MM[1] * K)) + 1
-    square = through[max(0, y0 - r):y0 + s + r, max(0, x0 - r):x0 + s + r]
-    band, _ = _ring(square.shape, min(x0, r), min(y0, r))
-    return float((square & band).sum() / max(1, int(band.sum())))
 
 
 def decide(e: Evidence, trusted: bool) -> TickState:
@@ -448,10 +446,8 @@ def decide(e: Evidence, trusted: bool) -> TickState:
     if e.score >= g.TICK_TICKED_MIN or e.circle >= g.TICK_CIRCLE_MIN or e.crossings >= 1:
         return "ticked"
     if e.score <= g.TICK_EMPTY_MAX and e.circle <= g.TICK_CIRCLE_EMPTY_MAX:
-        if e.passing > g.TICK_EMPTY_MAX or e.around > g.TICK_AROUND_MAX:
-            # a stain's rim or a crease runs through the box, or close around it: what it hides, or a pen's
-            # stroke (a circle around the box) that touches it and runs across with it, is not known
-            return "doubtful"
+        if e.passing > g.TICK_EMPTY_MAX or e.hidden >= g.TICK_CIRCLE_MIN:
+            return "doubtful"  # a stain's rim or a crease runs through the box, or may hide a circle round it
         return "empty"
     return "doubtful"
 
