@@ -385,16 +385,16 @@ TICK_BITONAL_PEN_MIN_MM = 0.6  # on a bitonal scan a box that looks empty is con
 # measured on the second: docs/measurements.md §Tick boxes. A person ticks a coupon with one pen: a solid
 # tick shows that pen's other ticks would show too. (Replaces TICK_BITONAL_EMPTY_DOUBTFUL, which made every
 # empty-looking bitonal box doubtful and sent nearly every bitonal coupon to review.)
-TICK_BITONAL_STROKE_MM = 3.0  # ... or unbroken: at least this much stroke inside the box (half a side's
-# length: a small corner check), in pieces of TICK_SPECK_MM2 or more, no two closer than TICK_BITONAL_GAP_MM. A pen darker than the threshold by a margin keeps its lines whole however thin (a 0.2 mm black
-# ballpoint leaves a 1-2 pixel line); one near the threshold breaks into dashes where its darkness dips.
+TICK_BITONAL_STROKE_MM = 3.0  # ... or unbroken: at least this much stroke on and around the box (half a side's
+# length: a small corner check), in pieces of TICK_SPECK_MM2 or more, no two closer than TICK_BITONAL_GAP_MM. A
+# pen darker than the threshold by a margin keeps its lines whole however thin (a 0.2 mm black ballpoint
+# leaves a 1-2 pixel line); one near the threshold breaks into dashes where its darkness dips. Where no tick
+# vouches so, every box of the bitonal coupon is doubtful: an empty-looking one may hold a mark that vanished,
+# a ticked one may be a correction whose "X" beside it vanished (second pen, fax: light fills read as ticks).
 TICK_BITONAL_GAP_MM = 0.9  # gaps up to this are a stroke broken by the threshold (wider: two strokes)
 TICK_BITONAL_BORDER_MM = 0.4  # the printed border ± this is left out there: a bitonal scan thickens its
 # 0.35 mm by a pixel or two each side, and what is left of it would count as crumbs; the band (1.15 mm) is wider
 # than the gap, so a stroke crossing the border is not a broken one
-TICK_BITONAL_FILL_MIN = 0.5  # ... and where it does not, a ticked box scoring this or more (a fill: a light pen's
-# fill comes through a fax at 0.6-0.7) is doubtful: the "X" beside it that makes it a correction may have
-# vanished (second pen, fax: the corrections read as ticks)
 TICK_SPECK_NOISE_FACTOR = 2.0  # on a bitonal scan an empty-looking box holding dots is doubtful (what a light
 # stroke leaves after the threshold) when its interior's dotted share exceeds this times the coupon's paper
 # (the median over the strips beside its boxes): a photocopy's toner dust is on the paper beside the boxes too

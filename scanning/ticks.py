@@ -490,9 +490,9 @@ def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False,
     if two and not _pen_survives(measured, levels, boxes):
         # scanned bitonal, and nothing on the coupon shows its pen survives the threshold: a light ballpoint may
         # have left no trace at all, so no box is confidently empty (layouts.geometry.TICK_BITONAL_PEN_MIN_MM),
-        # and a filled box is no confident tick: the "X" beside it that makes it a correction may have vanished
-        boxes = tuple(b if not (b.state == "empty" or b.state == "ticked" and b.score >= g.TICK_BITONAL_FILL_MIN)
-                      else dataclasses.replace(b, state="doubtful", snippet_png=b.snippet_png or png_bytes(m.patch))
+        # and none confidently ticked: the "X" beside a box that makes it a correction may have vanished
+        boxes = tuple(b if b.state == "doubtful" else
+                      dataclasses.replace(b, state="doubtful", snippet_png=b.snippet_png or png_bytes(m.patch))
                       for b, m in zip(boxes, measured, strict=True))
     return boxes
 
@@ -500,9 +500,10 @@ def read_boxes(image: np.ndarray, reg: Registration, crops: bool = False,
 def _pen_survives(measured: list[_Box], levels: list[float], boxes: tuple[BoxReading, ...]) -> bool:
     """Whether the coupon's own ticks show that its pen survives a bitonal threshold: a box confidently
     ticked whose strokes are solid (TICK_BITONAL_PEN_MIN_MM wide on average inside the box) or came through
-    whole (`unbroken`). A person fills in a coupon with one pen: where one of its marks is whole, the
-    others show too. A light pen half gone leaves broken lines and crumbs, which show nothing."""
-    return any(b.state == "ticked" and (stroke_width_mm(m, level) >= g.TICK_BITONAL_PEN_MIN_MM or unbroken(m, level))
+    whole (`unbroken`, a circle around the box too). A person fills in a coupon with one pen: where one of
+    its marks is whole, the others show too. A light pen half gone leaves broken lines and crumbs, which
+    show nothing about its other marks."""
+    return any(b.state == "ticked" and (unbroken(m, level) or stroke_width_mm(m, level) >= g.TICK_BITONAL_PEN_MIN_MM)
                for m, level, b in zip(measured, levels, boxes, strict=True))
 
 

@@ -245,7 +245,9 @@ def test_unbroken_tells_a_whole_stroke_from_one_the_threshold_broke(blank) -> No
         measured, levels = ticks.measure(loc.image, reg, 1)
         got.append(ticks.unbroken(measured[0], levels[0]))
     assert got == [True, False]
-    assert _states(_coupon(broken, 200, code)) == ["ticked", "doubtful", "doubtful"]
+    # nothing shows the pen survives: an empty-looking box may hold a vanished mark, a tick may be a
+    # correction whose "X" vanished
+    assert _states(_coupon(broken, 200, code)) == ["doubtful"] * 3
 
 
 def test_faxed_correction_whose_fill_scores_below_a_full_box_is_doubtful(blank) -> None:
