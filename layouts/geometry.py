@@ -350,10 +350,9 @@ TICK_CROSSING_SCORE_MIN = 0.04  # with ink through the border at one place or mo
 # shows a crossing
 TICK_CROSSING_RUN_MAX_MM = 2.5  # a crossing stroke meets the border over at most ~2 mm (a 1 mm pen at 30°);
 # a coffee ring's rim running along the border meets it over more (round trip and bench: rims crossing empties)
-TICK_STAIN_MAX_DARK = 0.5  # a coffee ring's rim darkens the paper by 35-45 % of the border's contrast: in the
-# strip left of a box, ink running across the whole patch that is darker than this share is an "X" drawn over
-# the rim (a correction), and counts. In and around the box such ink is never a tick, only doubt: a rim with a
-# blot under it gets darker than this (bench/ticks.py, second pen, coffee: two empty boxes read ticked)
+TICK_STAIN_MAX_DARK = 0.5  # a coffee ring's rim darkens the paper by 35-45 % of the border's contrast: ink
+# running across the patch that is darker than this share, in and around the box, is a pen's stroke touching
+# the rim and stays ink; the rest is never a tick, only doubt
 TICK_STAIN_STRIP_MM = (0.6, 2.4)  # the paper just outside each side of a box, whose level a stain under the box
 # shows: a coffee blot's centre on a box read as a fill (bench/ticks.py, second pen, coffee: 0.23-0.50)
 TICK_CIRCLE_RING_MM = (0.5, 2.7)  # ring around the box where a circle around it is looked for: outside the

@@ -416,9 +416,9 @@ def evidence(m: _Box, level: float) -> Evidence:
     if score >= g.TICK_BESIDE_SCORE_MIN and m.slot < g.CHECKBOX_SLOTS:
         bl, br = int(round(g.TICK_BESIDE_MM[1] * K)), int(round(g.TICK_BESIDE_MM[0] * K))
         side_ink, side_passing, _ = _clean(raw[:, :m.x0 - br])  # the whole left part: blots are seen whole
-        # an "X" drawn over a stain's rim runs across with it: of that, what is darker than a stain gets stays
-        side = (side_ink | (side_passing & (m.dark[:, :m.x0 - br] > g.TICK_STAIN_MAX_DARK * m.contrast)))
-        side = side.astype(np.uint8)
+        # an "X" drawn over a stain's rim runs across with it, and a light one is no darker than the rim: ink
+        # running across counts too (a rim through the strip makes a marked box doubtful, never a tick)
+        side = (side_ink | side_passing).astype(np.uint8)
         # pen strokes are at most 1 mm wide: what an opening wider than that keeps is a stain's blot
         wide = int(round(g.TICK_BLOT_MM * K)) | 1
         disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (wide, wide))

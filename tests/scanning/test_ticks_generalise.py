@@ -11,6 +11,7 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -163,16 +164,16 @@ def test_second_pen_seeded_sample_meets_the_target_rates(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_second_pen_corpus_meets_the_target_rates(tmp_path: Path) -> None:
-    """Every scan class. Confidently wrong boxes only where a light stroke vanished in a bitonal or fax scan
-    (a correction's X gone, its fill left: bench/ticks.py counts them); the rest right or doubtful."""
+    """Every scan class: no confidently wrong box; on the grey classes the target (>= 99.5 % right); on bitonal
+    and fax scans the rest doubtful where a light pen may have vanished (bench/ticks.py counts the marks that
+    left no pixel at all, which no reader can see)."""
     cases = list(tc.build(160, seed=2026, workdir=tmp_path, pen="pen2"))
     rates, notes = _rates(cases)
     n = sum(rates.values())
-    wrong = [x for x in notes if x.startswith("wrong")]
-    assert all(x.startswith(("wrong bitonal", "wrong fax")) for x in wrong), wrong
-    assert len(wrong) <= 1, wrong  # 1 of 480: a faxed correction whose X vanished (docs/measurements.md)
-    # bitonal and fax: empty-looking boxes are doubtful unless the coupon's own ticks show a solid pen
-    assert rates["right"] >= 0.875 * n, (rates, notes)
+    assert rates["wrong"] == 0, [x for x in notes if x.startswith("wrong")]
+    grey, grey_notes = _rates([c for c in cases if c.scan in GREY_CLASSES])
+    assert grey["right"] >= 0.995 * sum(grey.values()), grey_notes
+    assert rates["right"] >= 0.9 * n, (rates, notes)
 
 
 def _ring_through(img: np.ndarray, dpi: float, slot: int) -> np.ndarray:
@@ -258,3 +259,56 @@ def test_faxed_correction_whose_fill_scores_below_a_full_box_is_doubtful(blank) 
     img = sim.fax(_marked(p200, 200, {1: ("correction", pen)}, seed=2), 200)
     box = _coupon(img, 204, code).boxes[1]
     assert box.score < 0.8 and box.state == "doubtful", box
+
+
+def _stain(img: np.ndarray, dpi: float, centre_mm: tuple[float, float], radius_mm: float, blot: float,
+           rim: float = 0.0) -> np.ndarray:
+    """A coffee stain as scanning.simulate draws one (a blot darkest at its centre, a soft rim), placed."""
+    h, w = img.shape
+    yy, xx = np.ogrid[:h, :w]
+    dist = np.sqrt((xx - d.px(centre_mm[0], dpi)) ** 2 + (yy - d.px(centre_mm[1], dpi)) ** 2)
+    r = d.px(radius_mm, dpi)
+    dark = np.clip(1 - dist / r, 0, 1) * blot + np.exp(-((dist - r) ** 2) / (2 * (r * 0.04) ** 2)) * rim
+    return sim.jpeg(np.clip(img.astype(np.float32) * (1 - np.clip(dark, 0, 0.6)), 0, 255).astype(np.uint8), 60)
+
+
+@pytest.mark.parametrize(("blot", "radius_mm"), [(0.2, 10.0), (0.3, 14.0)])
+def test_coffee_blot_over_an_empty_box_is_not_a_tick(blank, blot, radius_mm) -> None:
+    """bench/ticks.py, second pen, coffee: a blot's dark middle on an empty box read as a fill (0.23-0.50).
+    The paper just outside the box's four sides shows the stain under it too."""
+    code, _, p200 = blank
+    box = g.checkbox_box(1)
+    img = _stain(d.cut_coupon(p200.copy(), 200), 200, (box.x_mm + 4, box.y_mm + 2), radius_mm, blot)
+    assert _states(_coupon(img, 200, code)) == ["empty", "empty", "empty"]
+
+
+@pytest.mark.parametrize("centre", [(-9.0, 9.0), (9.0, 9.0), (-10.0, 10.0)])
+def test_coffee_rim_through_a_corner_of_the_patch_is_not_a_tick(blank, centre) -> None:
+    """bench/ticks.py, second pen, coffee: a rim's arc across an empty box that leaves its patch by two
+    neighbouring edges (not opposite ones) was ink and read as ticked."""
+    code, _, p200 = blank
+    box = g.checkbox_box(1)
+    c = (box.x_mm + 3 + centre[0], box.y_mm + 3 + centre[1])
+    img = _stain(d.cut_coupon(p200.copy(), 200), 200, c, abs(centre[0]) + 1, 0.1, rim=0.35)
+    assert _states(_coupon(img, 200, code))[1] in ("empty", "doubtful")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_thick_x_beside_a_filled_box_in_a_blurred_photo_is_a_correction(blank, seed) -> None:
+    """bench/ticks.py, second pen, phone: a 1 mm pen's X beside a filled box, blurred, has strokes 1.3 mm wide
+    and was taken for a stain's blot: the correction read as a tick."""
+    code, p300, _ = blank
+    page = _marked(p300, 300, {1: ("correction", pens.Pen(1.0, 30, 1.0, 0.0, "black"))}, seed=seed)
+    img = sim.jpeg(cv2.GaussianBlur(page, (0, 0), 2.0), 70)
+    assert _states(_coupon(img, 300, code)) == ["empty", "doubtful", "empty"]
+
+
+@pytest.mark.parametrize("seed", [12, 51])
+def test_phone_photo_whose_far_marks_the_first_search_misses_registers_on_the_marks(blank, seed) -> None:
+    """bench/ticks.py, phone: the first search, around where the QR code alone puts a far mark, took the
+    heading's blurred "J" for it (or found two marks only), and every box was doubtful, on label text."""
+    code, p300, _ = blank
+    page = _marked(p300, 300, {0: ("slash", BLACK_THIN), 2: ("circle", BLACK_THIN)})
+    img, dpi = tc.phone(page, 300, random.Random(seed), tilt=0.3)
+    c = _coupon(img, dpi, code)
+    assert c.marks_found >= 3 and _states(c) == ["ticked", "empty", "ticked"], (c.marks_found, c.boxes)
