@@ -4,6 +4,10 @@ confidently wrong) per pen-stroke class and per scan class, for both pen models 
 Run: .venv/bin/python bench/ticks.py [--coupons 240] [--json out.json]
      .venv/bin/python bench/ticks.py --before main   (the same corpus read by that revision's scanning code)
 Targets (issue 10) on the held-apart pen (pen2): >= 99.5 % of boxes right, <= 0.1 % confidently wrong.
+
+"by oracle" splits the bitonal and fax boxes of coupons that carry marks by what any reader could see: a
+mark that left no pixel at all after the scan's threshold ("vanished mark"), a box on the same coupon as
+such a mark ("beside a vanished mark"), and coupons whose every mark left pixels ("all marks visible").
 """
 
 from __future__ import annotations

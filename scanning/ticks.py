@@ -184,13 +184,15 @@ def _stain_under(dark: np.ndarray, smooth: np.ndarray, paper: float, x0: int, y0
     the border or crosses it as a thin line, so it stays ink. Only ever less ink, and only where all four
     strips are darker than the patch's own paper level."""
     _, _, s, lw = _geometry()
+    inner = (slice(y0 + lw, y0 + s - lw), slice(x0 + lw, x0 + s - lw))
+    if dark[inner].max() <= g.TICK_INK_LEVEL_MIN * g.TICK_MIN_CONTRAST:
+        return  # nothing inside could be ink at any level: most boxes, at no cost
     a, b = int(round(g.TICK_STAIN_STRIP_MM[0] * K)), int(round(g.TICK_STAIN_STRIP_MM[1] * K))
     strips = (smooth[y0 - b:y0 - a, x0:x0 + s], smooth[y0 + s + a:y0 + s + b, x0:x0 + s],
               smooth[y0:y0 + s, x0 - b:x0 - a], smooth[y0:y0 + s, x0 + s + a:x0 + s + b])
-    local = max(float(np.percentile(v, 90)) for v in strips)
+    local = max(quantile(v, 90) for v in strips)
     if local >= paper:
         return
-    inner = (slice(y0 + lw, y0 + s - lw), slice(x0 + lw, x0 + s - lw))
     np.minimum(dark[inner], np.clip(local - smooth[inner].astype(np.float32), 0, None), out=dark[inner])
 
 

@@ -3,7 +3,8 @@ come in. Used by tests/scanning/test_ticks_generalise.py and bench/ticks.py.
 
 Each case is one cut-off coupon rendered by the project's renderer (three options, as the example campaign),
 each box ticked with probability one half by the pen asked for — "pen1" (scanning.simulate, the pen the
-thresholds are tuned on) or "pen2" (scanning.pens, held apart) — then scanned as one of `SCAN_CLASSES`.
+thresholds are tuned on) or "pen2" (scanning.pens, held apart; one pen per coupon, as one person fills in a
+form, with a stroke style drawn anew for every box) — then scanned as one of `SCAN_CLASSES`.
 The truth per box is "ticked", "empty" or, for a correction, "doubtful" (a person decides).
 """
 
