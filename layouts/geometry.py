@@ -376,14 +376,9 @@ TICK_BESIDE_MIN = 0.02  # ... covering at least this share: doubtful, a person d
 TICK_BITONAL_SHARE = 0.995  # a scan with this share of its pixels on two levels is bitonal: there a light
 # ballpoint (grey ~180) can fall wholly above the threshold and leave no trace (second pen: 7 of 180
 # bitonal/fax boxes, bench/ticks.py), so an empty-looking box there is not confidently empty
-TICK_BITONAL_PEN_MIN_MM = 0.6  # on a bitonal scan a box that looks empty is confidently empty only where the
-# same coupon shows the pen survives the threshold: at least one confidently ticked box, and the strokes inside
-# every such box at least this wide on average (2 x area / perimeter of the ink: a solid, unbroken stroke).
-# Else (a thin or broken stroke: a light pen half gone; no tick at all) every empty-looking box is doubtful, as
-# is one holding dots. Set on the first pen (bitonal and fax, seed 10: its ticks measure 0.66 mm and more);
-# measured on the second: docs/measurements.md §Tick boxes. A person ticks a coupon with one pen: a solid
-# tick shows that pen's other ticks would show too. (Replaces TICK_BITONAL_EMPTY_DOUBTFUL, which made every
-# empty-looking bitonal box doubtful and sent nearly every bitonal coupon to review.)
+TICK_BITONAL_PEN_MIN_MM = 0.6  # on a bitonal scan a coupon's boxes are believed only where the same coupon shows
+# its pen survives the threshold: a confidently ticked box whose strokes inside are at least this wide on
+# average (2 x area / perimeter of the ink: a solid stroke; the first pen's measure 0.66 mm and more) ...
 TICK_BITONAL_STROKE_MM = 3.0  # ... or unbroken: at least this much stroke on and around the box (half a side's
 # length: a small corner check), in pieces of TICK_SPECK_MM2 or more, no two closer than TICK_BITONAL_GAP_MM. A
 # pen darker than the threshold by a margin keeps its lines whole however thin (a 0.2 mm black ballpoint

@@ -17,10 +17,10 @@ import pytest
 
 from layouts import geometry as g
 from scanning import pens, ticks
-from scanning.decode import locate
-from scanning.register import register
 from scanning import simulate as sim
+from scanning.decode import locate
 from scanning.pipeline import read_page
+from scanning.register import register
 from scanning.results import CouponReading
 from tests.scanning import degrade as d
 from tests.scanning import tickcorpus as tc
