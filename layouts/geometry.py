@@ -352,13 +352,16 @@ TICK_CROSSING_RUN_MAX_MM = 2.5  # a crossing stroke meets the border over at mos
 # a coffee ring's rim running along the border meets it over more (round trip and bench: rims crossing empties)
 TICK_STAIN_MAX_DARK = 0.5  # a coffee ring's rim darkens the paper by 35-45 % of the border's contrast: ink
 # running across the patch that is darker than this share, in and around the box, is a pen's stroke touching
-# the rim and stays ink; the rest is never a tick, only doubt
+# the rim and stays ink (so does an "X" over a rim in the strip left of a box); the rest is never a tick, only
+# doubt
 TICK_STAIN_STRIP_MM = (0.6, 2.4)  # the paper just outside each side of a box, whose level a stain under the box
 # shows: a coffee blot's centre on a box read as a fill (bench/ticks.py, second pen, coffee: 0.23-0.50)
 TICK_CIRCLE_RING_MM = (0.5, 2.7)  # ring around the box where a circle around it is looked for: outside the
 # printed border, inside the 3 mm to the option's label
 TICK_CIRCLE_MIN = 0.5  # circle: on every side at least half of its directions inked; a neighbour's stroke
 # passing along one side scores 0 (the first pen's spill strokes reached 7 of 16 directions of the next box)
+TICK_RIM_BEND_MM = 1.0  # a stain's rim across a box bends by at most this from a straight band (a ring of 9 mm
+# radius over a 6 mm box: 0.5 mm); an empty box with only such a band across it is empty, not doubtful
 TICK_PEN_MAX_MM = 1.3  # no pen's line is wider (1.0 mm, a little more blurred): only what is this thin can be a
 # circle around the box (a coffee blot around an empty box read as one: bench/ticks.py, second pen, coffee)
 TICK_CIRCLE_EMPTY_MAX = 0.25  # ink on every side but thinly: doubtful
