@@ -423,8 +423,8 @@ def evidence(m: _Box, level: float) -> Evidence:
         # an "X" drawn over a stain's rim runs across with it: of that, what is darker than a stain gets counts
         # (a light X over a rim is lost with it; counting all such ink made every marked box with a rim left
         # of it doubtful: 1.5 % of the first pen's coffee boxes)
-        side = (side_ink | (side_passing & (m.dark[:, :m.x0 - br] > g.TICK_STAIN_MAX_DARK * m.contrast)))
-        side = side.astype(np.uint8)
+        strong_side = m.dark[:, :m.x0 - br] > g.TICK_STAIN_MAX_DARK * m.contrast
+        side = (side_ink | (side_passing & strong_side)).astype(np.uint8)
         # pen strokes are at most 1 mm wide: what an opening wider than that keeps is a stain's blot
         wide = int(round(g.TICK_BLOT_MM * K)) | 1
         disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (wide, wide))
