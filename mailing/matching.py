@@ -65,6 +65,7 @@ class Outcome:
     repeated: bool = False  # the same image was scanned before; nothing changed
     run: int | None = None  # the scan run that recorded it (for a repeated image: its first run)
     recorded: bool = True  # False: nothing was written (a print file's page)
+    bitonal_doubt: bool = False  # doubtful boxes on a page scanned black and white (scan in grey: README)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -250,6 +251,7 @@ class Matcher:
             doubtful = [k for k, v in options.items() if v is None]
             self._review(conn, scan_id, "doubtful", "doubtful boxes: " + ", ".join(doubtful))
             base.needs_review = True
+            base.bitonal_doubt = reading.bitonal
         return base
 
     def _options(self, campaign: Campaign, c: CouponReading) -> dict[str, bool | None]:

@@ -42,7 +42,7 @@ from scanning.ocr import read_printed_codes
 from scanning.register import MAX_VERSION, register
 from scanning.results import CouponReading, PageReading
 from scanning.snippets import coupon_snippet, page_snippet, phone_snippet
-from scanning.ticks import read_boxes
+from scanning.ticks import is_bitonal, read_boxes
 
 log = get_logger(__name__)
 
@@ -141,7 +141,7 @@ def read_page(source: str, page: int, image: np.ndarray | None, dpi: float,
     need_page = not coupons or any(not c.registered for c in coupons)
     return PageReading(source=name, page=page, image_hash=digest, coupons=coupons, reason=reason,
                        snippet_png=_safe_snippet(image) if need_page else b"", seconds=round(time.perf_counter() - start, 4),
-                       dpi=dpi, vector=vector)
+                       dpi=dpi, vector=vector, bitonal=bool(coupons) and is_bitonal(image))
 
 
 def _safe_snippet(image: np.ndarray) -> bytes:

@@ -51,3 +51,4 @@ class PageReading:
     dpi: float = 0.0  # resolution of the page image as read (square pixels, after intake resampling)
     extra: dict[str, str] = field(default_factory=dict)
     vector: bool = False  # a PDF page drawn by a program (no raster image): a print file, not a scan
+    bitonal: bool = False  # scanned black and white: a light tick may have vanished (scanning.ticks.is_bitonal)

@@ -45,6 +45,7 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, re
     day: date | None = received_on
     counts: Counter[str] = Counter()
     review = 0
+    bitonal = 0
     run: list[int | None] = [None]
     outcomes = on_cluster(cluster, lambda executor: scan(
         store, paths, returned_mail=returned_mail, jobs=default_jobs(jobs), received_on=day, executor=executor,
@@ -58,22 +59,24 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, re
             for o in outcomes:
                 counts[o.status] += 1
                 review += o.needs_review
+                bitonal += o.bitonal_doubt
                 run[0] = run[0] or (o.run if not o.repeated else None)
                 bar.update(task, description=f"scanning {o.source} page {o.page}")
     else:
         for o in outcomes:
             counts[o.status] += 1
             review += o.needs_review
+            bitonal += o.bitonal_doubt
             run[0] = run[0] or (o.run if not o.repeated else None)
             if as_json:
                 echo_json(o.as_json())
     if not as_json:
-        _summary(counts, review)
+        _summary(counts, review, bitonal)
         if run[0]:
             click.echo(f"scan run {run[0]}: take it back with `mailing runs undo {run[0]}`")
 
 
-def _summary(counts: Counter[str], review: int) -> None:
+def _summary(counts: Counter[str], review: int, bitonal: int = 0) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -87,6 +90,9 @@ def _summary(counts: Counter[str], review: int) -> None:
     Console().print(table)
     if review:
         click.echo(f"{review} item(s) need review: run `mailing review`")
+    if bitonal:
+        click.echo(f"{bitonal} of them have doubtful boxes on pages scanned in black and white, where a light "
+                   "tick can vanish without a trace: scan in grey (8 bit) to read such coupons without a person")
 
 
 @click.group("review", invoke_without_command=True,
