@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from cycle import DPI, run, setup_campaign
 from PIL import Image
 
-from cycle import DPI, run, setup_campaign
 from layouts import geometry as g
 from scanning import pens
 from scanning import simulate as sim
