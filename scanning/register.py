@@ -4,7 +4,8 @@
    module grid for every corner order and version and scoring the finder, separator and timing patterns;
    this also checks corners from decoders that do not report an orientation (WeChat, zbar).
 2. An affine map from the four QR corners predicts where the four registration marks lie.
-3. Each mark is looked for near its prediction (a dark solid square of the right size, closest wins);
+3. Each mark is looked for near its prediction (a dark solid square of the right size that fills its convex
+   hull, closest wins);
    a missing, torn-off or stained mark is simply not found, and a mark that disagrees with the others by
    more than `MARK_OUTLIER_MM` is dropped.
 4. The final mapping is an affine fit over QR corners and marks; a homography (perspective of a phone

@@ -21,10 +21,15 @@ circle around it, an "X" beside it). The printed border is then located within �
 6. **A correction** (a filled box with an "X" beside it; any marked box with one): doubtful, for a person to decide.
 
 7. **A bitonal scan** (a fax, a black-and-white scanner setting): a light ballpoint can vanish under the
-   threshold without a trace. A box that looks empty there is believed only on the evidence of the same
-   coupon's pen: a confidently ticked box whose strokes are solid (TICK_BITONAL_PEN_MIN_MM wide on average)
-   shows the pen survives the threshold. A coupon whose ticks are thin or broken, or on which no box is
-   ticked, gets doubtful boxes instead of empty ones, as does a box holding dots (what is left of a stroke).
+   threshold without a trace. The coupon's boxes are believed only on the evidence of the same coupon's pen:
+   a confidently ticked box whose strokes are solid (TICK_BITONAL_PEN_MIN_MM wide on average) or came
+   through whole (`unbroken`) shows the pen survives the threshold. Without such a tick every box is
+   doubtful: an empty-looking one may hold a mark that vanished, a ticked one may be a correction whose "X"
+   vanished. An empty-looking box holding dots (what is left of a stroke) is doubtful too.
+8. **Stains**: ink running across the box's patch (a coffee rim, a crease) is never a tick, only doubt, and
+   a lone rim band across an empty box leaves it empty; a blot under the box is judged against the paper
+   just outside its four sides; what is darker than a stain gets near the box (a pen touching the rim) stays
+   ink.
 
 A coupon whose registration is not trusted (fewer than three marks, or a poor fit: Registration.trusted)
 gets only doubtful boxes. Thresholds and why they have their values: layouts.geometry, tick-box section.
@@ -379,16 +384,13 @@ def evidence(m: _Box, level: float) -> Evidence:
         return Evidence(0.0, 0.0, 0, 0.0, m.border_ok)
     band = int(round(0.2 * K))  # the printed border itself (± alignment error) is never a stroke
     x0 -= cut
-    border = np.zeros(raw[:, cut:].shape, bool)
-    border[y0 - band:y0 + s + band, x0 - band:x0 + s + band] = True
-    border[y0 + lw + band:y0 + s - lw - band, x0 + lw + band:x0 + s - lw - band] = False
-    # what is darker than a stain gets, in and around the box (not the printed border, a neighbour's or the
-    # label, which a rim may touch): a pen's stroke
-    r, e = int(np.ceil(g.TICK_CIRCLE_RING_MM[1] * K)), int(round(g.TICK_BITONAL_BORDER_MM * K))
+    border = _border_band(raw[:, cut:].shape, x0, y0, band)
+    # what is darker than a stain gets, in and around the box (not the printed border, blurred by the scan,
+    # nor a neighbour's or the label, which a rim may touch): a pen's stroke
+    r = int(np.ceil(g.TICK_CIRCLE_RING_MM[1] * K))
     strong = np.zeros(border.shape, bool)
     strong[max(0, y0 - r):y0 + s + r, max(0, x0 - r):x0 + s + r] = True
-    strong[y0 - e:y0 + s + e, x0 - e:x0 + s + e] = False  # the border, blurred by the scan
-    strong[y0 + lw + e:y0 + s - lw - e, x0 + lw + e:x0 + s - lw - e] = True
+    strong &= ~_border_band(border.shape, x0, y0, int(round(g.TICK_BITONAL_BORDER_MM * K)))
     strong &= m.dark[:, cut:] > g.TICK_STAIN_MAX_DARK * m.contrast
     ink, passing, loose = _clean(raw[:, cut:], strong)
     strokes = ink & ~border
@@ -432,6 +434,15 @@ def evidence(m: _Box, level: float) -> Evidence:
         blot = cv2.dilate(cv2.morphologyEx(side, cv2.MORPH_OPEN, disk), np.ones((3, 3), np.uint8))
         beside = float((side & (blot == 0))[y0:y0 + s, max(0, m.x0 - bl):].mean())
     return Evidence(score, circle, crossings, beside, m.border_ok, crossed, hidden)
+
+
+def _border_band(shape: tuple[int, ...], x0: int, y0: int, e: int) -> np.ndarray:
+    """The printed border of the box at (x0, y0) ± e pixels, as a mask of `shape`."""
+    _, _, s, lw = _geometry()
+    band = np.zeros(shape[:2], bool)
+    band[max(0, y0 - e):y0 + s + e, max(0, x0 - e):x0 + s + e] = True
+    band[y0 + lw + e:y0 + s - lw - e, x0 + lw + e:x0 + s - lw - e] = False
+    return band
 
 
 def _band_alone(ink: np.ndarray) -> bool:
@@ -538,16 +549,12 @@ def unbroken(m: _Box, level: float) -> bool:
     stroke, no crumb (a piece smaller than TICK_SPECK_MM2), and no two pieces closer than TICK_BITONAL_GAP_MM
     to each other. A pen darker than the threshold by a margin leaves unbroken lines however thin; one near it
     breaks into dashes and dots where the stroke's darkness dips."""
-    _, _, s, lw = _geometry()
+    _, _, s, _ = _geometry()
     r = int(round(PATCH_MARGIN_MM * K))
     ya, xa = max(0, m.y0 - r), max(0, m.x0 - r)
     ink = (m.dark[ya:m.y0 + s + r, xa:m.x0 + s + r] > level).astype(np.uint8)
-    by, bx = m.y0 - ya, m.x0 - xa
-    band = np.zeros_like(ink)
-    e = int(round(g.TICK_BITONAL_BORDER_MM * K))  # the printed border, as a bitonal scan thickens it
-    band[by - e:by + s + e, bx - e:bx + s + e] = 1
-    band[by + lw + e:by + s - lw - e, bx + lw + e:bx + s - lw - e] = 0
-    ink[band > 0] = 0
+    # the printed border, as a bitonal scan thickens it
+    ink[_border_band(ink.shape, m.x0 - xa, m.y0 - ya, int(round(g.TICK_BITONAL_BORDER_MM * K)))] = 0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     h, w = ink.shape
     x, y, cw, ch = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
