@@ -17,7 +17,7 @@ of our codes is `invalid` and recorded nowhere: print files are not scans.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -208,6 +208,7 @@ class Matcher:
             self._review(conn, scan_id, "unknown", reason)
             return Outcome(src, page, "unknown", reason, code, needs_review=True)
 
+        c = strict_objections(info.campaign, c)
         options = self._options(info.campaign, c)
         base = Outcome(src, page, "matched", None, code, info.campaign_name, info.wave, info.customer_id, options)
         if self.returned_mail:
@@ -319,6 +320,18 @@ def print_file_reason(campaign: str, wave: int) -> str:
 def optout_keys(campaign: Campaign) -> list[str]:
     """Options whose tick is an objection: those of the campaign's `suppress` rules."""
     return [r.option for r in campaign.rules if r.action == "suppress" and r.when == "ticked" and r.option]
+
+
+def strict_objections(campaign: Campaign, c: CouponReading) -> CouponReading:
+    """The coupon with every objection box (an opt-out) that reads empty but holds any ink at all made
+    doubtful. A missed objection keeps mailing a person who said no, the worst error a reading can make; an
+    empty box scores 0 (99 % of them in bench/ticks.py), and what a light pen a copier or a stain nearly
+    erased leaves of a tick scores a little more (a corner check at 0.03, second pen, coffee)."""
+    slots = {campaign.option_slots[k] for k in optout_keys(campaign) if k in campaign.option_slots}
+    if not any(b.slot in slots and b.state == "empty" and b.score > 0 for b in c.boxes):
+        return c
+    return replace(c, boxes=tuple(replace(b, state="doubtful") if b.slot in slots and b.state == "empty"
+                                  and b.score > 0 else b for b in c.boxes))
 
 
 def call_keys(campaign: Campaign) -> list[str]:

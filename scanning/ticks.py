@@ -497,7 +497,8 @@ def _reading(m: _Box, level: float, trusted: bool, crop: bool, dust: float | Non
         # shows beside its boxes (a photocopy's toner dust, a bitonal scan's salt)
         state = "doubtful"
     shown = max(e.score, e.circle if e.circle > g.TICK_CIRCLE_EMPTY_MAX else 0.0)
-    snippet = png_bytes(m.patch) if crop or state == "doubtful" else b""
+    # (a crop too for an empty box holding any ink: matching makes such an opt-out box doubtful)
+    snippet = png_bytes(m.patch) if crop or state == "doubtful" or shown > 0 else b""
     return BoxReading(slot=m.slot, score=round(shown, 4), state=state, snippet_png=snippet)
 
 
