@@ -498,7 +498,7 @@ def _reading(m: _Box, level: float, trusted: bool, crop: bool, dust: float | Non
         state = "doubtful"
     shown = max(e.score, e.circle if e.circle > g.TICK_CIRCLE_EMPTY_MAX else 0.0)
     # (a crop too for an empty box holding any ink: matching makes such an opt-out box doubtful)
-    snippet = png_bytes(m.patch) if crop or state == "doubtful" or shown > 0 else b""
+    snippet = png_bytes(m.patch) if crop or state == "doubtful" or (state == "empty" and shown > 0) else b""
     return BoxReading(slot=m.slot, score=round(shown, 4), state=state, snippet_png=snippet)
 
 
