@@ -328,10 +328,10 @@ def strict_objections(campaign: Campaign, c: CouponReading) -> CouponReading:
     empty box scores 0 (99 % of them in bench/ticks.py), and what a light pen a copier or a stain nearly
     erased leaves of a tick scores a little more (a corner check at 0.03, second pen, coffee)."""
     slots = {campaign.option_slots[k] for k in optout_keys(campaign) if k in campaign.option_slots}
-    if not any(b.slot in slots and b.state == "empty" and b.score > 0 for b in c.boxes):
+    doubt = [b.slot in slots and b.state == "empty" and b.score > 0 for b in c.boxes]
+    if not any(doubt):
         return c
-    return replace(c, boxes=tuple(replace(b, state="doubtful") if b.slot in slots and b.state == "empty"
-                                  and b.score > 0 else b for b in c.boxes))
+    return replace(c, boxes=tuple(replace(b, state="doubtful") if d else b for b, d in zip(c.boxes, doubt, strict=True)))
 
 
 def call_keys(campaign: Campaign) -> list[str]:
