@@ -1,7 +1,8 @@
 """Recording scan readings: one page → outcomes in the store, one transaction per page.
 
 Each coupon found (or each page where none is found) gets exactly one outcome:
-``matched`` (a new response), ``duplicate`` (the piece already has a response; kept, not counted again),
+``matched`` (a new response), ``duplicate`` (the piece already has a response; kept, not counted again; what
+it reads clearly decides the boxes the first reading left doubtful: mailing/settle.py),
 ``unknown`` (valid check symbol, no such code), ``invalid`` (check symbol wrong), ``unreadable`` (no code
 found) or ``returned`` (an undeliverable letter scanned in returned-mail mode: the piece is flagged and its
 address suppressed). The first response wins. Scanning the very same image again (same image hash)
@@ -28,6 +29,7 @@ from mailing import codes
 from mailing.campaigns import load_by_id
 from mailing.config import Campaign
 from mailing.log import get_logger
+from mailing.settle import DOUBTFUL_NOTE, settle
 from mailing.store import (
     audit,
     new_id,
@@ -227,6 +229,12 @@ class Matcher:
             # photocopy, say), a person must decide: an objection must never be lost.
             recorded = {r.key: r.ticked for r in
                         conn.execute(select(response_options).where(response_options.c.response_id == existing.id))}
+            # a clearer copy (a grey rescan of a black-and-white page) decides the boxes the first left doubtful
+            settled = settle(conn, info.campaign, existing.id, recorded, options, scan_id)
+            if settled is not None:
+                base.reason = settled.note
+                conn.execute(update(scans).where(scans.c.id == scan_id).values(reason=settled.note))
+                recorded.update({k: options[k] for k in settled.keys})
             added = [k for k, v in options.items() if v and not recorded.get(k)]
             if added:
                 # an objection on the copy is honoured at once all the same; the person decides the rest
@@ -250,7 +258,7 @@ class Matcher:
             base.needs_review = True
         elif any(v is None for v in options.values()):
             doubtful = [k for k, v in options.items() if v is None]
-            self._review(conn, scan_id, "doubtful", "doubtful boxes: " + ", ".join(doubtful))
+            self._review(conn, scan_id, "doubtful", DOUBTFUL_NOTE + ", ".join(doubtful))
             base.needs_review = True
             base.bitonal_doubt = reading.bitonal
         return base

@@ -5,6 +5,8 @@ Kinds: ``unreadable`` (no code found), ``invalid`` (check symbol wrong), ``unkno
 ticks something the first did not). A person resolves an item by typing the human-readable code (check
 symbol validated), by setting boxes, or by voiding it. Resolving records the response as if it had been
 read, and closes the item; an opt-out set or typed here is on the suppression list in the same transaction.
+A clearer copy of the coupon (a grey rescan) may settle a "doubtful" item before anybody does
+(mailing/settle.py); a box a person sets is theirs, and an undo of that rescan leaves it as they set it.
 Every resolution goes to the audit log, under the name of the person who made it (`actor`).
 
 At the review station several operators work on one queue: each takes the next item with `claim_next`,
@@ -404,7 +406,7 @@ def _set_boxes(store: Store, item_id: int, values: Mapping[str, bool], actor: st
         _check_keys(values, keys, item_id)
         for k, v in values.items():
             conn.execute(update(response_options).where(response_options.c.response_id == resp.id,
-                                                         response_options.c.key == k).values(ticked=v))
+                                                         response_options.c.key == k).values(ticked=v, settled_by=None))
         after = _response_options(conn, piece_id)
         audit(conn, "review.set", "review_item", item_id, " ".join(f"{k}={v}" for k, v in values.items()))
         objected = any(after.get(k) for k in optout_keys(info.campaign))

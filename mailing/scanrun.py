@@ -33,6 +33,7 @@ from mailing.campaigns import load_by_id
 from mailing.errors import MailingError, NotFoundError, StoreError
 from mailing.log import get_logger
 from mailing.matching import Matcher, Outcome, print_file_reason
+from mailing.settle import unsettle
 from mailing.store import (
     Store,
     audit,
@@ -275,6 +276,8 @@ class UndoResult:
     suppression_removed: int
     suppression_kept: list[str]  # entries a wave already applied: kept, named
     returned_cleared: int
+    unsettled: int = 0  # boxes of earlier responses its clearer copies had settled, doubtful again
+    reopened: int = 0  # review items those settlements had closed, open again
 
     def summary(self) -> str:
         text = (f"run {self.run} undone: {self.scans} scan(s), {self.responses} response(s), "
@@ -282,6 +285,9 @@ class UndoResult:
                 f"{'y' if self.suppression_removed == 1 else 'ies'} removed")
         if self.returned_cleared:
             text += f", {self.returned_cleared} returned letter(s) unflagged"
+        if self.unsettled:
+            text += (f", {self.unsettled} box(es) it had settled doubtful again ({self.reopened} review item(s) "
+                     "reopened)")
         if self.suppression_kept:
             text += "; kept (already applied by a wave): " + ", ".join(self.suppression_kept)
         return text
@@ -303,13 +309,18 @@ def undo_run(store: Store, run_id: int) -> UndoResult:
         scan_ids = [int(r.id) for r in conn.execute(select(scans.c.id).where(scans.c.run_id == run_id))]
         resp_ids = [int(r.id) for r in conn.execute(select(responses.c.id).where(responses.c.scan_id.in_(scan_ids)))] \
             if scan_ids else []
-        _refuse_letters(conn, run_id, resp_ids)
-        _unplan_letters(conn, resp_ids)
+        made = [int(r.id) for r in conn.execute(select(followups.c.id).where(followups.c.response_id.in_(resp_ids)))] \
+            if resp_ids else []
+        unsettled = unsettle(conn, scan_ids)  # boxes its scans of clearer copies decided: doubtful again
+        made += unsettled.followup_ids
+        _refuse_letters(conn, run_id, made)
+        _unplan_letters(conn, made)
         kept, removed_entries = _entries_to_remove(conn, run_id, scan_ids)
         cleared = _unflag_returned(conn, run_id, scan_ids)
         n_review = 0
+        if made:
+            conn.execute(delete(followups).where(followups.c.id.in_(made)))
         if resp_ids:
-            conn.execute(delete(followups).where(followups.c.response_id.in_(resp_ids)))
             conn.execute(delete(consents).where(consents.c.response_id.in_(resp_ids)))  # the call consent it read
             conn.execute(delete(response_options).where(response_options.c.response_id.in_(resp_ids)))
             conn.execute(delete(responses).where(responses.c.id.in_(resp_ids)))
@@ -321,13 +332,14 @@ def undo_run(store: Store, run_id: int) -> UndoResult:
             conn.execute(delete(suppression).where(suppression.c.id.in_(removed_entries)))
         conn.execute(update(scan_runs).where(scan_runs.c.id == run_id).values(undone_at=utcnow()))
         result = UndoResult(run_id, len(scan_ids), len(resp_ids), int(n_review or 0), len(removed_entries), kept,
-                            cleared)
+                            cleared, unsettled.boxes, unsettled.reopened)
         audit(conn, "run.undo", "scan_run", run_id, result.summary())
     return result
 
 
-def _refuse_letters(conn: Connection, run_id: int, resp_ids: list[int]) -> None:
-    if not resp_ids:
+def _refuse_letters(conn: Connection, run_id: int, made: list[int]) -> None:
+    """Refuse the undo when one of the follow-ups `made` (ids) is a letter already produced or in production."""
+    if not made:
         return
     rows = conn.execute(
         select(pieces.c.code, waves.c.id.label("wave_id"), waves.c.number, waves.c.status, campaigns.c.name)
@@ -335,7 +347,7 @@ def _refuse_letters(conn: Connection, run_id: int, resp_ids: list[int]) -> None:
                      .join(campaigns, campaigns.c.id == waves.c.campaign_id)
                      .join(responses, responses.c.id == followups.c.response_id)
                      .join(pieces, pieces.c.id == responses.c.piece_id))
-        .where(followups.c.response_id.in_(resp_ids), followups.c.action == "letter")
+        .where(followups.c.id.in_(made), followups.c.action == "letter")
         .order_by(pieces.c.code)
     ).all()
     if not rows:
@@ -355,13 +367,13 @@ def _refuse_letters(conn: Connection, run_id: int, resp_ids: list[int]) -> None:
                        "(a letter sent cannot be recalled)")
 
 
-def _unplan_letters(conn: Connection, resp_ids: list[int]) -> None:
-    """Take the follow-up letters planned from these responses out of their (planned, not started) waves;
-    a wave left without letters is removed: a planned wave never holds letters for answers that are gone."""
-    if not resp_ids:
+def _unplan_letters(conn: Connection, made: list[int]) -> None:
+    """Take the follow-up letters `made` (ids) out of their (planned, not started) waves; a wave left without
+    letters is removed: a planned wave never holds letters for answers that are gone."""
+    if not made:
         return
     rows = conn.execute(select(followups.c.wave_id, followups.c.recipient_id).where(
-        followups.c.response_id.in_(resp_ids), followups.c.action == "letter", followups.c.wave_id.is_not(None))).all()
+        followups.c.id.in_(made), followups.c.action == "letter", followups.c.wave_id.is_not(None))).all()
     for wave_id, recipient_id in rows:
         conn.execute(delete(pieces).where(pieces.c.wave_id == wave_id, pieces.c.recipient_id == recipient_id))
     for wave_id in {int(r.wave_id) for r in rows}:

@@ -62,7 +62,7 @@ from mailing.errors import StoreError
 
 # The schema version this program writes: the number of the newest migration in mailing/migrations/versions
 # (tests/mailing/test_migrations.py checks they agree). Every schema change is a new migration.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_DB = "mailing.db"
 # The client a campaign file without `client = "..."` belongs to; every store has it (new stores get it at
 # creation, older ones from migration 0004, which gives it everything they held).
@@ -345,6 +345,9 @@ response_options = Table(
     Column("response_id", ForeignKey("responses.id"), primary_key=True),
     Column("key", String(50), primary_key=True),
     Column("ticked", Boolean),  # None = doubtful, waiting for review
+    # the scan of a clearer copy (a grey rescan, a second copy) that decided this box after the counted
+    # response left it doubtful (mailing/settle.py); `runs undo` of that scan's run makes it doubtful again
+    Column("settled_by", ForeignKey("scans.id")),
 )
 
 review_items = Table(
@@ -360,6 +363,7 @@ review_items = Table(
     # The review station's claim: the user working on the item, until when (two operators never share one)
     Column("claimed_by", String(100)),
     Column("claimed_until", DateTime),
+    Column("settled_by", ForeignKey("scans.id")),  # the clearer copy that closed it (mailing/settle.py)
     UniqueConstraint("scan_id", name="uq_review_scan"),
 )
 

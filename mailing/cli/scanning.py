@@ -45,7 +45,7 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, re
     day: date | None = received_on
     counts: Counter[str] = Counter()
     review = 0
-    bitonal = 0
+    rescan: list[tuple[str, int]] = []  # pages scanned black and white whose boxes are doubtful
     run: list[int | None] = [None]
     outcomes = on_cluster(cluster, lambda executor: scan(
         store, paths, returned_mail=returned_mail, jobs=default_jobs(jobs), received_on=day, executor=executor,
@@ -59,24 +59,24 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, re
             for o in outcomes:
                 counts[o.status] += 1
                 review += o.needs_review
-                bitonal += o.bitonal_doubt
+                rescan += [(o.source, o.page)] if o.bitonal_doubt else []
                 run[0] = run[0] or (o.run if not o.repeated else None)
                 bar.update(task, description=f"scanning {o.source} page {o.page}")
     else:
         for o in outcomes:
             counts[o.status] += 1
             review += o.needs_review
-            bitonal += o.bitonal_doubt
+            rescan += [(o.source, o.page)] if o.bitonal_doubt else []
             run[0] = run[0] or (o.run if not o.repeated else None)
             if as_json:
                 echo_json(o.as_json())
     if not as_json:
-        _summary(counts, review, bitonal)
+        _summary(counts, review, rescan)
         if run[0]:
             click.echo(f"scan run {run[0]}: take it back with `mailing runs undo {run[0]}`")
 
 
-def _summary(counts: Counter[str], review: int, bitonal: int = 0) -> None:
+def _summary(counts: Counter[str], review: int, rescan: list[tuple[str, int]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -90,9 +90,17 @@ def _summary(counts: Counter[str], review: int, bitonal: int = 0) -> None:
     Console().print(table)
     if review:
         click.echo(f"{review} item(s) need review: run `mailing review`")
-    if bitonal:
-        click.echo(f"{bitonal} of them have doubtful boxes on pages scanned in black and white, where a light "
-                   "tick can vanish without a trace: scan in grey (8 bit) to read such coupons without a person")
+    if rescan:
+        click.echo(f"{len(rescan)} of them have doubtful boxes on pages scanned in black and white, where a light "
+                   "tick can vanish without a trace. Scan these pages again in grey (8 bit): the rescan settles "
+                   "their boxes without a person:")
+        for source, page in rescan[:RESCAN_LISTED]:
+            click.echo(f"  {source} page {page}")
+        if len(rescan) > RESCAN_LISTED:
+            click.echo(f"  and {len(rescan) - RESCAN_LISTED} more (`mailing review` lists them all)")
+
+
+RESCAN_LISTED = 30  # pages to scan again in grey named after a run; the review queue has the rest
 
 
 @click.group("review", invoke_without_command=True,
