@@ -21,12 +21,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
 from mailing.config import Campaign
 from mailing.store import audit, consents, followups, response_options, responses, review_items, scans, utcnow
+
+K = TypeVar("K")  # a box: an option key in the store, a slot in bench/ticks.py
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,9 @@ def settle(conn: Connection, campaign: Campaign, response_id: int, recorded: Map
     item = _doubtful_item(conn, response_id)
     if item is None or item.status != "open":
         return None
-    disagree = [k for k, v in read.items() if v is not None and recorded.get(k) is not None and recorded[k] != v]
-    decided = {k: v for k, v in read.items() if v is not None and k in recorded and recorded[k] is None}
-    if disagree or not decided:
-        return None
+    decided = decides(recorded, read)
     after = {**recorded, **decided}
-    if call_optout_conflict(campaign, after):
+    if not decided or call_optout_conflict(campaign, after):
         return None
     for k, v in decided.items():
         conn.execute(update(response_options).where(response_options.c.response_id == response_id,
@@ -74,6 +74,15 @@ def settle(conn: Connection, campaign: Campaign, response_id: int, recorded: Map
             note=f"settled by scan {scan_id} (a clearer copy): {words}"))
     audit(conn, "response.settle", "piece", item.piece_id, f"scan {scan_id} of a clearer copy: {words}")
     return Settled(tuple(decided), item.scan_id, not missing)
+
+
+def decides(recorded: Mapping[K, bool | None], read: Mapping[K, bool | None]) -> dict[K, bool]:
+    """The boxes a copy read as `read` decides of a response recorded as `recorded` (True ticked, False
+    empty, None doubtful): those doubtful there and clear here, provided the copy agrees with every box both
+    decided; {} otherwise. (bench/ticks.py measures the rescan of black-and-white pages with it.)"""
+    if any(v is not None and recorded.get(k) is not None and recorded[k] != v for k, v in read.items()):
+        return {}
+    return {k: v for k, v in read.items() if v is not None and k in recorded and recorded[k] is None}
 
 
 DOUBTFUL_NOTE = "doubtful boxes: "  # the matcher's note on a "doubtful" item, the boxes after it

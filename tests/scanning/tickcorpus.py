@@ -40,6 +40,7 @@ class TickCase:
     pen: str = "pen2"
     scan: str = "clean200"
     visible: dict[int, bool] = field(default_factory=dict)  # bitonal/fax, oracle: slot → its mark left a pixel
+    rescan: np.ndarray | None = None  # bitonal, `rescan`: the same marked coupon scanned again in grey (200 dpi)
 
 
 def _tick(page: np.ndarray, dpi: float, slot: int, pen: str, rng: random.Random,
@@ -164,12 +165,14 @@ def _footprint_survives(blank: np.ndarray, marked: np.ndarray, kind: str, state:
 
 
 def build(n: int, seed: int, workdir: Path, pen: str = "pen2",
-          classes: tuple[str, ...] = SCAN_CLASSES, oracle: bool = False) -> Iterator[TickCase]:
+          classes: tuple[str, ...] = SCAN_CLASSES, oracle: bool = False, rescan: bool = False) -> Iterator[TickCase]:
     """n coupons, ticked by `pen`, cycling through `classes`; reproducible from `seed`.
 
     The second pen is one pen per coupon (one person fills in a form with one pen), its stroke style drawn
     anew for every box. `oracle`: on bitonal and fax scans, record per marked box whether its mark left any
-    pixel at all (`TickCase.visible`; costs three more scans per mark)."""
+    pixel at all (`TickCase.visible`; costs three more scans per mark). `rescan`: on bitonal scans, also the
+    grey rescan `mailing scan` asks for (`TickCase.rescan`: the same paper as a clean 200 dpi scan, its own
+    skew; the rescan's draws come after every other draw of the case, so the corpus is unchanged)."""
     rng = random.Random(seed)
     codes = [code_for(rng) for _ in range(n)]
     workdir.mkdir(parents=True, exist_ok=True)
@@ -207,4 +210,7 @@ def build(n: int, seed: int, workdir: Path, pen: str = "pen2",
                 mark_rng.setstate(state)  # type: ignore[arg-type]
                 _tick(alone, 200, slot, pen, mark_rng, hand)
                 visible[slot] = _footprint_survives(blank, d.cut_coupon(alone, 200), kind, scan_state)
-        yield TickCase(image, dpi, code, want, styles, pen, kind, visible)
+        again = None
+        if rescan and kind == "bitonal":
+            again = scan(d.cut_coupon(page300, 300), d.cut_coupon(page200, 200), "clean200", case_rng)[0]
+        yield TickCase(image, dpi, code, want, styles, pen, kind, visible, again)
