@@ -1,7 +1,8 @@
 """`mailing demo`: the whole cycle on bundled sample data, a new user's first command.
 
 sample campaign → produce → simulated returns (coupons rasterised from the real PDFs, ticked with pen-like
-strokes, degraded like a scanner; a few unreadable, one duplicate, some returned letters) → scan → review →
+strokes, degraded like a scanner; a few unreadable, one duplicate, some returned letters, a light tick lost
+in a black-and-white scan and that page scanned again in grey) → scan → review →
 follow-up → produce the follow-up waves → Excel report. Each step reports what happened and where the
 files are through `say`; the library itself never prints.
 """
@@ -30,13 +31,14 @@ MARKER = ".mailing-demo"  # only a folder holding this is replaced by the next d
 DPI = 200
 RESPONSE_SHARE = 0.4  # of the first wave's letters come back
 SEED = 20261123
+RESCAN_DIR = "nachscan-grau"  # the pages `mailing scan` asked to scan again in grey
 
 
 @dataclass
 class Truth:
     code: str
     ticks: dict[str, bool]
-    kind: str = "coupon"  # coupon | unreadable | duplicate | returned
+    kind: str = "coupon"  # coupon | unreadable | duplicate | returned | faint (a tick that vanishes in black and white)
 
 
 @dataclass
@@ -89,18 +91,24 @@ def run_demo(out_dir: str | Path, db: str | None = None, say: Callable[[str], No
     kinds = Counter(t.kind for t in where.values())
     say(f"   {kinds['coupon'] + kinds['unreadable'] + kinds['duplicate']} coupons ({kinds['duplicate']} a photocopy "
         f"of another, {kinds['unreadable']} scribbled over the QR code), {kinds['returned']} returned letters, "
-        "a blank sheet")
+        f"a blank sheet, {kinds['faint']} coupon ticked lightly and scanned black and white")
 
     say("4. Scanning the returns")
     counts: Counter[str] = Counter()
+    rescan: list[str] = []
     for batch, received in (("post-1", drop + timedelta(days=4)), ("post-2", drop + timedelta(days=7)),
                             ("post-3", drop + timedelta(days=12))):
         paths = sorted(str(p) for p in (out / "scans").glob(f"{batch}*"))
         for o in scan(store, paths, received_on=received):
             counts[o.status] += 1
+            rescan += [Path(o.source).name] if o.bitonal_doubt else []
     for o in scan(store, [str(out / "scans" / "unzustellbar.pdf")], returned_mail=True, received_on=drop + timedelta(days=5)):
         counts[o.status] += 1
     say("   " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if rescan:
+        say(f"   doubtful boxes on pages scanned black and white ({', '.join(rescan)}): scanned again in grey")
+        for o in scan(store, [str(out / "scans" / RESCAN_DIR)], received_on=drop + timedelta(days=7)):
+            say(f"   {Path(o.source).name}: {o.status}, {o.reason}")
 
     say("5. Review queue: what the machine was not sure about")
     for item in open_items(store):
@@ -169,7 +177,7 @@ def _simulate_returns(print_dir: Path, scans: Path, options: list[str],
     rows = _manifest(print_dir)
     rng.shuffle(rows)
     n_resp = max(6, int(len(rows) * RESPONSE_SHARE))
-    responders, returned = rows[:n_resp], rows[n_resp:n_resp + 3]
+    responders, returned, faint = rows[:n_resp], rows[n_resp:n_resp + 3], rows[n_resp + 3]
     coupons: list[tuple[Truth, np.ndarray]] = []
     top = sim.mm_to_px(g.COUPON_TOP_MM, DPI)
     for i, row in enumerate(responders):
@@ -209,6 +217,17 @@ def _simulate_returns(print_dir: Path, scans: Path, options: list[str],
             Image.fromarray(coupons[i][1]).save(scans / name, dpi=(DPI, DPI), quality=40)
         where[(name, 1)] = coupons[i][0]
     Image.new("L", (1654, 780), 255).save(scans / "post-3-leer.png", dpi=(DPI, DPI))  # a blank sheet
+    # a light blue ballpoint tick, scanned black and white: it vanishes, and the page is scanned again in grey
+    from scanning import pens
+
+    page = sim.render_pdf_page(print_dir / faint["file"], int(faint["page"]), DPI)[top:]
+    faint_pen = pens.Pen(width_mm=0.25, grey=120, pressure=0.5, skips=0.0, colour="blue")
+    pens.mark(page, DPI, g.checkbox_box(0), 0.0, rng, "check_over", faint_pen)
+    page = sim.rotate(page, rng.uniform(-1.5, 1.5))
+    _save_tiff_g4([page], scans / "post-2-sw.tif")
+    (scans / RESCAN_DIR).mkdir(exist_ok=True)
+    Image.fromarray(page).save(scans / RESCAN_DIR / "post-2-sw.png", dpi=(DPI, DPI))
+    where[("post-2-sw.tif", 1)] = Truth(faint["code"], {k: k == options[0] for k in options}, "faint")
     pages = [sim.scanner(sim.render_pdf_page(print_dir / r["file"], int(r["page"])), rng, "skew")[0] for r in returned]
     _save_pdf(pages, scans / "unzustellbar.pdf")
     where.update({("unzustellbar.pdf", n + 1): Truth(r["code"], {}, "returned") for n, r in enumerate(returned)})
