@@ -288,7 +288,7 @@ class Matcher:
         return new_id(conn.execute(insert(scans).values(
             image_hash=reading.image_hash, coupon_index=index, source=reading.source, page=reading.page,
             status=status, reason=reason, code=code, piece_id=piece_id, returned_mail=self.returned_mail,
-            decoder=decoder or None, snippet=snippet or None, run_id=self.run_id,
+            decoder=decoder or None, snippet=snippet or None, run_id=self.run_id, bitonal=reading.bitonal,
             phone_snippet=(reading.coupons[index].phone_jpeg or None) if index < len(reading.coupons) else None,
         )))
 

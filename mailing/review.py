@@ -86,11 +86,17 @@ class ReviewItem:
     status: str = "open"  # open | resolved | voided
     box_pictures: list[str] = field(default_factory=list)  # keys whose box crop was saved (`box_picture`)
     client: str | None = None  # the key of the client whose letter the code names (None: no letter known)
+    bitonal: bool = False  # the page was black and white: a grey rescan settles doubtful boxes (mailing/settle.py)
+
+    @property
+    def rescan(self) -> bool:
+        """Doubtful boxes on a black-and-white page: scanning it again in grey settles them, no person needed."""
+        return self.bitonal and self.kind == "doubtful"
 
     def as_json(self) -> dict[str, object]:
         return {"id": self.id, "kind": self.kind, "note": self.note, "source": self.source, "page": self.page,
                 "code": self.code, "campaign": self.campaign, "client": self.client, "options": self.options,
-                "scores": self.scores, "picture": self.picture, "run": self.run}
+                "scores": self.scores, "picture": self.picture, "run": self.run, "rescan": self.rescan}
 
 
 def _client_of_item() -> ColumnElement:  # type: ignore[type-arg]
@@ -145,14 +151,14 @@ def open_items(store: Store, campaign: str | None = None, pictures: str | Path |
 def _item_query():  # type: ignore[no-untyped-def]
     owner = _client_of_item()
     return (select(review_items, scans.c.source, scans.c.page, scans.c.code, scans.c.snippet,
-                   scans.c.id.label("sid"), scans.c.run_id, scans.c.reason,
+                   scans.c.id.label("sid"), scans.c.run_id, scans.c.reason, scans.c.bitonal,
                    select(clients.c.key).where(clients.c.id == owner).scalar_subquery().label("client_key"))
             .join(scans, scans.c.id == review_items.c.scan_id))
 
 
 def _review_item(conn: Connection, r, matcher: Matcher) -> ReviewItem:  # type: ignore[no-untyped-def]
     item = ReviewItem(r.id, r.kind, r.note, r.source, r.page, r.code, None, run=r.run_id, reason=r.reason,
-                      status=r.status, client=r.client_key)
+                      status=r.status, client=r.client_key, bitonal=bool(r.bitonal))
     marks = {m.key: m for m in conn.execute(select(scan_marks).where(scan_marks.c.scan_id == r.sid))}
     item.marks = {k: m.state for k, m in marks.items()}
     item.box_pictures = [k for k, m in marks.items() if m.snippet]

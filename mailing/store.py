@@ -315,6 +315,9 @@ scans = Table(
     Column("run_id", ForeignKey("scan_runs.id")),  # the scan run that recorded it (None: before runs existed)
     Column("suppression_id", ForeignKey("suppression.id")),  # the entry its opt-out or return added
     Column("phone_snippet", LargeBinary),  # the telephone write-in line (JPEG) for the call list (issue 10)
+    # the page was black and white (a bitonal scan, a fax), where a light tick can vanish: its doubtful boxes
+    # are settled by a grey rescan (mailing/settle.py); None: recorded before schema 5
+    Column("bitonal", Boolean),
     UniqueConstraint("image_hash", "coupon_index", name="uq_scan_image"),
 )
 

@@ -97,14 +97,14 @@ def _summary(counts: Counter[str], review: int, rescan: list[tuple[str, int]]) -
         for source, page in rescan[:RESCAN_LISTED]:
             click.echo(f"  {source} page {page}")
         if len(rescan) > RESCAN_LISTED:
-            click.echo(f"  and {len(rescan) - RESCAN_LISTED} more (`mailing review` lists them all)")
+            click.echo(f"  and {len(rescan) - RESCAN_LISTED} more (`mailing review --rescan` lists them all)")
 
 
 RESCAN_LISTED = 30  # pages to scan again in grey named after a run; the review queue has the rest
 
 
 @click.group("review", invoke_without_command=True,
-             epilog=example("mailing review", "mailing review --client gartenwelt --json",
+             epilog=example("mailing review", "mailing review --client gartenwelt --json", "mailing review --rescan",
                             "mailing review resolve 12 --code 7K3M-9QXP-2W4 info=yes"))
 @click.option("--campaign", default=None, help="Only this campaign's items.")
 @click.option("--client", default=None, metavar="KEY",
@@ -112,9 +112,12 @@ RESCAN_LISTED = 30  # pages to scan again in grey named after a run; the review 
                    "the store has no other client).")
 @click.option("--pictures", type=click.Path(file_okay=False), default="review-pictures", show_default=True,
               help="Folder where each item's picture is written.")
+@click.option("--rescan", is_flag=True,
+              help="Only the pages to scan again in grey: doubtful boxes on a page scanned black and white, which "
+                   "the grey rescan settles without a person.")
 @json_option
 @click.pass_context
-def review_group(ctx: click.Context, campaign: str | None, client: str | None, pictures: str,
+def review_group(ctx: click.Context, campaign: str | None, client: str | None, pictures: str, rescan: bool,
                  as_json: bool) -> None:
     """List open review items (unreadable, invalid, unknown, doubtful boxes, conflicts) with their pictures.
     """
@@ -126,16 +129,25 @@ def review_group(ctx: click.Context, campaign: str | None, client: str | None, p
     with store.connect() as conn:
         access = access_for_key(conn, client)
     items = review_lib.open_items(store, campaign, pictures, access)
+    if rescan:
+        items = [item for item in items if item.rescan]
     if as_json:
         echo_json([item.as_json() for item in items])
         return
     if not items:
-        click.echo("no open review items")
+        click.echo("no page to scan again in grey" if rescan else "no open review items")
+        return
+    if rescan:
+        for item in items:
+            click.echo(f"{item.source} page {item.page}")
+        click.echo(f"{len(items)} page(s): scan them again in grey (8 bit) and `mailing scan` the files; the rescan "
+                   "settles their doubtful boxes")
         return
     for item in items:
         opts = " ".join(f"{k}={'?' if v is None else ('x' if v else '-')}" for k, v in item.options.items())
         click.echo(f"#{item.id:<5} {item.kind:<10} {item.source} p.{item.page}  {item.code or '-':<13} "
-                   f"{item.note or ''}  {opts}  {item.picture or ''}")
+                   f"{item.note or ''}  {opts}  {item.picture or ''}" + ("  (black and white: rescan in grey)"
+                                                                        if item.rescan else ""))
     click.echo("resolve: mailing review resolve ID --code CODE [KEY=yes|no ...] | mailing review set ID KEY=yes|no ... "
                "| mailing review void ID")
 

@@ -68,6 +68,10 @@ def test_a_grey_rescan_settles_the_doubtful_boxes_of_a_black_and_white_page_and_
     first = [_options(db, r["code"]) for r in rows[:2]]
     assert all(None in o.values() for o in first), first
     assert count(db, suppression) == 0
+    listed = run(capsys, db, "review", "--rescan", "--pictures", tmp_path / "pics")
+    assert f"{bw / '0.png'} page 1" in listed and f"{bw / '1.png'} page 1" in listed and "2 page(s)" in listed, listed
+    items = json.loads(run(capsys, db, "review", "--rescan", "--json", "--pictures", tmp_path / "pics"))
+    assert len(items) == 2 and all(i["rescan"] and i["kind"] == "doubtful" for i in items), items
 
     lines = scan_json(capsys, db, grey)
     assert [ln["status"] for ln in lines] == ["duplicate", "duplicate"], lines
@@ -78,6 +82,7 @@ def test_a_grey_rescan_settles_the_doubtful_boxes_of_a_black_and_white_page_and_
     assert count(db, review_items, review_items.c.status == "open") == 0
     assert count(db, suppression) == 1, "the settled opt-out is on the suppression list at once"
     assert json.loads(run(capsys, db, "review", "--json", "--pictures", tmp_path / "pics")) == []
+    assert "no page to scan again in grey" in run(capsys, db, "review", "--rescan", "--pictures", tmp_path / "pics")
 
     runs = json.loads(run(capsys, db, "runs", "--json"))
     rescan = max(r["run"] for r in runs)

@@ -2,7 +2,9 @@
 
 - response_options.settled_by: the scan (a grey rescan of a page first scanned black and white, a second
   copy) that decided a box the counted response had left doubtful;
-- review_items.settled_by: the scan that so closed a "doubtful" item.
+- review_items.settled_by: the scan that so closed a "doubtful" item;
+- scans.bitonal: the page was black and white, so its doubtful boxes are worth a grey rescan (`mailing review
+  --rescan` lists such pages).
 
 `runs undo` of the settling scan's run makes those boxes doubtful again and reopens the item. Only columns
 that may be empty are added; no table is rebuilt.
@@ -25,6 +27,7 @@ depends_on = None
 def upgrade() -> None:
     _add_reference("response_options", "settled_by", "scans")
     _add_reference("review_items", "settled_by", "scans")
+    op.add_column("scans", sa.Column("bitonal", sa.Boolean(), nullable=True))
     op.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
 
 
