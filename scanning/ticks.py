@@ -555,11 +555,18 @@ def unbroken(m: _Box, level: float) -> bool:
     ya, xa = max(0, m.y0 - r), max(0, m.x0 - r)
     ink = (m.dark[ya:m.y0 + s + r, xa:m.x0 + s + r] > level).astype(np.uint8)
     # the printed border, as a bitonal scan thickens it
-    ink[_border_band(ink.shape, m.x0 - xa, m.y0 - ya, int(round(g.TICK_BITONAL_BORDER_MM * K)))] = 0
+    band = _border_band(ink.shape, m.x0 - xa, m.y0 - ya, int(round(g.TICK_BITONAL_BORDER_MM * K)))
+    ink[band] = 0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     h, w = ink.shape
     x, y, cw, ch = (stats[:, i] for i in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT))
     out = (x == 0) | (y == 0) | (x + cw >= w) | (y + ch >= h)
+    # a crumb touching the band is the tip of a stroke the band cut off (a slash ending near the border), not
+    # a break of the threshold's: left out like the border
+    edge = cv2.dilate(band.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    tips = np.zeros(count, bool)
+    tips[np.unique(labels[edge])] = True
+    out |= tips & (stats[:, cv2.CC_STAT_AREA] < g.TICK_SPECK_MM2 * K * K)
     out[0] = True
     ink[out[labels]] = 0
     areas = stats[~out, cv2.CC_STAT_AREA]
