@@ -547,9 +547,8 @@ def unbroken(m: _Box, level: float) -> bool:
     """Whether the mark on and around the box came through a bitonal threshold whole. The ink within
     PATCH_MARGIN_MM of the box (a circle around it included; the printed border, the crumbs its band cut off
     strokes' tips, and whatever runs out of that square left out: a neighbour's border, the label's text)
-    must hold at least TICK_BITONAL_STROKE_MM of
-    stroke, no crumb (a piece smaller than TICK_SPECK_MM2), and no two pieces closer than TICK_BITONAL_GAP_MM
-    to each other. A pen darker than the threshold by a margin leaves unbroken lines however thin; one near it
+    must hold at least TICK_BITONAL_STROKE_MM of stroke, no crumb (a piece smaller than TICK_SPECK_MM2), and
+    no two pieces closer than TICK_BITONAL_GAP_MM to each other. A pen darker than the threshold by a margin leaves unbroken lines however thin; one near it
     breaks into dashes and dots where the stroke's darkness dips."""
     _, _, s, _ = _geometry()
     r = int(round(PATCH_MARGIN_MM * K))
