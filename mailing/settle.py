@@ -38,7 +38,6 @@ class Settled:
 
     keys: tuple[str, ...]  # the boxes decided
     scan_id: int  # the scan of the first reading (it holds the review item)
-    closed: bool  # the review item is closed: nothing of the response is doubtful any more
 
     @property
     def note(self) -> str:
@@ -73,7 +72,7 @@ def settle(conn: Connection, campaign: Campaign, response_id: int, recorded: Map
             status="resolved", resolved_at=utcnow(), settled_by=scan_id,
             note=f"settled by scan {scan_id} (a clearer copy): {words}"))
     audit(conn, "response.settle", "piece", item.piece_id, f"scan {scan_id} of a clearer copy: {words}")
-    return Settled(tuple(decided), item.scan_id, not missing)
+    return Settled(tuple(decided), item.scan_id)
 
 
 def decides(recorded: Mapping[K, bool | None], read: Mapping[K, bool | None]) -> dict[K, bool]:
