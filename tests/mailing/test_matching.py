@@ -15,6 +15,7 @@ from PIL import Image
 from layouts import geometry as g
 from mailing.cli import main
 from mailing.store import audit_log, responses, review_items, scans
+from mailing.testing.codes import misprinted
 from scanning import simulate as sim
 
 pytestmark = pytest.mark.slow
@@ -82,7 +83,7 @@ def test_review_queue_resolutions(cycle, tmp_path: Path, capsys) -> None:
     scribbled, blank = items
 
     # a mistyped code is refused with its reason, one line, exit 1
-    typo = rows[3]["code"][:5] + ("X" if rows[3]["code"][5] != "X" else "Y") + rows[3]["code"][6:]
+    typo = misprinted(rows[3]["code"], 5)
     capsys.readouterr()
     assert main(["--db", str(db), "review", "resolve", str(scribbled["id"]), "--code", typo]) == 1
     assert "check symbol wrong" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from PIL import Image
 
 from layouts import geometry as g
 from mailing import codes
+from mailing.testing.codes import misprinted
 from scanning import ocr
 from scanning import simulate as sim
 from scanning.decode import find_symbols
@@ -74,7 +75,7 @@ def test_qr_destroyed_is_read_from_the_printed_code(pages, kind: str) -> None:
 def test_a_printed_code_with_one_wrong_symbol_is_not_a_valid_code(pages) -> None:
     """The printed code is changed in one symbol (as a misreading would): the reading fails its check."""
     code, page = pages[1]
-    wrong = code[:5] + next(c for c in codes.ALPHABET if c != code[5]) + code[6:]
+    wrong = misprinted(code, 5)
     img = _reprint_code(d.cut_coupon(page, 200), wrong)
     d.strokes_across_qr(img, 200, 0.0, random.Random(4))
     r = read_page("wrong.png", 1, img, 200.0)
@@ -144,9 +145,9 @@ def test_scan_matches_a_coupon_whose_qr_is_crossed_out_and_sends_a_misprinted_on
         coupon = d.cut_coupon(page, dpi)
         if i == 1:  # the code printed with one wrong symbol that still looks like a code of ours
             code = row["code"]
-            # a wrong symbol no confusion fix could turn into another valid code (codes are random per run)
-            wrong = next(w for c in codes.ALPHABET if c != code[2] and c not in ocr.CONFUSABLE
-                         for w in [code[:2] + c + code[3:]] if ocr._confusion_fix(w) is None)
+            # a wrong symbol no check lets through and no confusion fix could turn into another valid code
+            # (codes are random per run)
+            wrong = misprinted(code, 2, lambda w: w[2] not in ocr.CONFUSABLE and ocr._confusion_fix(w) is None)
             coupon = _reprint_code(coupon, wrong)
         Image.fromarray(sim.rotate(coupon, rng.uniform(-3, 3))).save(scans / f"{i}.png", dpi=(dpi, dpi))
     out = scan_json(capsys, db, scans, "--jobs", "1")

@@ -22,6 +22,7 @@ from mailing import codes
 from mailing.cli import main
 from mailing.review import open_items
 from mailing.store import Store, review_items
+from mailing.testing.codes import misprinted
 from mailing.users import add_user
 from scanning import simulate as sim
 
@@ -120,7 +121,7 @@ def test_operator_logs_in_and_clears_four_items_by_keyboard(served, capsys) -> N
 
     # 1: the code typed as printed (grouped), with a slip first: the live check catches it before sending
     first = code_of_item()
-    wrong = first[:-1] + ("0" if first[-1] != "0" else "1")
+    wrong = misprinted(codes.normalise(first))
     page.keyboard.type(codes.format_code(wrong))
     page.wait_for_selector("#code-state.bad")
     assert "Prüfzeichen falsch" in page.inner_text("#code-state")

@@ -10,6 +10,7 @@ from station_queue import PASSWORD, Queue, csrf_of
 
 from mailing.review import get_item, open_items
 from mailing.store import audit_log, response_options
+from mailing.testing.codes import misprinted, transposed
 from mailing.web.app import create_app
 from mailing.web.security import SESSION_COOKIE
 from mailing.web.station import LOGIN_ATTEMPTS
@@ -109,9 +110,7 @@ def test_code_check_names_the_coupon_options(queue: Queue) -> None:
     log_in(c)
     good = c.get("/review/check", params={"code": queue.codes[0].lower()}).json()
     assert good["valid"] and good["campaign"] == "fruehjahr-2026" and set(good["options"]) == {"info", "call", "optout"}
-    code = queue.codes[0]
-    swapped = code[:3] + code[4] + code[3] + code[5:]
-    assert c.get("/review/check", params={"code": swapped}).json()["reason"] == "check symbol wrong"
+    assert c.get("/review/check", params={"code": transposed(queue.codes[0])}).json()["reason"] == "check symbol wrong"
 
 
 def test_resolve_void_and_skip_from_the_station(queue: Queue) -> None:
@@ -148,7 +147,7 @@ def test_a_wrong_code_is_refused_and_the_item_stays(queue: Queue) -> None:
     item = int(page.split('data-item="')[1].split('"')[0])
     code = queue.codes[0]
     r = c.post(f"/review/items/{item}", data={"csrf_token": csrf_of(page), "action": "confirm",
-                                              "code": code[:-1] + ("0" if code[-1] != "0" else "1")})
+                                              "code": misprinted(code)})
     assert r.status_code == 409 and "check symbol wrong" in r.text
     assert get_item(queue.store, item).status == "open"
 
