@@ -101,7 +101,8 @@ def run_demo(out_dir: str | Path, db: str | None = None, say: Callable[[str], No
         paths = sorted(str(p) for p in (out / "scans").glob(f"{batch}*"))
         for o in scan(store, paths, received_on=received):
             counts[o.status] += 1
-            rescan += [Path(o.source).name] if o.bitonal_doubt else []
+            if o.bitonal_doubt:
+                rescan.append(Path(o.source).name)
     for o in scan(store, [str(out / "scans" / "unzustellbar.pdf")], returned_mail=True, received_on=drop + timedelta(days=5)):
         counts[o.status] += 1
     say("   " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

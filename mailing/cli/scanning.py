@@ -22,6 +22,7 @@ from mailing.cli.common import (
     open_store,
 )
 from mailing.cli.runs import runs_group
+from mailing.matching import Outcome
 from mailing.scanrun import max_options, scan
 
 
@@ -44,9 +45,17 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, re
     store = open_store(ctx)
     day: date | None = received_on
     counts: Counter[str] = Counter()
-    review = 0
+    review = [0]
     rescan: list[tuple[str, int]] = []  # pages scanned black and white whose boxes are doubtful
     run: list[int | None] = [None]
+
+    def tally(o: Outcome) -> None:
+        counts[o.status] += 1
+        review[0] += o.needs_review
+        if o.bitonal_doubt:
+            rescan.append((o.source, o.page))
+        run[0] = run[0] or (o.run if not o.repeated else None)
+
     outcomes = on_cluster(cluster, lambda executor: scan(
         store, paths, returned_mail=returned_mail, jobs=default_jobs(jobs), received_on=day, executor=executor,
         on_notice=lambda line: click.echo(line, err=True)))
@@ -57,21 +66,15 @@ def scan_cmd(ctx: click.Context, paths: tuple[str, ...], returned_mail: bool, re
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
             task = bar.add_task("scanning", total=None)
             for o in outcomes:
-                counts[o.status] += 1
-                review += o.needs_review
-                rescan += [(o.source, o.page)] if o.bitonal_doubt else []
-                run[0] = run[0] or (o.run if not o.repeated else None)
+                tally(o)
                 bar.update(task, description=f"scanning {o.source} page {o.page}")
     else:
         for o in outcomes:
-            counts[o.status] += 1
-            review += o.needs_review
-            rescan += [(o.source, o.page)] if o.bitonal_doubt else []
-            run[0] = run[0] or (o.run if not o.repeated else None)
+            tally(o)
             if as_json:
                 echo_json(o.as_json())
     if not as_json:
-        _summary(counts, review, rescan)
+        _summary(counts, review[0], rescan)
         if run[0]:
             click.echo(f"scan run {run[0]}: take it back with `mailing runs undo {run[0]}`")
 
@@ -114,7 +117,7 @@ RESCAN_LISTED = 30  # pages to scan again in grey named after a run; the review 
               help="Folder where each item's picture is written.")
 @click.option("--rescan", is_flag=True,
               help="Only the pages to scan again in grey: doubtful boxes on a page scanned black and white, which "
-                   "the grey rescan settles without a person.")
+                   "the grey rescan settles without a person (no pictures are written).")
 @json_option
 @click.pass_context
 def review_group(ctx: click.Context, campaign: str | None, client: str | None, pictures: str, rescan: bool,
@@ -128,7 +131,8 @@ def review_group(ctx: click.Context, campaign: str | None, client: str | None, p
     store = open_store(ctx)
     with store.connect() as conn:
         access = access_for_key(conn, client)
-    items = review_lib.open_items(store, campaign, pictures, access)
+    # --rescan lists pages to scan again: no picture of every open item is written for it
+    items = review_lib.open_items(store, campaign, None if rescan else pictures, access)
     if rescan:
         items = [item for item in items if item.rescan]
     if as_json:
